@@ -1,0 +1,95 @@
+import { resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from './errors.js';
+
+/** Everything Vigia reads from its environment, parsed once by `loadConfig`. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly modelsDir: string;
+  readonly defaultModel: string | undefined;
+  readonly dbPath: string;
+  readonly dbSynchronous: 'FULL' | 'NORMAL';
+  readonly bodyLimitBytes: number;
+  readonly maxBatch: number;
+  readonly shutdownTimeoutMs: number;
+  readonly tracesExporter: string;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** The repository root (where `models/` lives), from this file's place in src/ or dist/. */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface KeySpec<T> {
+  readonly key: string;
+  /** The command-line flag that sets the same key (`vigia serve --port 9090`). */
+  readonly flag: string;
+  readonly doc: string;
+  readonly fallback: string | undefined;
+  readonly parse: (raw: string, key: string) => T;
+}
+
+const int = (min: number, max: number) => (raw: string, key: string): number => {
+  const n = Number(raw);
+  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(key, raw, `an integer from ${min} to ${max}`);
+  }
+  return n;
+};
+const oneOf = <T extends string>(...values: T[]) => (raw: string, key: string): T => {
+  const v = raw.trim() as T;
+  if (!values.includes(v)) throw new ConfigError(key, raw, `one of ${values.join(', ')}`);
+  return v;
+};
+const text = (raw: string, key: string): string => {
+  if (raw.trim() === '') throw new ConfigError(key, raw, 'a non-empty value');
+  return raw.trim();
+};
+const bytes = (raw: string, key: string): number => {
+  const m = /^(\d+)\s*(b|kb|mb)?$/i.exec(raw.trim());
+  if (!m) throw new ConfigError(key, raw, 'a size such as 1mb, 512kb or 65536');
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const n = Number(m[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
+  if (n < 1024 || n > 512 * 1024 * 1024) throw new ConfigError(key, raw, 'a size from 1kb to 512mb');
+  return n;
+};
+
+/** Every key, its flag, its one-line doc and its default. The README's table is this list. */
+export const CONFIG_KEYS = {
+  port: { key: 'PORT', flag: '--port', doc: 'HTTP port to listen on (0 picks a free port)', fallback: '8080', parse: int(0, 65535) },
+  host: { key: 'HOST', flag: '--host', doc: 'address to listen on', fallback: '0.0.0.0', parse: text },
+  modelsDir: { key: 'VIGIA_MODELS_DIR', flag: '--models-dir', doc: 'folder of model bundles, one sub-folder per model', fallback: undefined, parse: text },
+  defaultModel: { key: 'VIGIA_DEFAULT_MODEL', flag: '--default-model', doc: 'model served by POST /predict (default: the only model, or the first by name)', fallback: undefined, parse: text },
+  dbPath: { key: 'VIGIA_DB', flag: '--db', doc: 'SQLite file of the audit log (created with its folder)', fallback: './data/vigia.db', parse: text },
+  dbSynchronous: { key: 'VIGIA_DB_SYNCHRONOUS', flag: '--db-synchronous', doc: 'SQLite synchronous mode: FULL survives power loss, NORMAL survives process crashes only', fallback: 'FULL', parse: oneOf('FULL', 'NORMAL') },
+  bodyLimitBytes: { key: 'VIGIA_BODY_LIMIT', flag: '--body-limit', doc: 'largest request body; larger bodies get 413', fallback: '1mb', parse: bytes },
+  maxBatch: { key: 'VIGIA_MAX_BATCH', flag: '--max-batch', doc: 'most instances in one batch request', fallback: '1000', parse: int(1, 100_000) },
+  shutdownTimeoutMs: { key: 'VIGIA_SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', doc: 'how long SIGTERM waits for in-flight requests before closing', fallback: '10000', parse: int(0, 600_000) },
+  tracesExporter: { key: 'OTEL_TRACES_EXPORTER', flag: '--traces-exporter', doc: 'OpenTelemetry span exporter: none (default), otlp, zipkin or console; other OTEL_* variables are read by the SDK', fallback: 'none', parse: oneOf('none', 'otlp', 'zipkin', 'console') },
+  logLevel: { key: 'VIGIA_LOG_LEVEL', flag: '--log-level', doc: 'least severe log line written to stderr', fallback: 'info', parse: oneOf('debug', 'info', 'warn', 'error') },
+} satisfies { [K in keyof Config]: KeySpec<unknown> };
+
+/**
+ * Reads the configuration from `env` (the process environment, with command-line flags
+ * already merged in by the CLI). Throws a `ConfigError` naming the key and the value.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const read = <T>(spec: KeySpec<T>): T | undefined => {
+    const raw = env[spec.key] ?? spec.fallback;
+    return raw === undefined || raw === '' && spec.fallback === undefined ? undefined : spec.parse(raw, spec.key);
+  };
+  const k = CONFIG_KEYS;
+  return {
+    port: read(k.port)!,
+    host: read(k.host)!,
+    modelsDir: resolve(read(k.modelsDir) ?? resolve(PROJECT_ROOT, 'models')),
+    defaultModel: read(k.defaultModel),
+    dbPath: resolve(read(k.dbPath)!),
+    dbSynchronous: read(k.dbSynchronous)!,
+    bodyLimitBytes: read(k.bodyLimitBytes)!,
+    maxBatch: read(k.maxBatch)!,
+    shutdownTimeoutMs: read(k.shutdownTimeoutMs)!,
+    tracesExporter: read(k.tracesExporter)!,
+    logLevel: read(k.logLevel)!,
+  };
+}

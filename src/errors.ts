@@ -1,0 +1,80 @@
+/**
+ * Typed errors. Three regimes (STYLE.md): startup/config errors (`ConfigError`,
+ * `BundleError`) stop the process with a message naming the file/key and the value;
+ * request errors are `HttpError`s answered by the one error middleware; background
+ * work logs and counts its failures.
+ */
+
+/** A malformed configuration value: names the key and the value. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly key: string,
+    readonly value: string,
+    expected: string,
+  ) {
+    super(`config ${key}=${JSON.stringify(value)} is invalid: expected ${expected}`);
+  }
+}
+
+/** A model bundle that cannot be loaded: names the file, the field and the value. */
+export class BundleError extends Error {
+  override readonly name = 'BundleError';
+  constructor(
+    readonly file: string,
+    readonly field: string | undefined,
+    detail: string,
+  ) {
+    super(field === undefined ? `${file}: ${detail}` : `${file}: field "${field}" ${detail}`);
+  }
+}
+
+/** A request error, answered as `{ "error": { "code", "message", "field"? } }`. */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Why an input was rejected; also the `reason` label of `vigia_rejected_inputs_total`. */
+export type RejectReason =
+  | 'malformed_json'
+  | 'body_too_large'
+  | 'unsupported_media_type'
+  | 'invalid_body'
+  | 'empty_batch'
+  | 'batch_too_large'
+  | 'missing_feature'
+  | 'unknown_feature'
+  | 'wrong_type'
+  | 'not_finite'
+  | 'null_not_allowed';
+
+/** An input that cannot be scored; answered 400 naming the field and the value. */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+  constructor(
+    readonly reason: RejectReason,
+    readonly field: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A value quoted for an error message, cut short so a huge input cannot flood a log. */
+export function quote(value: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(value) ?? String(value);
+  } catch {
+    s = String(value);
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

@@ -1,0 +1,37 @@
+import express, { type Router } from 'express';
+import type { LoadedModel } from '../model/bundle.js';
+import type { ModelRegistry } from '../model/registry.js';
+
+/** A model as `GET /v1/models` describes it. */
+export function describeModel(m: LoadedModel, isDefault: boolean) {
+  const { manifest } = m;
+  return {
+    name: manifest.name,
+    version: manifest.version,
+    default: isDefault,
+    description: manifest.description,
+    features: manifest.features.map((f) => ({
+      name: f.name,
+      kind: f.kind,
+      monitored: f.monitor,
+      nullable: f.nullable,
+      ...(f.categories === undefined ? {} : { categories: f.categories }),
+      ...(f.importance === undefined ? {} : { importance: f.importance }),
+      ...(f.description === undefined ? {} : { description: f.description }),
+    })),
+    threshold: manifest.threshold,
+    bands: manifest.bands.map((b) => ({ name: b.name, min_probability: b.minProbability, action: b.action, channel: b.channel })),
+    label: { column: manifest.labelColumn, delay_days: manifest.labelDelayDays },
+    thresholds: manifest.thresholds,
+    training: manifest.training,
+  };
+}
+
+/** `GET /v1/models`: the loaded models with their features, threshold and bands. */
+export function modelRoutes(registry: ModelRegistry): Router {
+  const router = express.Router();
+  router.get('/v1/models', (_req, res) => {
+    res.json({ models: registry.list().map((m) => describeModel(m, m.manifest.name === registry.defaultModel)) });
+  });
+  return router;
+}

@@ -1,0 +1,110 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import { loadModels, type ModelRegistry } from './model/registry.js';
+import { PredictionService } from './predict/service.js';
+import { SqliteAuditLog } from './store/audit-log.js';
+import { openDatabase } from './store/database.js';
+import type { Logger } from './telemetry/logger.js';
+import { collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
+import { startTracing } from './telemetry/tracing.js';
+
+export interface RunningService {
+  readonly url: string;
+  readonly port: number;
+  readonly registry: ModelRegistry;
+  /** Stops accepting, drains in-flight requests, flushes the log, closes everything. */
+  close(): Promise<void>;
+}
+
+const VERSION = '0.1.0';
+
+/**
+ * The composition root: config → tracing → metrics → models → database → audit log →
+ * app → listen. `close()` undoes it in reverse order.
+ */
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  const tracing = startTracing({ exporter: config.tracesExporter, serviceName: 'vigia', serviceVersion: VERSION });
+  const metricsRegistry = new Registry();
+  const metrics = createMetrics(metricsRegistry);
+  collectProcessMetrics(metricsRegistry);
+
+  let registry: ModelRegistry;
+  try {
+    registry = await loadModels(config.modelsDir, config.defaultModel);
+  } catch (err) {
+    metrics.modelLoadFailures.inc();
+    await tracing.shutdown();
+    throw err;
+  }
+  let db;
+  try {
+    db = openDatabase({ path: config.dbPath, synchronous: config.dbSynchronous });
+  } catch (err) {
+    await registry.close();
+    await tracing.shutdown();
+    throw err;
+  }
+  const audit = new SqliteAuditLog(db, (rows, seconds, failed) => {
+    metrics.auditCommitDuration.observe(seconds);
+    if (failed) metrics.auditCommitFailures.inc();
+    else metrics.auditRows.inc(rows);
+  });
+  for (const m of registry.list()) {
+    metrics.modelInfo.set(
+      { model: m.manifest.name, version: m.manifest.version, features: String(m.manifest.features.length), threshold: String(m.manifest.threshold), default: String(m.manifest.name === registry.defaultModel) },
+      1,
+    );
+  }
+
+  let draining = false;
+  const service = new PredictionService({ audit, metrics, tracer: tracing.tracer });
+  const app = createApp({
+    registry,
+    service,
+    metrics,
+    metricsRegistry,
+    logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+    maxBatch: config.maxBatch,
+    readiness: {
+      models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
+      database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),
+      draining: () => (draining ? 'shutting down' : undefined),
+    },
+  });
+
+  const server: Server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      timer.unref();
+      await closed;
+      clearTimeout(timer);
+      await audit.close();
+      db.close();
+      await registry.close();
+      await tracing.shutdown();
+    })();
+    return closing;
+  };
+
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, registry, close };
+}

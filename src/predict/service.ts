@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { SpanStatusCode, type Context, type Tracer } from '@opentelemetry/api';
+import { HttpError, InputError } from '../errors.js';
+import type { LoadedModel } from '../model/bundle.js';
+import { decide } from '../model/decision.js';
+import type { UnseenCategory } from '../model/input.js';
+import type { AuditLog, AuditRecord } from '../store/audit-log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { childSpan } from '../telemetry/tracing.js';
+
+/** One prediction as answered to the client (the design's API contract). */
+export interface PredictionResponse {
+  readonly prediction_id: string;
+  readonly model: string;
+  readonly model_version: string;
+  readonly probability: number;
+  readonly decision: 0 | 1;
+  readonly band: string;
+  readonly action: string;
+  readonly threshold: number;
+  readonly latency_ms: number;
+  readonly trace_id: string;
+  readonly warnings?: readonly { code: 'unseen_category'; field: string; value: number; message: string }[];
+}
+
+export interface PredictRequest {
+  readonly model: LoadedModel;
+  readonly instances: readonly unknown[];
+  /** How fields are named in errors: `features` for one object, `instances` for a batch. */
+  readonly shape: 'features' | 'instances';
+  readonly requestId: string;
+  /** process.hrtime.bigint() when the request arrived; latency is measured from it. */
+  readonly receivedAt: bigint;
+  /** The caller's trace context (W3C traceparent), or the root context. */
+  readonly parent: Context;
+}
+
+export interface PredictionServiceDeps {
+  readonly audit: AuditLog;
+  readonly metrics: Metrics;
+  readonly tracer: Tracer;
+  readonly now?: () => number;
+}
+
+const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/**
+ * Validate → infer → decide → log, for one request of one or many instances. A bad row
+ * rejects the whole request before anything is scored; the answer is returned only after
+ * the audit rows are committed.
+ */
+export class PredictionService {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: PredictionServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  async predict(req: PredictRequest): Promise<PredictionResponse[]> {
+    const { model, instances, shape } = req;
+    const { manifest, encoder, scorer } = model;
+    const { tracer, metrics } = this.deps;
+    const root = tracer.startSpan('vigia.predict', { attributes: { 'vigia.model': manifest.name, 'vigia.model_version': manifest.version, 'vigia.batch_size': instances.length } }, req.parent);
+    const traceId = root.spanContext().traceId;
+    try {
+      // validate
+      const validate = childSpan(tracer, 'validate', root);
+      const rows = new Float32Array(instances.length * encoder.width);
+      const unseen: UnseenCategory[][] = [];
+      try {
+        for (let i = 0; i < instances.length; i++) {
+          unseen.push(encoder.encode(instances[i], rows, i, shape === 'features' ? 'features' : `instances[${i}]`));
+        }
+      } finally {
+        validate.end();
+      }
+
+      // infer
+      const infer = childSpan(tracer, 'infer', root);
+      const started = process.hrtime.bigint();
+      let probabilities: Float64Array;
+      try {
+        probabilities = await scorer.score(rows, instances.length);
+      } catch (err) {
+        throw new HttpError(500, 'inference_failed', `model ${manifest.name} ${manifest.version} failed to score: ${(err as Error).message}`);
+      } finally {
+        infer.end();
+      }
+      metrics.inferenceDuration.observe({ model: manifest.name, version: manifest.version }, Number(process.hrtime.bigint() - started) / 1e9);
+
+      // decide
+      const latencyMs = round(Number(process.hrtime.bigint() - req.receivedAt) / 1e6, 3);
+      const tsMs = this.now();
+      const responses: PredictionResponse[] = [];
+      const records: AuditRecord[] = [];
+      for (let i = 0; i < instances.length; i++) {
+        const probability = probabilities[i]!;
+        const { decision, band } = decide(manifest, probability);
+        const id = randomUUID();
+        const rowUnseen = unseen[i]!;
+        responses.push({
+          prediction_id: id,
+          model: manifest.name,
+          model_version: manifest.version,
+          probability,
+          decision,
+          band: band.name,
+          action: band.action,
+          threshold: manifest.threshold,
+          latency_ms: latencyMs,
+          trace_id: traceId,
+          ...(rowUnseen.length === 0
+            ? {}
+            : {
+                warnings: rowUnseen.map((u) => ({
+                  code: 'unseen_category' as const,
+                  field: u.feature,
+                  value: u.value,
+                  message: `${u.feature}=${u.value} was not seen in training; scored as an unseen category`,
+                })),
+              }),
+        });
+        records.push({
+          id, requestId: req.requestId, tsMs, model: manifest.name, modelVersion: manifest.version, features: instances[i],
+          probability, decision, band: band.name, threshold: manifest.threshold, latencyMs, traceId,
+        });
+      }
+
+      // log: answered only once committed
+      const log = childSpan(tracer, 'audit_log', root);
+      try {
+        await this.deps.audit.append(records);
+      } catch (err) {
+        throw new HttpError(503, 'audit_log_unavailable', `the prediction could not be written to the audit log, so it is not answered: ${(err as Error).message}`);
+      } finally {
+        log.end();
+      }
+
+      for (let i = 0; i < responses.length; i++) {
+        metrics.predictions.inc({ model: manifest.name, version: manifest.version, band: responses[i]!.band });
+        for (const u of unseen[i]!) metrics.unseenCategories.inc({ model: manifest.name, version: manifest.version, feature: u.feature });
+      }
+      return responses;
+    } catch (err) {
+      root.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      if (!(err instanceof InputError)) root.recordException(err as Error);
+      throw err;
+    } finally {
+      root.end();
+    }
+  }
+}
+
+export const newRequestId = (): string => randomUUID();

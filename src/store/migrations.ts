@@ -1,0 +1,37 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+ * Append new steps; never edit a step that has shipped.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE predictions (
+     seq           INTEGER PRIMARY KEY,
+     id            TEXT NOT NULL UNIQUE,   -- prediction_id, answered to the client
+     request_id    TEXT NOT NULL,          -- one per HTTP request (a batch shares it)
+     ts_ms         INTEGER NOT NULL,       -- when the decision was made (server clock, ms since epoch)
+     model         TEXT NOT NULL,
+     model_version TEXT NOT NULL,
+     features      TEXT NOT NULL,          -- the input as validated, JSON
+     probability   REAL NOT NULL,
+     decision      INTEGER NOT NULL,
+     band          TEXT NOT NULL,
+     threshold     REAL NOT NULL,
+     latency_ms    REAL NOT NULL,          -- request received → decision made
+     trace_id      TEXT NOT NULL
+   ) STRICT;
+   CREATE INDEX predictions_model_time ON predictions (model, model_version, ts_ms);`,
+];
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`schema version ${current} is newer than this Vigia knows (${MIGRATIONS.length})`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CONFIG_KEYS, loadConfig } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+
+describe('loadConfig', () => {
+  it('gives every key a default so an empty environment serves the demo model', () => {
+    const c = loadConfig({});
+    assert.equal(c.port, 8080);
+    assert.match(c.modelsDir, /models$/);
+    assert.match(c.dbPath, /data\/vigia\.db$/);
+    assert.equal(c.dbSynchronous, 'FULL');
+    assert.equal(c.bodyLimitBytes, 1024 * 1024);
+    assert.equal(c.maxBatch, 1000);
+    assert.equal(c.tracesExporter, 'none');
+  });
+
+  it('reads each key from its environment variable', () => {
+    const c = loadConfig({ PORT: '9090', VIGIA_BODY_LIMIT: '64kb', VIGIA_MAX_BATCH: '50', VIGIA_DB_SYNCHRONOUS: 'NORMAL', VIGIA_DEFAULT_MODEL: 'x' });
+    assert.equal(c.port, 9090);
+    assert.equal(c.bodyLimitBytes, 64 * 1024);
+    assert.equal(c.maxBatch, 50);
+    assert.equal(c.dbSynchronous, 'NORMAL');
+    assert.equal(c.defaultModel, 'x');
+  });
+
+  it('rejects a malformed value naming the key and the value', () => {
+    assert.throws(() => loadConfig({ PORT: 'eighty' }), (err: unknown) => err instanceof ConfigError && /PORT="eighty"/.test(err.message));
+    assert.throws(() => loadConfig({ PORT: '70000' }), /PORT="70000" is invalid: expected an integer from 0 to 65535/);
+    assert.throws(() => loadConfig({ VIGIA_MAX_BATCH: '0' }), /VIGIA_MAX_BATCH="0"/);
+    assert.throws(() => loadConfig({ VIGIA_BODY_LIMIT: 'huge' }), /VIGIA_BODY_LIMIT="huge"/);
+    assert.throws(() => loadConfig({ VIGIA_DB_SYNCHRONOUS: 'OFF' }), /VIGIA_DB_SYNCHRONOUS="OFF" is invalid: expected one of FULL, NORMAL/);
+    assert.throws(() => loadConfig({ OTEL_TRACES_EXPORTER: 'jaeger' }), /OTEL_TRACES_EXPORTER="jaeger"/);
+  });
+
+  it('documents every key with a flag and a one-line doc', () => {
+    for (const spec of Object.values(CONFIG_KEYS)) {
+      assert.match(spec.flag, /^--[a-z-]+$/);
+      assert.ok(spec.doc.length > 10, spec.key);
+    }
+  });
+});

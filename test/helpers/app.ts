@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Express } from 'express';
+import { Registry } from 'prom-client';
+import { createApp } from '../../src/app.js';
+import { loadModels, type ModelRegistry } from '../../src/model/registry.js';
+import { PredictionService } from '../../src/predict/service.js';
+import { SqliteAuditLog } from '../../src/store/audit-log.js';
+import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
+import { silentLogger } from '../../src/telemetry/logger.js';
+import { createMetrics, type Metrics } from '../../src/telemetry/metrics.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const DEMO_MODELS = join(ROOT, 'models');
+export const FIXTURE_MODELS = join(ROOT, 'test', 'fixtures', 'models');
+
+export function tempDir(prefix = 'vigia-test-'): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface TestApp {
+  readonly app: Express;
+  readonly db: SqliteDatabase;
+  readonly registry: ModelRegistry;
+  readonly metrics: Metrics;
+  readonly metricsRegistry: Registry;
+  readonly spans: InMemorySpanExporter;
+  readonly dbPath: string;
+  close(): Promise<void>;
+}
+
+/** The real app on real models and a real SQLite file in a temp folder; spans kept in memory. */
+export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number } = {}): Promise<TestApp> {
+  const tmp = tempDir();
+  const dbPath = join(tmp.dir, 'vigia.db');
+  const registry = await loadModels(opts.modelsDir ?? DEMO_MODELS, opts.defaultModel);
+  const db = openDatabase({ path: dbPath, synchronous: 'NORMAL' });
+  const metricsRegistry = new Registry();
+  const metrics = createMetrics(metricsRegistry);
+  const spans = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+  const audit = new SqliteAuditLog(db, (rows, seconds, failed) => {
+    metrics.auditCommitDuration.observe(seconds);
+    if (failed) metrics.auditCommitFailures.inc();
+    else metrics.auditRows.inc(rows);
+  });
+  const service = new PredictionService({ audit, metrics, tracer: provider.getTracer('test') });
+  const app = createApp({
+    registry,
+    service,
+    metrics,
+    metricsRegistry,
+    logger: silentLogger,
+    readiness: { database: () => (db.open ? undefined : 'database closed') },
+    bodyLimitBytes: opts.bodyLimitBytes ?? 1024 * 1024,
+    maxBatch: opts.maxBatch ?? 1000,
+  });
+  return {
+    app, db, registry, metrics, metricsRegistry, spans, dbPath,
+    close: async () => {
+      await audit.close();
+      db.close();
+      await registry.close();
+      await provider.shutdown();
+      tmp.remove();
+    },
+  };
+}
