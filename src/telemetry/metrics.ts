@@ -84,7 +84,14 @@ export function createMetrics(registry: Registry) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/**
+ * prom-client's default metrics that break Prometheus naming (gauges ending in `_total`,
+ * which `promtool check metrics` rejects); their per-type twins without the suffix stay.
+ */
+const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /** Node's default process metrics (process_*, nodejs_*), unprefixed as every exporter has them. */
 export function collectProcessMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry });
+  for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(name);
 }

@@ -62,7 +62,7 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
     app, db, registry, metrics, metricsRegistry, spans, dbPath,
     close: async () => {
       await audit.close();
-      db.close();
+      if (db.open) db.close();
       await registry.close();
       await provider.shutdown();
       tmp.remove();
