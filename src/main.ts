@@ -93,10 +93,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     closing ??= (async () => {
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections turn idle as their last response ends: close them as they do.
       server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
-      timer.unref();
       await closed;
+      clearInterval(sweep);
       clearTimeout(timer);
       await audit.close();
       db.close();
