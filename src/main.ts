@@ -5,7 +5,7 @@ import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { loadModels, type ModelRegistry } from './model/registry.js';
 import { PredictionService } from './predict/service.js';
-import { SqliteAuditLog } from './store/audit-log.js';
+import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
 import { openDatabase } from './store/database.js';
 import type { Logger } from './telemetry/logger.js';
 import { collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
@@ -21,11 +21,16 @@ export interface RunningService {
 
 const VERSION = '0.1.0';
 
+/** Replacements for the benchmark's comparison runs (e.g. the audit log switched off). */
+export interface ServiceOverrides {
+  readonly audit?: AuditLog;
+}
+
 /**
  * The composition root: config → tracing → metrics → models → database → audit log →
  * app → listen. `close()` undoes it in reverse order.
  */
-export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+export async function startService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<RunningService> {
   const tracing = startTracing({ exporter: config.tracesExporter, serviceName: 'vigia', serviceVersion: VERSION });
   const metricsRegistry = new Registry();
   const metrics = createMetrics(metricsRegistry);
@@ -47,7 +52,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     await tracing.shutdown();
     throw err;
   }
-  const audit = new SqliteAuditLog(db, (rows, seconds, failed) => {
+  const audit = overrides.audit ?? new SqliteAuditLog(db, (rows, seconds, failed) => {
     metrics.auditCommitDuration.observe(seconds);
     if (failed) metrics.auditCommitFailures.inc();
     else metrics.auditRows.inc(rows);

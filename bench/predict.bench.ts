@@ -1,0 +1,163 @@
+// `npm run bench`: throughput and latency of /predict on the demo model, one server
+// process on loopback, load from autocannon in this process. Each scenario runs
+// BENCH_REPS times (default 3) and is reported as the median; results go to stdout and
+// bench/results/predict.json. Figures are not asserted anywhere: these machines are noisy.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { demoRows } from '../test/helpers/demo-rows.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const REPS = Number(process.env['BENCH_REPS'] ?? 3);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
+
+interface Server_ { proc: ChildProcess; url: string; dir: string }
+
+async function startServer(name: string, args: string[], env: Record<string, string>): Promise<Server_> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigia-bench-'));
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'server.ts'), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PORT: '0', HOST: '127.0.0.1', VIGIA_DB: join(dir, 'vigia.db'), ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((res, rej) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m) res(m[1]!);
+    });
+    proc.on('exit', (code) => rej(new Error(`${name}: server exited ${code}`)));
+  });
+  return { proc, url, dir };
+}
+
+async function stopServer(s: Server_): Promise<void> {
+  const done = new Promise((r) => s.proc.once('exit', r));
+  s.proc.kill('SIGTERM');
+  await done;
+  rmSync(s.dir, { recursive: true, force: true });
+}
+
+/** A local OTLP/HTTP sink that accepts span exports, so tracing cost includes exporting. */
+function startOtlpSink(): Promise<{ server: Server; url: string; spans: () => number }> {
+  let requests = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  return new Promise((r) => server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as { port: number };
+    r({ server, url: `http://127.0.0.1:${port}`, spans: () => requests });
+  }));
+}
+
+const rows = demoRows(200);
+const singleBodies = rows.map((r) => JSON.stringify({ features: r }));
+const batchBody = JSON.stringify({ instances: rows.slice(0, 100) });
+
+interface Run { rps: number; p50: number; p90: number; p99: number; errors: number; non2xx: number }
+
+async function load(url: string, opts: { body: 'single' | 'batch'; connections: number; rate?: number; seconds: number }): Promise<Run> {
+  let i = 0;
+  const result = await autocannon({
+    url: `${url}/predict`,
+    connections: opts.connections,
+    duration: opts.seconds,
+    ...(opts.rate === undefined ? {} : { overallRate: opts.rate }),
+    requests: [{
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (req) => ({ ...req, body: opts.body === 'batch' ? batchBody : singleBodies[i++ % singleBodies.length]! }),
+    }],
+  });
+  return { rps: result.requests.average, p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+interface Scenario { name: string; what: string; server: { args: string[]; env: Record<string, string> }; load: Omit<Parameters<typeof load>[1], 'seconds'>; rowsPerRequest: number }
+
+async function main(): Promise<void> {
+  const sink = await startOtlpSink();
+  const traced = (sampler: string, arg: string) => ({
+    args: [],
+    env: { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: sampler, OTEL_TRACES_SAMPLER_ARG: arg, OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' },
+  });
+  const base = { args: [], env: {} };
+  const saturate = { body: 'single' as const, connections: 32 };
+  const scenarios: Scenario[] = [
+    { name: 'single_saturated', what: 'single-row requests, 32 connections, audit log on (synchronous=FULL), tracing off', server: base, load: saturate, rowsPerRequest: 1 },
+    { name: 'single_saturated_no_audit', what: 'the same with the audit log switched off', server: { args: ['--no-audit'], env: {} }, load: saturate, rowsPerRequest: 1 },
+    { name: 'single_saturated_sync_normal', what: 'the same with VIGIA_DB_SYNCHRONOUS=NORMAL', server: { args: [], env: { VIGIA_DB_SYNCHRONOUS: 'NORMAL' } }, load: saturate, rowsPerRequest: 1 },
+    { name: 'single_saturated_traced_all', what: 'the same with tracing on, every request sampled, exported over OTLP/HTTP', server: traced('always_on', '1'), load: saturate, rowsPerRequest: 1 },
+    { name: 'single_saturated_traced_10pct', what: 'the same with tracing on, 10 % of requests sampled (traceidratio 0.1)', server: traced('traceidratio', '0.1'), load: saturate, rowsPerRequest: 1 },
+    { name: 'single_1000rps', what: 'single-row requests at a fixed 1,000 req/s, 10 connections', server: base, load: { body: 'single', connections: 10, rate: 1000 }, rowsPerRequest: 1 },
+    { name: 'batch100_saturated', what: 'batches of 100 rows, 8 connections', server: base, load: { body: 'batch', connections: 8 }, rowsPerRequest: 100 },
+  ];
+  const only = process.argv.slice(2);
+  const results: Record<string, unknown> = {};
+  console.log(`bench: ${REPS} reps × ${SECONDS} s per scenario on ${cpus().length} cores, node ${process.version}`);
+  for (const sc of scenarios.filter((s) => only.length === 0 || only.includes(s.name))) {
+    const runs: Run[] = [];
+    for (let rep = 0; rep < REPS; rep++) {
+      const server = await startServer(sc.name, sc.server.args, sc.server.env);
+      try {
+        await load(server.url, { ...sc.load, seconds: 2 }); // warm-up
+        const run = await load(server.url, { ...sc.load, seconds: SECONDS });
+        runs.push(run);
+        console.log(`  ${sc.name} rep ${rep + 1}/${REPS}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, errors ${run.errors}, non-2xx ${run.non2xx}`);
+      } finally {
+        await stopServer(server);
+      }
+    }
+    const rps = median(runs.map((r) => r.rps));
+    results[sc.name] = {
+      what: sc.what,
+      requests_per_s: Math.round(rps),
+      rows_per_s: Math.round(rps * sc.rowsPerRequest),
+      p50_ms: median(runs.map((r) => r.p50)),
+      p90_ms: median(runs.map((r) => r.p90)),
+      p99_ms: median(runs.map((r) => r.p99)),
+      errors: runs.reduce((n, r) => n + r.errors + r.non2xx, 0),
+      runs,
+    };
+  }
+  const r = results as Record<string, { requests_per_s: number }>;
+  const ratio = (a: string, b: string) => (r[a] && r[b] ? Number((r[a].requests_per_s / r[b].requests_per_s).toFixed(3)) : undefined);
+  const summary = {
+    date: new Date().toISOString(),
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+    reps: REPS,
+    seconds: SECONDS,
+    scenarios: results,
+    ratios: {
+      throughput_audit_on_vs_off: ratio('single_saturated', 'single_saturated_no_audit'),
+      throughput_sync_full_vs_normal: ratio('single_saturated', 'single_saturated_sync_normal'),
+      throughput_traced_all_vs_off: ratio('single_saturated_traced_all', 'single_saturated'),
+      throughput_traced_10pct_vs_off: ratio('single_saturated_traced_10pct', 'single_saturated'),
+    },
+    otlp_export_requests: sink.spans(),
+  };
+  sink.server.close();
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results', 'predict.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  console.log('\nscenario                         req/s    rows/s   p50 ms  p99 ms');
+  for (const [name, v] of Object.entries(results) as [string, { requests_per_s: number; rows_per_s: number; p50_ms: number; p99_ms: number }][]) {
+    console.log(`${name.padEnd(32)} ${String(v.requests_per_s).padStart(6)} ${String(v.rows_per_s).padStart(9)} ${String(v.p50_ms).padStart(8)} ${String(v.p99_ms).padStart(7)}`);
+  }
+  console.log('ratios', summary.ratios);
+  console.log('written to bench/results/predict.json');
+}
+
+await main();
