@@ -9,6 +9,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { demoRows } from '../test/helpers/demo-rows.js';
+import { fixedRate } from './fixed-rate.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const REPS = Number(process.env['BENCH_REPS'] ?? 3);
@@ -18,7 +19,8 @@ interface Server_ { proc: ChildProcess; url: string; dir: string }
 
 async function startServer(name: string, args: string[], env: Record<string, string>): Promise<Server_> {
   const dir = mkdtempSync(join(tmpdir(), 'vigia-bench-'));
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'server.ts'), ...args], {
+  const argv = args[0] === '--bare' ? ['-e', BARE_SERVER] : ['--import', 'tsx', join(ROOT, 'bench', 'server.ts'), ...args];
+  const proc = spawn(process.execPath, argv, {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PORT: '0', HOST: '127.0.0.1', VIGIA_DB: join(dir, 'vigia.db'), ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -86,7 +88,17 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-interface Scenario { name: string; what: string; server: { args: string[]; env: Record<string, string> }; load: Omit<Parameters<typeof load>[1], 'seconds'>; rowsPerRequest: number }
+interface Scenario { name: string; what: string; server: { args: string[]; env: Record<string, string>; bare?: boolean }; load: Omit<Parameters<typeof load>[1], 'seconds'>; rowsPerRequest: number }
+
+/** The same load at a fixed rate with bench/fixed-rate.ts (open loop, latency from the due time). */
+async function loadFixed(url: string, rate: number, seconds: number): Promise<Run> {
+  let i = 0;
+  const r = await fixedRate({ url: `${url}/predict`, rate, seconds, body: () => singleBodies[i++ % singleBodies.length]! });
+  return { rps: r.ok / seconds, p50: r.p50, p90: r.p90, p99: r.p99, errors: r.errors, non2xx: 0 };
+}
+
+/** A bare node:http server answering {} to everything: the latency floor of this machine and load generator. */
+const BARE_SERVER = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => s.end('{}')); }).listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port); }); process.on('SIGTERM', () => process.exit(0));`;
 
 async function main(): Promise<void> {
   const sink = await startOtlpSink();
@@ -102,7 +114,8 @@ async function main(): Promise<void> {
     { name: 'single_saturated_sync_normal', what: 'the same with VIGIA_DB_SYNCHRONOUS=NORMAL', server: { args: [], env: { VIGIA_DB_SYNCHRONOUS: 'NORMAL' } }, load: saturate, rowsPerRequest: 1 },
     { name: 'single_saturated_traced_all', what: 'the same with tracing on, every request sampled, exported over OTLP/HTTP', server: traced('always_on', '1'), load: saturate, rowsPerRequest: 1 },
     { name: 'single_saturated_traced_10pct', what: 'the same with tracing on, 10 % of requests sampled (traceidratio 0.1)', server: traced('traceidratio', '0.1'), load: saturate, rowsPerRequest: 1 },
-    { name: 'single_1000rps', what: 'single-row requests at a fixed 1,000 req/s, 10 connections', server: base, load: { body: 'single', connections: 10, rate: 1000 }, rowsPerRequest: 1 },
+    { name: 'single_1000rps', what: 'single-row requests at a fixed 1,000 req/s (open loop, bench/fixed-rate.ts), audit log on', server: base, load: { body: 'single', connections: 0, rate: 1000 }, rowsPerRequest: 1 },
+    { name: 'floor_bare_node_1000rps', what: 'a bare node:http server answering {} at the same fixed 1,000 req/s: the floor of this machine and generator', server: { args: ['--bare'], env: {} }, load: { body: 'single', connections: 0, rate: 1000 }, rowsPerRequest: 1 },
     { name: 'batch100_saturated', what: 'batches of 100 rows, 8 connections', server: base, load: { body: 'batch', connections: 8 }, rowsPerRequest: 100 },
   ];
   const only = process.argv.slice(2);
@@ -113,10 +126,11 @@ async function main(): Promise<void> {
     for (let rep = 0; rep < REPS; rep++) {
       const server = await startServer(sc.name, sc.server.args, sc.server.env);
       try {
-        await load(server.url, { ...sc.load, seconds: 2 }); // warm-up
-        const run = await load(server.url, { ...sc.load, seconds: SECONDS });
+        const measure = (seconds: number) => (sc.load.rate === undefined ? load(server.url, { ...sc.load, seconds }) : loadFixed(server.url, sc.load.rate, seconds));
+        await measure(2); // warm-up
+        const run = await measure(SECONDS);
         runs.push(run);
-        console.log(`  ${sc.name} rep ${rep + 1}/${REPS}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, errors ${run.errors}, non-2xx ${run.non2xx}`);
+        console.log(`  ${sc.name} rep ${rep + 1}/${REPS}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, errors ${run.errors}, non-2xx ${run.non2xx}`);
       } finally {
         await stopServer(server);
       }
@@ -126,9 +140,9 @@ async function main(): Promise<void> {
       what: sc.what,
       requests_per_s: Math.round(rps),
       rows_per_s: Math.round(rps * sc.rowsPerRequest),
-      p50_ms: median(runs.map((r) => r.p50)),
-      p90_ms: median(runs.map((r) => r.p90)),
-      p99_ms: median(runs.map((r) => r.p99)),
+      p50_ms: Number(median(runs.map((r) => r.p50)).toFixed(2)),
+      p90_ms: Number(median(runs.map((r) => r.p90)).toFixed(2)),
+      p99_ms: Number(median(runs.map((r) => r.p99)).toFixed(2)),
       errors: runs.reduce((n, r) => n + r.errors + r.non2xx, 0),
       runs,
     };

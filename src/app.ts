@@ -1,4 +1,5 @@
-import express, { type Express } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
 import type { Registry } from 'prom-client';
 import { errorHandler, notFound } from './http/errors.js';
 import { healthRoutes, type ReadinessCheck } from './http/health.js';
@@ -22,17 +23,26 @@ export interface AppDeps {
   readonly maxBatch: number;
 }
 
-/** Builds the HTTP application: routes and the one error handler. Never listens. */
-export function createApp(deps: AppDeps): Express {
+/** The HTTP application as a node:http request listener (what `createServer` and supertest take). */
+export type App = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Builds the HTTP application; never listens. The predict routes are served first on
+ * node:http (the hot path); everything else is Express: models, health, metrics, 404,
+ * and the one error handler.
+ */
+export function createApp(deps: AppDeps): App {
+  const predict = predictRoutes(deps);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(instrumentRequests(deps.metrics));
-  app.use(predictRoutes(deps));
   app.use(modelRoutes(deps.registry));
   app.use(healthRoutes(deps.readiness));
   app.use(metricsRoutes(deps.metricsRegistry));
   app.use(notFound);
   app.use(errorHandler(deps.metrics, deps.logger));
-  return app;
+  return (req, res) => {
+    if (!predict(req, res)) app(req, res);
+  };
 }

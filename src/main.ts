@@ -8,7 +8,7 @@ import { PredictionService } from './predict/service.js';
 import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
 import { openDatabase } from './store/database.js';
 import type { Logger } from './telemetry/logger.js';
-import { collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
+import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
 
 export interface RunningService {
@@ -52,11 +52,15 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     await tracing.shutdown();
     throw err;
   }
-  const audit = overrides.audit ?? new SqliteAuditLog(db, (rows, seconds, failed) => {
-    metrics.auditCommitDuration.observe(seconds);
-    if (failed) metrics.auditCommitFailures.inc();
-    else metrics.auditRows.inc(rows);
-  });
+  let audit: AuditLog;
+  try {
+    audit = overrides.audit ?? (await SqliteAuditLog.open({ path: config.dbPath, synchronous: config.dbSynchronous, onCommit: auditCommitRecorder(metrics) }));
+  } catch (err) {
+    db.close();
+    await registry.close();
+    await tracing.shutdown();
+    throw err;
+  }
   for (const m of registry.list()) {
     metrics.modelInfo.set(
       { model: m.manifest.name, version: m.manifest.version, features: String(m.manifest.features.length), threshold: String(m.manifest.threshold), default: String(m.manifest.name === registry.defaultModel) },
@@ -77,6 +81,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     readiness: {
       models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
       database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),
+      audit_log: () => (audit instanceof SqliteAuditLog ? audit.problem : undefined),
       draining: () => (draining ? 'shutting down' : undefined),
     },
   });

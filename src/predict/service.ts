@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { SpanStatusCode, type Context, type Tracer } from '@opentelemetry/api';
 import { HttpError, InputError } from '../errors.js';
 import type { LoadedModel } from '../model/bundle.js';
@@ -7,6 +6,7 @@ import type { UnseenCategory } from '../model/input.js';
 import type { AuditLog, AuditRecord } from '../store/audit-log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { childSpan } from '../telemetry/tracing.js';
+import { newPredictionId } from './prediction-id.js';
 
 /** One prediction as answered to the client (the design's API contract). */
 export interface PredictionResponse {
@@ -96,7 +96,7 @@ export class PredictionService {
       for (let i = 0; i < instances.length; i++) {
         const probability = probabilities[i]!;
         const { decision, band } = decide(manifest, probability);
-        const id = randomUUID();
+        const id = newPredictionId(tsMs);
         const rowUnseen = unseen[i]!;
         responses.push({
           prediction_id: id,
@@ -150,5 +150,3 @@ export class PredictionService {
     }
   }
 }
-
-export const newRequestId = (): string => randomUUID();

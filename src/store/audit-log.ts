@@ -1,4 +1,5 @@
-import type { SqliteDatabase } from './database.js';
+import { Worker } from 'node:worker_threads';
+import type { AuditRow, WriterReply, WriterRequest } from './audit-writer-protocol.js';
 
 /** One answered prediction, as the audit log keeps it. */
 export interface AuditRecord {
@@ -22,11 +23,10 @@ export interface AuditLog {
   close(): Promise<void>;
 }
 
-/** Called after each group commit, for metrics. */
+/** Called after each commit, for metrics: rows committed, seconds, whether a group failed. */
 export type CommitObserver = (rows: number, seconds: number, failed: boolean) => void;
 
-interface Pending {
-  readonly records: readonly AuditRecord[];
+interface Waiter {
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 }
@@ -38,67 +38,145 @@ export class AuditLogClosedError extends Error {
   }
 }
 
+export class AuditLogFailedError extends Error {
+  override readonly name = 'AuditLogFailedError';
+}
+
+const toRow = (r: AuditRecord): AuditRow => [
+  r.id, r.requestId, r.tsMs, r.model, r.modelVersion, JSON.stringify(r.features),
+  r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId,
+];
+
 /**
- * SQLite audit log with group commit: rows appended during one turn of the event loop
- * are written in one transaction on the next (setImmediate), and every `append` of the
- * group resolves only after that COMMIT returned. A failed commit rejects the whole group,
- * so no caller answers a prediction that was not logged.
+ * Starts the writer thread from the compiled .js, or, when this module runs from its .ts
+ * source under tsx (tests, bench), from the .ts source with tsx registered in the thread.
+ */
+function startWriter(workerData: unknown): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./audit-writer-worker.js', import.meta.url), { workerData });
+  const source = new URL('./audit-writer-worker.ts', import.meta.url).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+/**
+ * The SQLite audit log with group commit on a writer thread. Rows appended during one
+ * turn of the event loop form a group; the writer commits waiting groups in one
+ * transaction, and every `append` resolves only after the COMMIT of its group returned
+ * (then the rows are in the WAL and survive a crash of the process). A failed group
+ * rejects all its appends, so no caller answers a prediction that was not logged.
+ * The INSERTs and the fsync run off the event loop.
  */
 export class SqliteAuditLog implements AuditLog {
-  private queue: Pending[] = [];
+  private queue: AuditRow[] = [];
+  private queueWaiters: Waiter[] = [];
   private scheduled: NodeJS.Immediate | undefined;
-  private closed = false;
-  private readonly insert;
-  private readonly commitGroup;
+  private nextGroup = 1;
+  private readonly inFlight = new Map<number, Waiter[]>();
+  private failure: Error | undefined;
+  private closing: Promise<void> | undefined;
+  private closedResolve: (() => void) | undefined;
 
-  constructor(
-    private readonly db: SqliteDatabase,
-    private readonly onCommit: CommitObserver = () => {},
+  private constructor(
+    private readonly worker: Worker,
+    private readonly onCommit: CommitObserver,
   ) {
-    this.insert = db.prepare(
-      `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.commitGroup = db.transaction((group: readonly Pending[]) => {
-      for (const p of group) {
-        for (const r of p.records) {
-          this.insert.run(r.id, r.requestId, r.tsMs, r.model, r.modelVersion, JSON.stringify(r.features), r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId);
-        }
-      }
+    worker.on('message', (reply: WriterReply) => this.onReply(reply));
+    worker.on('error', (err) => this.fail(new AuditLogFailedError(`the audit-log writer failed: ${err.message}`)));
+    worker.on('exit', (code) => {
+      if (this.closedResolve === undefined || this.inFlight.size > 0) this.fail(new AuditLogFailedError(`the audit-log writer exited (code ${code})`));
+      this.closedResolve?.();
     });
+  }
+
+  /** Starts the writer thread on the database file (already created and migrated). */
+  static open(opts: { path: string; synchronous: 'FULL' | 'NORMAL'; onCommit?: CommitObserver }): Promise<SqliteAuditLog> {
+    const worker = startWriter({ path: opts.path, synchronous: opts.synchronous });
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(new Error(`cannot start the audit-log writer on ${opts.path}: ${err.message}`));
+      worker.once('error', onError);
+      worker.once('message', (m: WriterReply) => {
+        worker.off('error', onError);
+        if (m.kind === 'ready') resolve(new SqliteAuditLog(worker, opts.onCommit ?? (() => {})));
+        else reject(new Error(`audit-log writer said ${m.kind} before ready`));
+      });
+    });
+  }
+
+  /** Why the log cannot take rows, if it cannot (for /readyz). */
+  get problem(): string | undefined {
+    return this.failure?.message ?? (this.closing === undefined ? undefined : 'the audit log is closed');
   }
 
   append(records: readonly AuditRecord[]): Promise<void> {
-    if (this.closed) return Promise.reject(new AuditLogClosedError());
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.closing !== undefined) return Promise.reject(new AuditLogClosedError());
+    for (const r of records) this.queue.push(toRow(r));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ records, resolve, reject });
-      this.scheduled ??= setImmediate(() => this.flush());
+      this.queueWaiters.push({ resolve, reject });
+      this.scheduled ??= setImmediate(() => this.send());
     });
   }
 
-  /** Commits everything queued, now. */
-  flush(): void {
+  /** Sends the rows of this turn to the writer as one group. */
+  private send(): void {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
     this.scheduled = undefined;
-    const group = this.queue;
-    if (group.length === 0) return;
+    if (this.queueWaiters.length === 0) return;
+    const group = this.nextGroup++;
+    const message: WriterRequest = { kind: 'write', group, rows: this.queue };
+    this.inFlight.set(group, this.queueWaiters);
     this.queue = [];
-    const started = process.hrtime.bigint();
-    const rows = group.reduce((n, p) => n + p.records.length, 0);
-    try {
-      this.commitGroup(group);
-    } catch (err) {
-      this.onCommit(rows, Number(process.hrtime.bigint() - started) / 1e9, true);
-      for (const p of group) p.reject(err as Error);
-      return;
-    }
-    this.onCommit(rows, Number(process.hrtime.bigint() - started) / 1e9, false);
-    for (const p of group) p.resolve();
+    this.queueWaiters = [];
+    this.worker.postMessage(message);
   }
 
-  /** Commits what is queued and refuses new rows. The database itself is closed by its owner. */
-  async close(): Promise<void> {
-    this.closed = true;
-    this.flush();
+  private settle(group: number, err?: Error): void {
+    const waiters = this.inFlight.get(group) ?? [];
+    this.inFlight.delete(group);
+    for (const w of waiters) (err === undefined ? w.resolve() : w.reject(err));
+  }
+
+  private onReply(reply: WriterReply): void {
+    switch (reply.kind) {
+      case 'committed':
+        this.onCommit(reply.rows, reply.seconds, false);
+        for (const g of reply.groups) this.settle(g);
+        break;
+      case 'partial':
+        this.onCommit(0, reply.seconds, true);
+        for (const g of reply.committed) this.settle(g);
+        for (const f of reply.failed) this.settle(f.group, new AuditLogFailedError(`the audit-log commit failed: ${f.error}`));
+        break;
+      case 'ready':
+      case 'closed':
+        break;
+    }
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const g of [...this.inFlight.keys()]) this.settle(g, err);
+    const waiting = this.queueWaiters;
+    this.queueWaiters = [];
+    this.queue = [];
+    for (const w of waiting) w.reject(err);
+  }
+
+  /** Commits what is queued, stops the writer and refuses new rows. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.send();
+      if (this.failure !== undefined) {
+        await this.worker.terminate();
+        return;
+      }
+      const exited = new Promise<void>((resolve) => {
+        this.closedResolve = resolve;
+      });
+      this.worker.postMessage({ kind: 'close' } satisfies WriterRequest);
+      await exited;
+    })();
+    return this.closing;
   }
 }

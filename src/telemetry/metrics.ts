@@ -84,6 +84,15 @@ export function createMetrics(registry: Registry) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** Records one audit-log commit: rows committed, its duration, whether a group failed. */
+export function auditCommitRecorder(metrics: Metrics): (rows: number, seconds: number, failed: boolean) => void {
+  return (rows, seconds, failed) => {
+    metrics.auditCommitDuration.observe(seconds);
+    if (failed) metrics.auditCommitFailures.inc();
+    metrics.auditRows.inc(rows);
+  };
+}
+
 /**
  * prom-client's default metrics that break Prometheus naming (gauges ending in `_total`,
  * which `promtool check metrics` rejects); their per-type twins without the suffix stay.

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { Express } from 'express';
+import type { App } from '../../src/app.js';
 import { Registry } from 'prom-client';
 import { createApp } from '../../src/app.js';
 import { loadModels, type ModelRegistry } from '../../src/model/registry.js';
@@ -10,7 +10,7 @@ import { PredictionService } from '../../src/predict/service.js';
 import { SqliteAuditLog } from '../../src/store/audit-log.js';
 import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
-import { createMetrics, type Metrics } from '../../src/telemetry/metrics.js';
+import { auditCommitRecorder, createMetrics, type Metrics } from '../../src/telemetry/metrics.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const DEMO_MODELS = join(ROOT, 'models');
@@ -22,7 +22,7 @@ export function tempDir(prefix = 'vigia-test-'): { dir: string; remove: () => vo
 }
 
 export interface TestApp {
-  readonly app: Express;
+  readonly app: App;
   readonly db: SqliteDatabase;
   readonly registry: ModelRegistry;
   readonly metrics: Metrics;
@@ -42,11 +42,7 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
   const metrics = createMetrics(metricsRegistry);
   const spans = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
-  const audit = new SqliteAuditLog(db, (rows, seconds, failed) => {
-    metrics.auditCommitDuration.observe(seconds);
-    if (failed) metrics.auditCommitFailures.inc();
-    else metrics.auditRows.inc(rows);
-  });
+  const audit = await SqliteAuditLog.open({ path: dbPath, synchronous: 'NORMAL', onCommit: auditCommitRecorder(metrics) });
   const service = new PredictionService({ audit, metrics, tracer: provider.getTracer('test') });
   const app = createApp({
     registry,

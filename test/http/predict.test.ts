@@ -18,7 +18,7 @@ describe('POST /predict and /v1/models/{model}/predict on the demo model', () =>
   it('answers one prediction with the contract fields, and its audit row is committed', async () => {
     const res = await request(t.app).post('/predict').send({ features: row }).expect(200);
     const p = res.body;
-    assert.match(p.prediction_id, /^[0-9a-f-]{36}$/);
+    assert.match(p.prediction_id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(p.model, 'credit-default');
     assert.equal(p.model_version, '1.0.0');
     assert.ok(p.probability > 0 && p.probability < 1);

@@ -13,6 +13,15 @@ const record = (id: string): AuditRecord => ({
   probability: 0.3, decision: 1, band: 'moderate', threshold: 0.2, latencyMs: 1.5, traceId: 't'.repeat(32),
 });
 
+/** A fresh migrated database, its reading connection, and an audit log writing to it. */
+async function fresh(onCommit?: (rows: number, seconds: number, failed: boolean) => void) {
+  const path = join(tmp.dir, `a${n++}.db`);
+  const db = openDatabase({ path, synchronous: 'NORMAL' });
+  const log = await SqliteAuditLog.open({ path, synchronous: 'NORMAL', ...(onCommit ? { onCommit } : {}) });
+  const count = () => db.prepare('SELECT count(*) FROM predictions').pluck().get() as number;
+  return { db, log, count };
+}
+
 describe('SqliteAuditLog', () => {
   it('opens the database in WAL mode with the schema applied', () => {
     const db = openDatabase({ path: join(tmp.dir, `a${n++}.db`), synchronous: 'FULL' });
@@ -22,45 +31,59 @@ describe('SqliteAuditLog', () => {
     db.close();
   });
 
-  it('commits appends of one event-loop turn in one transaction, resolving each only once committed', async () => {
-    const db = openDatabase({ path: join(tmp.dir, `a${n++}.db`), synchronous: 'NORMAL' });
-    const groups: number[] = [];
-    const log = new SqliteAuditLog(db, (rows) => groups.push(rows));
-    const count = () => db.prepare('SELECT count(*) FROM predictions').pluck().get();
+  it('commits the appends of one event-loop turn as one group, resolving each only once committed', async () => {
+    const commits: number[] = [];
+    const { db, log, count } = await fresh((rows) => commits.push(rows));
     const a = log.append([record('a1'), record('a2')]);
     const b = log.append([record('b1')]);
     assert.equal(count(), 0, 'nothing is written synchronously');
     await Promise.all([a, b]);
-    assert.equal(count(), 3);
-    assert.deepEqual(groups, [3]);
+    assert.equal(count(), 3, 'committed rows are visible to another connection once append resolves');
+    assert.deepEqual(commits, [3]);
     const row = db.prepare('SELECT * FROM predictions WHERE id = ?').get('a1') as Record<string, unknown>;
     assert.equal(row['features'], '{"a":1}');
     assert.equal(row['band'], 'moderate');
+    assert.equal(row['decision'], 1);
+    await log.close();
+    db.close();
+  });
+
+  it('keeps every row under many concurrent appends', async () => {
+    const { db, log, count } = await fresh();
+    const appends: Promise<void>[] = [];
+    for (let i = 0; i < 2000; i++) {
+      appends.push(log.append([record(`r${i}`)]));
+      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(appends);
+    assert.equal(count(), 2000);
     await log.close();
     db.close();
   });
 
   it('rejects every append of a failed group, so none of its predictions is answered', async () => {
-    const db = openDatabase({ path: join(tmp.dir, `a${n++}.db`), synchronous: 'NORMAL' });
     const failures: boolean[] = [];
-    const log = new SqliteAuditLog(db, (_rows, _s, failed) => failures.push(failed));
+    const { db, log, count } = await fresh((_rows, _s, failed) => failures.push(failed));
     await log.append([record('dup')]);
     const results = await Promise.allSettled([log.append([record('ok')]), log.append([record('dup')])]);
     assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
-    assert.equal(db.prepare('SELECT count(*) FROM predictions').pluck().get(), 1, 'the failed group left no row');
+    assert.match(String((results[1] as PromiseRejectedResult).reason), /the audit-log commit failed: UNIQUE constraint failed: predictions.id/);
+    assert.equal(count(), 1, 'the failed group left no row');
     assert.deepEqual(failures, [false, true]);
+    await log.append([record('after')]);
+    assert.equal(count(), 2, 'the log goes on after a failed group');
     await log.close();
     db.close();
   });
 
-  it('flushes what is queued on close and refuses appends after', async () => {
-    const db = openDatabase({ path: join(tmp.dir, `a${n++}.db`), synchronous: 'NORMAL' });
-    const log = new SqliteAuditLog(db);
+  it('commits what is queued on close and refuses appends after', async () => {
+    const { db, log, count } = await fresh();
     const pending = log.append([record('last')]);
     await log.close();
     await pending;
-    assert.equal(db.prepare('SELECT count(*) FROM predictions').pluck().get(), 1);
+    assert.equal(count(), 1);
     await assert.rejects(log.append([record('late')]), AuditLogClosedError);
+    assert.equal(log.problem, 'the audit log is closed');
     db.close();
   });
 
