@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -46,7 +46,13 @@ export function contextFromHeaders(headers: Record<string, unknown>): Context {
   return propagator.extract(ROOT_CONTEXT, headers, headerGetter);
 }
 
-/** Starts a child span of `parent` (explicit contexts: no global context manager needed). */
+const NOT_RECORDING = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/**
+ * Starts a child span of `parent` (explicit contexts: no global context manager needed).
+ * Under an unsampled parent it returns a shared no-op span: nothing to allocate or end.
+ */
 export function childSpan(tracer: Tracer, name: string, parent: Span): Span {
+  if (!parent.isRecording()) return NOT_RECORDING;
   return tracer.startSpan(name, undefined, trace.setSpan(ROOT_CONTEXT, parent));
 }
