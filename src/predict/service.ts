@@ -136,9 +136,11 @@ export class PredictionService {
         log.end();
       }
 
-      for (let i = 0; i < responses.length; i++) {
-        metrics.predictions.inc({ model: manifest.name, version: manifest.version, band: responses[i]!.band });
-        for (const u of unseen[i]!) metrics.unseenCategories.inc({ model: manifest.name, version: manifest.version, feature: u.feature });
+      const perBand = new Map<string, number>();
+      for (const r of responses) perBand.set(r.band, (perBand.get(r.band) ?? 0) + 1);
+      for (const [band, n] of perBand) metrics.predictions.inc({ model: manifest.name, version: manifest.version, band }, n);
+      for (const row of unseen) {
+        for (const u of row) metrics.unseenCategories.inc({ model: manifest.name, version: manifest.version, feature: u.feature });
       }
       return responses;
     } catch (err) {
