@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { demoRows } from '../test/helpers/demo-rows.js';
-import { fixedRate } from './fixed-rate.js';
+import type { FixedRateResult } from './fixed-rate.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const REPS = Number(process.env['BENCH_REPS'] ?? 5);
@@ -101,10 +101,14 @@ const median = (xs: number[]): number => {
 
 interface Scenario { name: string; what: string; server: { args: string[]; env: Record<string, string>; bare?: boolean }; load: Omit<Parameters<typeof load>[1], 'seconds'>; rowsPerRequest: number }
 
-/** The same load at a fixed rate with bench/fixed-rate.ts (open loop, latency from the due time). */
+/** The same load at a fixed rate: bench/fixed-rate.ts in a fresh process (open loop, latency from the due time). */
 async function loadFixed(url: string, rate: number, seconds: number): Promise<Run> {
-  let i = 0;
-  const r = await fixedRate({ url: `${url}/predict`, rate, seconds, body: () => singleBodies[i++ % singleBodies.length]! });
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'fixed-rate-cli.ts'), `${url}/predict`, String(rate), String(seconds)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  const code = await new Promise<number | null>((r) => proc.on('exit', r));
+  if (code !== 0) throw new Error(`fixed-rate generator exited ${code}`);
+  const r = JSON.parse(out) as FixedRateResult;
   return { rps: r.ok / seconds, p50: r.p50, p90: r.p90, p99: r.p99, errors: r.errors, non2xx: 0 };
 }
 
