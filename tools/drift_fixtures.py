@@ -49,6 +49,10 @@ PSI_EPSILON = 1e-4
 def numeric_edges(reference, quantiles):
     x = reference[~np.isnan(reference)]
     raw = np.quantile(x, np.arange(quantiles + 1) / quantiles)
+    distinct = np.unique(x)
+    if 2 <= len(distinct) <= quantiles:
+        # few distinct values: one bin per value, the last a point bin [max, max]
+        return [float(e) for e in raw], [float(v) for v in distinct] + [float(distinct[-1])]
     edges = [float(raw[0])]
     for e in raw[1:]:
         if e > edges[-1]:

@@ -18,8 +18,10 @@
  * keeps one edge and one interior bin, [c, c]. Around them: `missing` (NaN), `below_min`
  * (x < e_0) and `above_max` (x > e_{m-1}); the last two are empty in the reference by
  * construction. NaN in the reference is not used for the edges, only counted in `missing`.
- * Ties collapse into fewer bins, so a feature with a few distinct values gets fewer interior
- * bins than Q (a 0/1 feature gets one): declare such features categorical.
+ * A reference with at most Q distinct values (2 ≤ m ≤ Q) gets one bin per value instead:
+ * edges v_1 < … < v_m followed by v_m again, so the bins are [v_1, v_2), …, [v_{m-1}, v_m)
+ * and the point bin [v_m, v_m]. Without this a 0/1 flag would collapse into the single bin
+ * [0, 1] and its PSI would always be 0.
  *
  * Categorical bins. Reference categories are ranked by count, descending; equal counts are
  * ordered by value — numbers ascending before strings, strings by UTF-16 code units — so the
@@ -80,6 +82,11 @@ export function numericBins(reference: ArrayLike<number>, opts: { quantiles?: nu
   }
   if (n === 0) throw new RangeError('reference has no non-missing values: numeric bins need at least one');
   const values = sorted.subarray(0, n).sort();
+  const distinct = distinctSorted(values, quantiles + 1);
+  if (distinct.length >= 2 && distinct.length <= quantiles) {
+    const edges = [...distinct.map((v) => v + 0), distinct[distinct.length - 1]! + 0];
+    return { kind: 'numeric', quantiles, edges, labels: numericLabels(edges) };
+  }
   const edges: number[] = [];
   for (let i = 0; i <= quantiles; i++) {
     const edge = linearQuantile(values, i / quantiles);
@@ -87,6 +94,15 @@ export function numericBins(reference: ArrayLike<number>, opts: { quantiles?: nu
     if (edges.length === 0 || edge > edges[edges.length - 1]!) edges.push(edge + 0);
   }
   return { kind: 'numeric', quantiles, edges, labels: numericLabels(edges) };
+}
+
+/** The distinct values of sorted data, stopping once there are more than `limit`. */
+function distinctSorted(sorted: Float64Array, limit: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < sorted.length && out.length <= limit; i++) {
+    if (out.length === 0 || sorted[i]! !== out[out.length - 1]) out.push(sorted[i]!);
+  }
+  return out;
 }
 
 /**
@@ -231,7 +247,9 @@ export function parseBins(value: unknown): Bins {
     if (!Array.isArray(edges) || edges.length === 0) return fail('edges must be a non-empty array');
     edges.forEach((e: unknown, i) => {
       if (typeof e !== 'number' || !Number.isFinite(e)) fail(`edges[${i}] is not a finite number`);
-      if (i > 0 && !((e as number) > (edges[i - 1] as number))) fail(`edges[${i}] is not above edges[${i - 1}]`);
+      // Only the point bin of per-value bins, [v_m, v_m], may repeat the edge before it.
+      const pointBin = i >= 2 && i === edges.length - 1 && e === edges[i - 1];
+      if (i > 0 && !pointBin && !((e as number) > (edges[i - 1] as number))) fail(`edges[${i}] is not above edges[${i - 1}]`);
     });
     if (!sameLabels(numericLabels(edges as number[]))) return fail('labels do not match the edges');
     return { kind: 'numeric', quantiles: quantiles as number, edges: edges as number[], labels: labels as string[] };

@@ -160,6 +160,18 @@ describe('numericBins', () => {
   });
 });
 
+describe('numericBins on few distinct values', () => {
+  it('gives a 0/1 flag one bin per value, so a shift in its mix moves the PSI', () => {
+    const reference = Array.from({ length: 1000 }, (_, i) => (i % 10 < 3 ? 1 : 0));
+    const bins = numericBins(reference);
+    assert.deepEqual(bins.edges, [0, 1, 1]);
+    assert.deepEqual(bins.labels, ['missing', 'below_min', '[0, 1)', '[1, 1]', 'above_max']);
+    assert.deepEqual([...countNumeric(bins, reference)], [0, 0, 700, 300, 0]);
+    assert.deepEqual([...countNumeric(bins, [0, 1, 1, 1, 2, -1, NaN])], [1, 1, 1, 3, 1]);
+    assert.deepEqual(parseBins(JSON.parse(JSON.stringify(bins))), bins);
+  });
+});
+
 describe('categoricalBins', () => {
   it('ranks, keeps the top K and counts as the fixture script does', () => {
     for (const c of fixture.categorical) {
@@ -228,7 +240,7 @@ describe('bins as JSON', () => {
   });
 
   it('are refused by parseBins when the stored object does not hold together', () => {
-    const bins = numericBins([1, 2, 3, 4, 5]);
+    const bins = numericBins(Array.from({ length: 50 }, (_, i) => i));
     assert.throws(() => parseBins({ ...bins, edges: [1, 3, 2, 5] }), /invalid bins: edges\[2\] is not above edges\[1\]/);
     assert.throws(() => parseBins({ ...bins, labels: bins.labels.slice(1) }), /invalid bins: labels do not match the edges/);
     assert.throws(() => parseBins({ ...bins, kind: 'ordinal' }), /invalid bins: kind must be 'numeric' or 'categorical', got "ordinal"/);
