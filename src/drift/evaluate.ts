@@ -1,0 +1,203 @@
+import { categoryCodes, bandShares, mean, riskBandShares, sortedFinite, type Baseline, type FeatureBaseline } from './baseline.js';
+import { ABOVE_MAX, BELOW_MIN, MISSING, UNSEEN, countCategorical, countNumeric } from './bins.js';
+import { chiSquareGoodnessOfFit } from './chi2.js';
+import { ks2samp } from './ks.js';
+import { psi, psiCriticalValue } from './psi.js';
+import { highSeverity, pValueSeverity, worst, type DriftThresholds, type Severity } from './severity.js';
+
+/** The rows of a window, as columns: NaN for a missing value; scores in time order. */
+export interface WindowColumns {
+  readonly columns: ReadonlyMap<string, Float64Array>;
+  readonly scores: Float64Array;
+}
+
+export interface FeatureDrift {
+  readonly feature: string;
+  readonly kind: 'numeric' | 'categorical';
+  readonly monitored: boolean;
+  readonly n_reference: number;
+  readonly n_current: number;
+  readonly psi: number | null;
+  /** Sample-size-aware critical value of the PSI (chi-square based, alpha 0.05), for reading. */
+  readonly psi_critical_value: number | null;
+  readonly ks: { readonly statistic: number; readonly pvalue: number; readonly method: 'exact' | 'asymp' } | null;
+  readonly chi2: { readonly statistic: number; readonly dof: number; readonly pvalue: number } | null;
+  readonly missing_rate: number;
+  readonly out_of_range_rate: number | null;
+  readonly unseen_rate: number | null;
+  readonly severity: Severity;
+  /** What drove the severity, in words. */
+  readonly reasons: readonly string[];
+  readonly bins: { readonly labels: readonly string[]; readonly reference_share: readonly number[]; readonly current_share: readonly number[] };
+  readonly error?: string;
+}
+
+export interface PredictionDrift {
+  readonly n: number;
+  readonly score_psi: number | null;
+  readonly score_psi_severity: Severity;
+  readonly score_ks: { readonly statistic: number; readonly pvalue: number } | null;
+  readonly mean_probability: number | null;
+  readonly baseline_mean_probability: number;
+  /** (current − baseline) / baseline. */
+  readonly relative_change: number | null;
+  readonly mean_change_severity: Severity;
+  readonly positive_rate: number | null;
+  readonly baseline_positive_rate: number;
+  readonly band_shares: Readonly<Record<string, { readonly current: number | null; readonly baseline: number }>>;
+  readonly risk_band_shares: readonly number[];
+}
+
+export type Status = 'HEALTHY' | 'ATTENTION' | 'CRITICAL';
+
+export interface DriftEvaluation {
+  readonly model: string;
+  readonly model_version: string;
+  readonly n: number;
+  readonly features: readonly FeatureDrift[];
+  readonly prediction: PredictionDrift;
+  readonly dataset: { readonly monitored: number; readonly drifted: number; readonly drifted_share: number | null };
+  readonly summary: { readonly critical: readonly string[]; readonly warnings: readonly string[]; readonly status: Status };
+}
+
+const shares = (counts: ArrayLike<number>): number[] => {
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) total += counts[i]!;
+  return Array.from(counts, (c) => (total === 0 ? 0 : c / total));
+};
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+function evaluateFeature(f: FeatureBaseline, values: Float64Array | undefined, t: DriftThresholds): FeatureDrift {
+  if (values === undefined) throw new RangeError(`the window has no column ${f.name}`);
+  const n = values.length;
+  const refN = f.summary.n;
+  if (f.kind === 'numeric') {
+    const counts = countNumeric(f.bins, values);
+    const labels = f.bins.labels;
+    const missing = counts[labels.indexOf(MISSING)]!;
+    const outside = counts[labels.indexOf(BELOW_MIN)]! + counts[labels.indexOf(ABOVE_MAX)]!;
+    const present = sortedFinite(values);
+    const p = psi(f.refCounts, counts);
+    const ks = present.length > 0 && f.sample.length > 0 ? ks2samp(f.sample, present) : null;
+    const populated = f.refCounts.filter((c) => c > 0).length;
+    const psiSev = highSeverity(p, n, t.psiWarning, t.psiCritical, t.minWindow);
+    const ksSev = ks === null ? 'insufficient_data' : pValueSeverity(ks.pValue, present.length, t.ksPValueWarning, t.ksPValueCritical, t.minWindow, { d: ks.statistic, minEffect: t.ksMinStatistic });
+    const reasons: string[] = [];
+    if (psiSev === 'warning' || psiSev === 'critical') reasons.push(`PSI ${p.toFixed(3)} ≥ ${psiSev === 'critical' ? t.psiCritical : t.psiWarning}`);
+    if (ksSev === 'warning' || ksSev === 'critical') reasons.push(`KS p=${ks!.pValue.toExponential(2)} with D=${ks!.statistic.toFixed(3)} ≥ ${t.ksMinStatistic}`);
+    if (ks !== null && ks.pValue < t.ksPValueWarning && ks.statistic < t.ksMinStatistic && n >= t.minWindow) reasons.push(`KS p=${ks.pValue.toExponential(2)} ignored: D=${ks.statistic.toFixed(3)} below the effect-size guard ${t.ksMinStatistic}`);
+    return {
+      feature: f.name, kind: 'numeric', monitored: f.monitored, n_reference: refN, n_current: n,
+      psi: finiteOrNull(p), psi_critical_value: n > 0 ? finiteOrNull(psiCriticalValue(refN, n, Math.max(populated, 2))) : null,
+      ks: ks === null ? null : { statistic: ks.statistic, pvalue: ks.pValue, method: ks.method }, chi2: null,
+      missing_rate: n === 0 ? 0 : missing / n, out_of_range_rate: n === 0 ? 0 : outside / n, unseen_rate: null,
+      severity: worst([psiSev, ksSev]), reasons,
+      bins: { labels, reference_share: shares(f.refCounts), current_share: shares(counts) },
+    };
+  }
+  const codes = categoryCodes(values);
+  const counts = countCategorical(f.bins, codes);
+  const labels = f.bins.labels;
+  const missing = counts[labels.indexOf(MISSING)]!;
+  const unseen = counts[labels.indexOf(UNSEEN)]!;
+  const p = psi(f.refCounts, counts);
+  // The chi-square compares the mix over the categories (missing excluded: it has its own rate).
+  const observed = Array.from(counts, (c, i) => (labels[i] === MISSING ? 0 : c));
+  const expected = f.refCounts.map((c, i) => (labels[i] === MISSING ? 0 : c));
+  const chi = observed.some((c) => c > 0) ? chiSquareGoodnessOfFit(observed, expected) : null;
+  const psiSev = highSeverity(p, n, t.psiWarning, t.psiCritical, t.minWindow);
+  const chiSev = chi === null ? 'insufficient_data' : pValueSeverity(chi.pValue, n, t.chi2PValueWarning, t.chi2PValueCritical, t.minWindow);
+  const reasons: string[] = [];
+  if (psiSev === 'warning' || psiSev === 'critical') reasons.push(`PSI ${p.toFixed(3)} ≥ ${psiSev === 'critical' ? t.psiCritical : t.psiWarning}`);
+  if (chiSev === 'warning' || chiSev === 'critical') reasons.push(`chi-square p=${chi!.pValue.toExponential(2)}`);
+  const populated = f.refCounts.filter((c) => c > 0).length;
+  return {
+    feature: f.name, kind: 'categorical', monitored: f.monitored, n_reference: refN, n_current: n,
+    psi: finiteOrNull(p), psi_critical_value: n > 0 ? finiteOrNull(psiCriticalValue(refN, n, Math.max(populated, 2))) : null,
+    ks: null, chi2: chi === null ? null : { statistic: chi.statistic, dof: chi.dof, pvalue: chi.pValue },
+    missing_rate: n === 0 ? 0 : missing / n, out_of_range_rate: null, unseen_rate: n === 0 ? 0 : unseen / n,
+    // PSI is the verdict for categories; the chi-square, like KS, flags everything on a big
+    // window, so it only escalates a feature whose PSI already moved.
+    severity: psiSev === 'ok' && chiSev !== 'insufficient_data' ? 'ok' : worst([psiSev, chiSev]), reasons,
+    bins: { labels, reference_share: shares(f.refCounts), current_share: shares(counts) },
+  };
+}
+
+function failedFeature(f: FeatureBaseline, n: number, err: unknown): FeatureDrift {
+  return {
+    feature: f.name, kind: f.kind, monitored: f.monitored, n_reference: f.summary.n, n_current: n,
+    psi: null, psi_critical_value: null, ks: null, chi2: null, missing_rate: 0, out_of_range_rate: null, unseen_rate: null,
+    severity: 'error', reasons: [], bins: { labels: f.bins.labels, reference_share: shares(f.refCounts), current_share: [] },
+    error: (err as Error).message ?? String(err),
+  };
+}
+
+function predictionDrift(baseline: Baseline, scores: Float64Array, bands: readonly { name: string; minProbability: number }[], t: DriftThresholds): PredictionDrift {
+  const s = baseline.score;
+  const n = scores.length;
+  const counts = countNumeric(s.bins, scores);
+  const scorePsi = psi(s.refCounts, counts);
+  const m = mean(scores);
+  const change = n === 0 || s.mean === 0 ? NaN : (m - s.mean) / s.mean;
+  let positives = 0;
+  for (let i = 0; i < n; i++) if (scores[i]! >= baseline.threshold) positives++;
+  const current = bandShares(scores, bands);
+  const ks = n > 0 && s.sample.length > 0 ? ks2samp(s.sample, scores) : null;
+  return {
+    n,
+    score_psi: finiteOrNull(scorePsi),
+    score_psi_severity: highSeverity(scorePsi, n, t.scorePsiWarning, t.scorePsiCritical, t.minWindow),
+    score_ks: ks === null ? null : { statistic: ks.statistic, pvalue: ks.pValue },
+    mean_probability: finiteOrNull(m),
+    baseline_mean_probability: s.mean,
+    relative_change: finiteOrNull(change),
+    mean_change_severity: highSeverity(Math.abs(change), n, t.meanChangeWarning, t.meanChangeCritical, t.minWindow),
+    positive_rate: n === 0 ? null : positives / n,
+    baseline_positive_rate: s.positiveRate,
+    band_shares: Object.fromEntries(Object.entries(s.bandShares).map(([band, share]) => [band, { current: n === 0 ? null : current[band] ?? 0, baseline: share }])),
+    risk_band_shares: riskBandShares(scores),
+  };
+}
+
+/** The seed's rule: any critical → CRITICAL; more than three warnings → ATTENTION; else HEALTHY. */
+export function statusOf(critical: number, warnings: number): Status {
+  return critical > 0 ? 'CRITICAL' : warnings > 3 ? 'ATTENTION' : 'HEALTHY';
+}
+
+/**
+ * Every drift statistic of a window against its baseline. Pure. A feature whose evaluation
+ * throws is reported with severity `error` and its message; the others are unaffected.
+ */
+export function evaluateDrift(baseline: Baseline, window: WindowColumns, bands: readonly { name: string; minProbability: number }[], t: DriftThresholds): DriftEvaluation {
+  const n = window.scores.length;
+  const features = baseline.features.map((f) => {
+    try {
+      return evaluateFeature(f, window.columns.get(f.name), t);
+    } catch (err) {
+      return failedFeature(f, n, err);
+    }
+  });
+  const prediction = predictionDrift(baseline, window.scores, bands, t);
+  const monitored = features.filter((f) => f.monitored);
+  const critical: string[] = [];
+  const warnings: string[] = [];
+  for (const f of monitored) {
+    if (f.severity === 'critical') critical.push(`feature ${f.feature}: ${f.reasons.join('; ')}`);
+    if (f.severity === 'warning') warnings.push(`feature ${f.feature}: ${f.reasons.join('; ')}`);
+  }
+  const sp = prediction.score_psi_severity;
+  if (sp === 'critical' || sp === 'warning') (sp === 'critical' ? critical : warnings).push(`score PSI ${prediction.score_psi?.toFixed(3)}`);
+  const mc = prediction.mean_change_severity;
+  if (mc === 'critical' || mc === 'warning') (mc === 'critical' ? critical : warnings).push(`mean probability ${prediction.mean_probability?.toFixed(3)} vs baseline ${prediction.baseline_mean_probability.toFixed(3)} (${((prediction.relative_change ?? 0) * 100).toFixed(0)} %)`);
+  const drifted = monitored.filter((f) => f.severity === 'warning' || f.severity === 'critical').length;
+  const judged = monitored.filter((f) => f.severity !== 'insufficient_data' && f.severity !== 'error').length;
+  return {
+    model: baseline.model,
+    model_version: baseline.modelVersion,
+    n,
+    features,
+    prediction,
+    dataset: { monitored: monitored.length, drifted, drifted_share: judged === 0 ? null : drifted / judged },
+    summary: { critical, warnings, status: statusOf(critical.length, warnings.length) },
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * Verdicts from the design's threshold table, with the two guards that keep big and small
+ * windows honest: below `minWindow` rows a statistic is `insufficient_data`, never drift;
+ * and a KS p-value only counts when the effect D is at least `ksMinStatistic`, because on a
+ * window of a million rows a shift nobody would act on is still "significant".
+ */
+
+export type Severity = 'ok' | 'warning' | 'critical' | 'insufficient_data' | 'error';
+
+/** Ordered for "worst of": error and insufficient data never outrank a real verdict. */
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { error: -2, insufficient_data: -1, ok: 0, warning: 1, critical: 2 };
+
+/** The number exported as `vigia_*_severity`: -1 insufficient data (or error), 0 ok, 1 warning, 2 critical. */
+export const severityValue = (s: Severity): number => (s === 'error' ? -1 : Math.max(SEVERITY_RANK[s], -1));
+
+export function worst(severities: readonly Severity[]): Severity {
+  let out: Severity = 'ok';
+  let any = false;
+  for (const s of severities) {
+    if (!any || SEVERITY_RANK[s] > SEVERITY_RANK[out]) out = s;
+    any = true;
+  }
+  return out;
+}
+
+/** Drift thresholds: the design's defaults, overridable per model (manifest `thresholds`). */
+export interface DriftThresholds {
+  readonly psiWarning: number;
+  readonly psiCritical: number;
+  readonly ksPValueWarning: number;
+  readonly ksPValueCritical: number;
+  /** Minimum KS statistic D for a p-value verdict (the effect-size guard). */
+  readonly ksMinStatistic: number;
+  readonly chi2PValueWarning: number;
+  readonly chi2PValueCritical: number;
+  readonly scorePsiWarning: number;
+  readonly scorePsiCritical: number;
+  /** Relative change of the mean probability vs the baseline (0.2 = 20 %). */
+  readonly meanChangeWarning: number;
+  readonly meanChangeCritical: number;
+  /** Fewer rows than this in the window: insufficient data. */
+  readonly minWindow: number;
+}
+
+export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = {
+  psiWarning: 0.1,
+  psiCritical: 0.25,
+  ksPValueWarning: 0.05,
+  ksPValueCritical: 0.01,
+  ksMinStatistic: 0.1,
+  chi2PValueWarning: 0.05,
+  chi2PValueCritical: 0.01,
+  scorePsiWarning: 0.1,
+  scorePsiCritical: 0.25,
+  meanChangeWarning: 0.2,
+  meanChangeCritical: 0.5,
+  minWindow: 100,
+};
+
+/** The manifest keys of `thresholds`, snake_case, and the fields they set. */
+const MANIFEST_KEYS: Readonly<Record<string, keyof DriftThresholds>> = {
+  psi_warning: 'psiWarning',
+  psi_critical: 'psiCritical',
+  ks_pvalue_warning: 'ksPValueWarning',
+  ks_pvalue_critical: 'ksPValueCritical',
+  ks_min_statistic: 'ksMinStatistic',
+  chi2_pvalue_warning: 'chi2PValueWarning',
+  chi2_pvalue_critical: 'chi2PValueCritical',
+  score_psi_warning: 'scorePsiWarning',
+  score_psi_critical: 'scorePsiCritical',
+  mean_change_warning: 'meanChangeWarning',
+  mean_change_critical: 'meanChangeCritical',
+  min_window: 'minWindow',
+};
+
+/**
+ * The drift thresholds of a model: `base` (the service defaults) with the manifest's
+ * overrides. Unknown keys are left for other parts of the product (performance thresholds);
+ * a known key with a bad value throws naming `thresholds.<key>` and the value.
+ */
+export function driftThresholds(overrides: Readonly<Record<string, unknown>>, base: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): DriftThresholds {
+  const out: Record<string, number> = { ...base };
+  for (const [key, field] of Object.entries(MANIFEST_KEYS)) {
+    const v = overrides[key];
+    if (v === undefined) continue;
+    const ok = typeof v === 'number' && Number.isFinite(v) && v >= 0 && (field === 'minWindow' ? Number.isInteger(v) : true);
+    if (!ok) throw new RangeError(`thresholds.${key} must be a ${field === 'minWindow' ? 'non-negative integer' : 'non-negative number'}, got ${JSON.stringify(v)}`);
+    out[field] = v;
+  }
+  const t = out as unknown as DriftThresholds;
+  for (const [warn, crit, dir] of [['psiWarning', 'psiCritical', 'high'], ['scorePsiWarning', 'scorePsiCritical', 'high'], ['meanChangeWarning', 'meanChangeCritical', 'high'], ['ksPValueWarning', 'ksPValueCritical', 'low'], ['chi2PValueWarning', 'chi2PValueCritical', 'low']] as const) {
+    if (dir === 'high' ? t[warn] > t[crit] : t[warn] < t[crit]) throw new RangeError(`thresholds: ${warn} (${t[warn]}) and ${crit} (${t[crit]}) are in the wrong order`);
+  }
+  return t;
+}
+
+/** A statistic that drifts when high (PSI, relative change): warning at ≥ w, critical at ≥ c. */
+export function highSeverity(value: number, n: number, warning: number, critical: number, minWindow: number): Severity {
+  if (n < minWindow) return 'insufficient_data';
+  if (!Number.isFinite(value)) return Number.isNaN(value) ? 'insufficient_data' : 'critical';
+  return value >= critical ? 'critical' : value >= warning ? 'warning' : 'ok';
+}
+
+/** A p-value: warning below w, critical below c, and only when the effect `d` reaches `minEffect`. */
+export function pValueSeverity(p: number, n: number, warning: number, critical: number, minWindow: number, effect?: { d: number; minEffect: number }): Severity {
+  if (n < minWindow || Number.isNaN(p)) return 'insufficient_data';
+  if (effect !== undefined && effect.d < effect.minEffect) return 'ok';
+  return p < critical ? 'critical' : p < warning ? 'warning' : 'ok';
+}
