@@ -7,6 +7,8 @@ import { instrumentRequests } from './http/instrument.js';
 import { metricsRoutes } from './http/metrics.js';
 import { modelRoutes } from './http/models.js';
 import { predictRoutes } from './http/predict.js';
+import { reportRoutes } from './http/report.js';
+import type { DriftMonitor } from './drift/monitor.js';
 import type { ModelRegistry } from './model/registry.js';
 import type { PredictionService } from './predict/service.js';
 import type { Logger } from './telemetry/logger.js';
@@ -21,6 +23,8 @@ export interface AppDeps {
   readonly readiness: Readonly<Record<string, ReadinessCheck>>;
   readonly bodyLimitBytes: number;
   readonly maxBatch: number;
+  /** Serves `GET /v1/models/{model}/report` when given. */
+  readonly monitor?: DriftMonitor;
 }
 
 /** The HTTP application as a node:http request listener (what `createServer` and supertest take). */
@@ -38,6 +42,7 @@ export function createApp(deps: AppDeps): App {
   app.set('etag', false);
   app.use(instrumentRequests(deps.metrics));
   app.use(modelRoutes(deps.registry));
+  if (deps.monitor !== undefined) app.use(reportRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));
   app.use(healthRoutes(deps.readiness));
   app.use(metricsRoutes(deps.metricsRegistry));
   app.use(notFound);

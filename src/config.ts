@@ -15,6 +15,14 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   readonly tracesExporter: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Length of the drift window, ms. */
+  readonly windowMs: number;
+  /** Period of the drift evaluation, ms (0: on demand only). */
+  readonly evalIntervalMs: number;
+  readonly minWindow: number;
+  readonly ksMinStatistic: number;
+  readonly binQuantiles: number;
+  readonly topK: number;
 }
 
 /** The repository root (where `models/` lives), from this file's place in src/ or dist/. */
@@ -40,6 +48,18 @@ const oneOf = <T extends string>(...values: T[]) => (raw: string, key: string): 
   const v = raw.trim() as T;
   if (!values.includes(v)) throw new ConfigError(key, raw, `one of ${values.join(', ')}`);
   return v;
+};
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const duration = (min: number) => (raw: string, key: string): number => {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(raw.trim());
+  const ms = m === null ? NaN : Number(m[1]) * UNIT_MS[m[2]!]!;
+  if (!(ms >= min) || !Number.isFinite(ms)) throw new ConfigError(key, raw, `a duration such as 7d, 12h, 30m, 60s or 500ms, at least ${min} ms`);
+  return Math.round(ms);
+};
+const fraction = (raw: string, key: string): number => {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(key, raw, 'a number from 0 to 1');
+  return n;
 };
 const text = (raw: string, key: string): string => {
   if (raw.trim() === '') throw new ConfigError(key, raw, 'a non-empty value');
@@ -67,6 +87,12 @@ export const CONFIG_KEYS = {
   shutdownTimeoutMs: { key: 'VIGIA_SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', doc: 'how long SIGTERM waits for in-flight requests before closing', fallback: '10000', parse: int(0, 600_000) },
   tracesExporter: { key: 'OTEL_TRACES_EXPORTER', flag: '--traces-exporter', doc: 'OpenTelemetry span exporter: none (default), otlp, zipkin or console; other OTEL_* variables are read by the SDK', fallback: 'none', parse: oneOf('none', 'otlp', 'zipkin', 'console') },
   logLevel: { key: 'VIGIA_LOG_LEVEL', flag: '--log-level', doc: 'least severe log line written to stderr', fallback: 'info', parse: oneOf('debug', 'info', 'warn', 'error') },
+  windowMs: { key: 'VIGIA_WINDOW', flag: '--window', doc: 'drift window: the last part of the audit log compared with the reference', fallback: '7d', parse: duration(1000) },
+  evalIntervalMs: { key: 'VIGIA_EVAL_INTERVAL', flag: '--eval-interval', doc: 'how often drift is evaluated, off the request path (0s: only on demand)', fallback: '60s', parse: duration(0) },
+  minWindow: { key: 'VIGIA_MIN_WINDOW', flag: '--min-window', doc: 'fewer rows than this in the window: statistics say insufficient data, not drift', fallback: '100', parse: int(1, 100_000_000) },
+  ksMinStatistic: { key: 'VIGIA_KS_MIN_STATISTIC', flag: '--ks-min-statistic', doc: 'effect-size guard: a KS p-value counts only when D reaches this', fallback: '0.1', parse: fraction },
+  binQuantiles: { key: 'VIGIA_BIN_QUANTILES', flag: '--bin-quantiles', doc: 'reference quantile bins per numeric feature (10 = deciles)', fallback: '10', parse: int(2, 1000) },
+  topK: { key: 'VIGIA_TOP_K', flag: '--top-k', doc: 'reference categories kept per categorical feature; the rest share __other__', fallback: '20', parse: int(1, 10_000) },
 } satisfies { [K in keyof Config]: KeySpec<unknown> };
 
 /**
@@ -91,5 +117,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     shutdownTimeoutMs: read(k.shutdownTimeoutMs)!,
     tracesExporter: read(k.tracesExporter)!,
     logLevel: read(k.logLevel)!,
+    windowMs: read(k.windowMs)!,
+    evalIntervalMs: read(k.evalIntervalMs)!,
+    minWindow: read(k.minWindow)!,
+    ksMinStatistic: read(k.ksMinStatistic)!,
+    binQuantiles: read(k.binQuantiles)!,
+    topK: read(k.topK)!,
   };
 }

@@ -2,7 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
+import { join } from 'node:path';
 import type { Config } from './config.js';
+import { BundleError } from './errors.js';
+import type { LoadedModel } from './model/bundle.js';
+import { MANIFEST_FILE } from './model/manifest.js';
 import { loadModels, type ModelRegistry } from './model/registry.js';
 import { PredictionService } from './predict/service.js';
 import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
@@ -10,6 +14,20 @@ import { openDatabase } from './store/database.js';
 import type { Logger } from './telemetry/logger.js';
 import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
+import { publishDriftReport } from './telemetry/drift-metrics.js';
+import { DriftMonitor } from './drift/monitor.js';
+import { buildModelBaseline } from './drift/reference.js';
+import type { ModelDriftContext } from './drift/report.js';
+import { DEFAULT_DRIFT_THRESHOLDS, driftThresholds } from './drift/severity.js';
+
+/** A model's drift thresholds: the service defaults with the manifest's overrides. */
+function thresholdsOf(m: LoadedModel, config: Config) {
+  try {
+    return driftThresholds(m.manifest.thresholds, { ...DEFAULT_DRIFT_THRESHOLDS, minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic });
+  } catch (err) {
+    throw new BundleError(join(m.dir, MANIFEST_FILE), undefined, (err as Error).message);
+  }
+}
 
 export interface RunningService {
   readonly url: string;
@@ -28,7 +46,7 @@ export interface ServiceOverrides {
 
 /**
  * The composition root: config → tracing → metrics → models → database → audit log →
- * app → listen. `close()` undoes it in reverse order.
+ * baselines → drift monitor → app → listen. `close()` undoes it in reverse order.
  */
 export async function startService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<RunningService> {
   const tracing = startTracing({ exporter: config.tracesExporter, serviceName: 'vigia', serviceVersion: VERSION });
@@ -68,6 +86,40 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     );
   }
 
+  let monitor: DriftMonitor;
+  try {
+    const now = new Date();
+    const contexts = await Promise.all(
+      registry.list().map(async (m): Promise<ModelDriftContext> => ({
+        baseline: await buildModelBaseline(m, { quantiles: config.binQuantiles, topK: config.topK, now }),
+        bands: m.manifest.bands,
+        thresholds: thresholdsOf(m, config),
+      })),
+    );
+    monitor = await DriftMonitor.start({
+      dbPath: config.dbPath,
+      models: contexts,
+      windowMs: config.windowMs,
+      intervalMs: config.evalIntervalMs,
+      onEvaluated: (key, outcome) => {
+        if ('report' in outcome) {
+          publishDriftReport(metrics, outcome.report, outcome.seconds);
+        } else {
+          const [model, version] = key.split('@');
+          metrics.driftEvaluationFailures.inc({ model: model ?? key, version: version ?? '' });
+          logger.warn('drift evaluation failed', { model: key, error: outcome.error });
+        }
+      },
+    });
+  } catch (err) {
+    await audit.close();
+    db.close();
+    await registry.close();
+    await tracing.shutdown();
+    throw err;
+  }
+  void monitor.evaluateAll();
+
   let draining = false;
   const service = new PredictionService({ audit, metrics, tracer: tracing.tracer });
   const app = createApp({
@@ -78,6 +130,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
     maxBatch: config.maxBatch,
+    monitor,
     readiness: {
       models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
       database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),
@@ -110,6 +163,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
+      await monitor.close();
       await audit.close();
       db.close();
       await registry.close();

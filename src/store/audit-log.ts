@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-thread.js';
 import type { AuditRow, WriterReply, WriterRequest } from './audit-writer-protocol.js';
 
 /** One answered prediction, as the audit log keeps it. */
@@ -48,18 +49,6 @@ const toRow = (r: AuditRecord): AuditRow => [
 ];
 
 /**
- * Starts the writer thread from the compiled .js, or, when this module runs from its .ts
- * source under tsx (tests, bench), from the .ts source with tsx registered in the thread.
- */
-function startWriter(workerData: unknown): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./audit-writer-worker.js', import.meta.url), { workerData });
-  const source = new URL('./audit-writer-worker.ts', import.meta.url).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
-
-/**
  * The SQLite audit log with group commit on a writer thread. Rows appended during one
  * turn of the event loop form a group; the writer commits waiting groups in one
  * transaction, and every `append` resolves only after the COMMIT of its group returned
@@ -91,7 +80,7 @@ export class SqliteAuditLog implements AuditLog {
 
   /** Starts the writer thread on the database file (already created and migrated). */
   static open(opts: { path: string; synchronous: 'FULL' | 'NORMAL'; onCommit?: CommitObserver }): Promise<SqliteAuditLog> {
-    const worker = startWriter({ path: opts.path, synchronous: opts.synchronous });
+    const worker = startWorker(import.meta.url, 'audit-writer-worker', { path: opts.path, synchronous: opts.synchronous });
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(new Error(`cannot start the audit-log writer on ${opts.path}: ${err.message}`));
       worker.once('error', onError);

@@ -11,6 +11,9 @@ export const COMMIT_DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 
  * The README's metric table documents this list; label values are bounded (routes from
  * the router, model names and bands from the bundles, reasons from a fixed list).
  */
+const FEATURE_LABELS = ['model', 'version', 'feature'] as const;
+const MODEL_LABELS = ['model', 'version'] as const;
+
 export function createMetrics(registry: Registry) {
   const registers = [registry];
   return {
@@ -74,6 +77,27 @@ export function createMetrics(registry: Registry) {
       help: 'Prediction rows committed to the audit log.',
       registers,
     }),
+    featurePsi: new Gauge({ name: 'vigia_feature_psi', help: 'PSI of a feature over the drift window against its frozen reference bins (NaN below the minimum window).', labelNames: FEATURE_LABELS, registers }),
+    featureKsStatistic: new Gauge({ name: 'vigia_feature_ks_statistic', help: 'Two-sample KS statistic D of a numeric feature, window against reference.', labelNames: FEATURE_LABELS, registers }),
+    featureKsPValue: new Gauge({ name: 'vigia_feature_ks_pvalue', help: 'KS p-value of a numeric feature (scipy ks_2samp, method auto); judged only when D reaches the effect-size guard.', labelNames: FEATURE_LABELS, registers }),
+    featureChi2PValue: new Gauge({ name: 'vigia_feature_chi2_pvalue', help: 'Chi-square goodness-of-fit p-value of a categorical feature against the reference mix.', labelNames: FEATURE_LABELS, registers }),
+    featureSeverity: new Gauge({ name: 'vigia_feature_drift_severity', help: 'Drift verdict of a feature: -1 insufficient data or error, 0 ok, 1 warning, 2 critical.', labelNames: FEATURE_LABELS, registers }),
+    featureWindowSize: new Gauge({ name: 'vigia_feature_window_size', help: 'Rows of the drift window the feature statistics were computed on.', labelNames: FEATURE_LABELS, registers }),
+    featureMissingRatio: new Gauge({ name: 'vigia_feature_missing_ratio', help: 'Share of window rows where the feature is missing (null).', labelNames: FEATURE_LABELS, registers }),
+    featureOutOfRangeRatio: new Gauge({ name: 'vigia_feature_out_of_range_ratio', help: 'Share of window rows where a numeric feature is below the reference minimum or above its maximum.', labelNames: FEATURE_LABELS, registers }),
+    featureUnseenRatio: new Gauge({ name: 'vigia_feature_unseen_ratio', help: 'Share of window rows where a categorical feature holds a category never seen in the reference.', labelNames: FEATURE_LABELS, registers }),
+    scorePsi: new Gauge({ name: 'vigia_score_psi', help: 'PSI of the predicted probabilities (CSI) over the drift window against the reference scores.', labelNames: MODEL_LABELS, registers }),
+    meanProbability: new Gauge({ name: 'vigia_mean_probability', help: 'Mean predicted probability over the drift window.', labelNames: MODEL_LABELS, registers }),
+    baselineMeanProbability: new Gauge({ name: 'vigia_baseline_mean_probability', help: 'Mean predicted probability on the reference sample.', labelNames: MODEL_LABELS, registers }),
+    meanProbabilityChange: new Gauge({ name: 'vigia_mean_probability_change_ratio', help: 'Relative change of the mean probability against the baseline: (window - baseline) / baseline.', labelNames: MODEL_LABELS, registers }),
+    positiveRatio: new Gauge({ name: 'vigia_positive_decision_ratio', help: 'Share of window predictions at or above the decision threshold.', labelNames: MODEL_LABELS, registers }),
+    bandRatio: new Gauge({ name: 'vigia_band_ratio', help: 'Share of window predictions in each decision band.', labelNames: ['model', 'version', 'band'] as const, registers }),
+    driftWindowSize: new Gauge({ name: 'vigia_drift_window_size', help: 'Predictions in the drift window at the last evaluation.', labelNames: MODEL_LABELS, registers }),
+    driftStatus: new Gauge({ name: 'vigia_drift_status', help: 'Overall drift status by the seed rule: 0 HEALTHY, 1 ATTENTION, 2 CRITICAL.', labelNames: MODEL_LABELS, registers }),
+    driftedFeaturesRatio: new Gauge({ name: 'vigia_drifted_features_ratio', help: 'Share of monitored features judged warning or critical (the dataset verdict).', labelNames: MODEL_LABELS, registers }),
+    driftEvaluationDuration: new Gauge({ name: 'vigia_drift_evaluation_duration_seconds', help: 'Duration of the last drift evaluation (window read and statistics, off the event loop).', labelNames: MODEL_LABELS, registers }),
+    driftLastEvaluation: new Gauge({ name: 'vigia_drift_last_evaluation_timestamp_seconds', help: 'Unix time of the last successful drift evaluation.', labelNames: MODEL_LABELS, registers }),
+    driftEvaluationFailures: new Counter({ name: 'vigia_drift_evaluation_failures_total', help: 'Drift evaluations that failed (the service keeps serving).', labelNames: MODEL_LABELS, registers }),
     auditCommitFailures: new Counter({
       name: 'vigia_audit_commit_failures_total',
       help: 'Audit-log group commits that failed; their predictions were answered 503, not scored as done.',

@@ -1,38 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { buildBaseline, type Baseline } from '../../src/drift/baseline.js';
-import { evaluateDrift, statusOf, type WindowColumns } from '../../src/drift/evaluate.js';
+import type { Baseline } from '../../src/drift/baseline.js';
+import { evaluateDrift, statusOf } from '../../src/drift/evaluate.js';
 import { DEFAULT_DRIFT_THRESHOLDS, driftThresholds } from '../../src/drift/severity.js';
 import { loadModels, type ModelRegistry } from '../../src/model/registry.js';
 import { DEMO_MODELS } from '../helpers/app.js';
-import { demoRows } from '../helpers/demo-rows.js';
+import { columnsOf as columnsOfDemo, demoBaseline, resample } from '../helpers/demo-baseline.js';
 
 let registry: ModelRegistry;
 let baseline: Baseline;
-const rows = demoRows(5000);
-const names = Object.keys(rows[0]!);
-
-/** Scores rows with the demo model and lays them out as columns. */
-async function columnsOf(data: Record<string, number>[]): Promise<WindowColumns> {
-  const model = registry.get('credit-default')!;
-  const x = new Float32Array(data.length * names.length);
-  data.forEach((r, i) => names.forEach((n, j) => { x[i * names.length + j] = r[n]!; }));
-  const scores = await model.scorer.score(x, data.length);
-  const columns = new Map(names.map((n) => [n, Float64Array.from(data, (r) => r[n]!)]));
-  return { columns, scores };
-}
+const columnsOf = (data: Record<string, number>[]) => columnsOfDemo(registry, data);
 
 before(async () => {
   registry = await loadModels(DEMO_MODELS, undefined);
-  const m = registry.get('credit-default')!.manifest;
-  const ref = await columnsOf(rows);
-  baseline = buildBaseline({ model: m.name, modelVersion: m.version, features: m.features, columns: ref.columns, scores: ref.scores, threshold: m.threshold, bands: m.bands, builtAt: new Date(0) });
+  baseline = await demoBaseline(registry);
 });
 after(() => registry.close());
 
 const bands = () => registry.get('credit-default')!.manifest.bands;
-/** A deterministic resample of the reference (every 3rd row, twice over). */
-const resample = (k: number) => Array.from({ length: k }, (_, i) => rows[(i * 7919) % rows.length]!);
 
 describe('evaluateDrift on the demo model', () => {
   it('finds no drift in a window drawn from the reference itself', async () => {

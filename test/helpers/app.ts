@@ -10,6 +10,10 @@ import { PredictionService } from '../../src/predict/service.js';
 import { SqliteAuditLog } from '../../src/store/audit-log.js';
 import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
+import { DriftMonitor } from '../../src/drift/monitor.js';
+import { buildModelBaseline } from '../../src/drift/reference.js';
+import { driftThresholds } from '../../src/drift/severity.js';
+import { publishDriftReport } from '../../src/telemetry/drift-metrics.js';
 import { auditCommitRecorder, createMetrics, type Metrics } from '../../src/telemetry/metrics.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -29,11 +33,12 @@ export interface TestApp {
   readonly metricsRegistry: Registry;
   readonly spans: InMemorySpanExporter;
   readonly dbPath: string;
+  readonly monitor: DriftMonitor | undefined;
   close(): Promise<void>;
 }
 
 /** The real app on real models and a real SQLite file in a temp folder; spans kept in memory. */
-export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number } = {}): Promise<TestApp> {
+export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean } = {}): Promise<TestApp> {
   const tmp = tempDir();
   const dbPath = join(tmp.dir, 'vigia.db');
   const registry = await loadModels(opts.modelsDir ?? DEMO_MODELS, opts.defaultModel);
@@ -44,7 +49,20 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
   const audit = await SqliteAuditLog.open({ path: dbPath, synchronous: 'NORMAL', onCommit: auditCommitRecorder(metrics) });
   const service = new PredictionService({ audit, metrics, tracer: provider.getTracer('test') });
+  let monitor: DriftMonitor | undefined;
+  if (opts.drift === true) {
+    const contexts = await Promise.all(registry.list().map(async (m) => ({
+      baseline: await buildModelBaseline(m, { quantiles: 10, topK: 20, now: new Date() }),
+      bands: m.manifest.bands,
+      thresholds: driftThresholds(m.manifest.thresholds),
+    })));
+    monitor = await DriftMonitor.start({
+      dbPath, models: contexts, windowMs: 7 * 86_400_000, intervalMs: 0,
+      onEvaluated: (_key, outcome) => { if ('report' in outcome) publishDriftReport(metrics, outcome.report, outcome.seconds); },
+    });
+  }
   const app = createApp({
+    ...(monitor === undefined ? {} : { monitor }),
     registry,
     service,
     metrics,
@@ -56,7 +74,9 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
   });
   return {
     app, db, registry, metrics, metricsRegistry, spans, dbPath,
+    monitor,
     close: async () => {
+      await monitor?.close();
       await audit.close();
       if (db.open) db.close();
       await registry.close();

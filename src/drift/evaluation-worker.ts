@@ -1,0 +1,30 @@
+// The drift evaluation thread: reads a window from the audit log (its own read-only
+// SQLite connection) and evaluates it, so that neither the read nor the statistics of a
+// large window ever run on the event loop that serves /predict.
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { readWindow } from '../store/window.js';
+import { diagnose } from './diagnosis.js';
+import type { EvaluationReply, EvaluationRequest, EvaluationWorkerData } from './evaluation-protocol.js';
+import { buildReport } from './report.js';
+
+const port = parentPort!;
+const data = workerData as EvaluationWorkerData;
+const db = new Database(data.dbPath, { readonly: true, fileMustExist: true });
+db.pragma('busy_timeout = 5000');
+
+port.on('message', (req: EvaluationRequest) => {
+  const started = process.hrtime.bigint();
+  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+  try {
+    const ctx = data.models[req.key];
+    if (ctx === undefined) throw new Error(`no baseline for ${req.key}`);
+    const { baseline } = ctx;
+    const window = readWindow(db, { model: baseline.model, version: baseline.modelVersion, fromMs: req.fromMs, toMs: req.toMs, features: baseline.features.map((f) => f.name) });
+    const report = buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose);
+    port.postMessage({ kind: 'report', id: req.id, report, seconds: seconds() } satisfies EvaluationReply);
+  } catch (err) {
+    port.postMessage({ kind: 'failed', id: req.id, error: (err as Error).message, seconds: seconds() } satisfies EvaluationReply);
+  }
+});
+port.postMessage({ kind: 'ready' } satisfies EvaluationReply);
