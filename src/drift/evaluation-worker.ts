@@ -3,7 +3,7 @@
 // large window ever run on the event loop that serves /predict.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { readWindow } from '../store/window.js';
+import { WindowCache } from '../store/window.js';
 import { diagnose } from './diagnosis.js';
 import type { EvaluationReply, EvaluationRequest, EvaluationWorkerData } from './evaluation-protocol.js';
 import { buildReport } from './report.js';
@@ -13,6 +13,8 @@ const data = workerData as EvaluationWorkerData;
 const db = new Database(data.dbPath, { readonly: true, fileMustExist: true });
 db.pragma('busy_timeout = 5000');
 
+const caches = new Map<string, WindowCache>();
+
 port.on('message', (req: EvaluationRequest) => {
   const started = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
@@ -20,7 +22,12 @@ port.on('message', (req: EvaluationRequest) => {
     const ctx = data.models[req.key];
     if (ctx === undefined) throw new Error(`no baseline for ${req.key}`);
     const { baseline } = ctx;
-    const window = readWindow(db, { model: baseline.model, version: baseline.modelVersion, fromMs: req.fromMs, toMs: req.toMs, features: baseline.features.map((f) => f.name) });
+    let cache = caches.get(req.key);
+    if (cache === undefined) {
+      cache = new WindowCache(db, baseline.model, baseline.modelVersion, baseline.features.map((f) => f.name));
+      caches.set(req.key, cache);
+    }
+    const window = cache.refresh(req.fromMs);
     const report = buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose);
     port.postMessage({ kind: 'report', id: req.id, report, seconds: seconds() } satisfies EvaluationReply);
   } catch (err) {
