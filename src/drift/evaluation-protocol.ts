@@ -1,7 +1,7 @@
 import type { DriftReport, ModelDriftContext } from './report.js';
 
-/** Messages between the drift monitor and its evaluation thread. */
-export interface EvaluationWorkerData {
+/** Messages between the drift monitor and its evaluation process. */
+export interface EvaluationInit {
   readonly dbPath: string;
   /** One entry per served model version, keyed `${model}@${version}`. */
   readonly models: Readonly<Record<string, ModelDriftContext>>;

@@ -1,24 +1,24 @@
-// The drift evaluation thread: reads a window from the audit log (its own read-only
-// SQLite connection) and evaluates it, so that neither the read nor the statistics of a
-// large window ever run on the event loop that serves /predict.
-import { parentPort, workerData } from 'node:worker_threads';
+// The drift evaluation process: reads a window from the audit log (its own read-only
+// SQLite connection) and evaluates it. It runs as a child process at a lower scheduling
+// priority (nice 10), so that on a small machine neither the read nor the statistics of a
+// large window take CPU from the event loop that serves /predict. It talks over the IPC
+// channel: one `init` with the baselines, then one request per evaluation.
 import Database from 'better-sqlite3';
 import { WindowCache } from '../store/window.js';
 import { diagnose } from './diagnosis.js';
-import type { EvaluationReply, EvaluationRequest, EvaluationWorkerData } from './evaluation-protocol.js';
+import type { EvaluationInit, EvaluationReply, EvaluationRequest } from './evaluation-protocol.js';
 import { buildReport } from './report.js';
 
-const port = parentPort!;
-const data = workerData as EvaluationWorkerData;
-const db = new Database(data.dbPath, { readonly: true, fileMustExist: true });
-db.pragma('busy_timeout = 5000');
-
+const send = (reply: EvaluationReply) => process.send!(reply);
+let data: EvaluationInit | undefined;
+let db: Database.Database | undefined;
 const caches = new Map<string, WindowCache>();
 
-port.on('message', (req: EvaluationRequest) => {
+function evaluate(req: EvaluationRequest): void {
   const started = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
   try {
+    if (data === undefined || db === undefined) throw new Error('evaluation process not initialised');
     const ctx = data.models[req.key];
     if (ctx === undefined) throw new Error(`no baseline for ${req.key}`);
     const { baseline } = ctx;
@@ -29,9 +29,28 @@ port.on('message', (req: EvaluationRequest) => {
     }
     const window = cache.refresh(req.fromMs);
     const report = buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose);
-    port.postMessage({ kind: 'report', id: req.id, report, seconds: seconds() } satisfies EvaluationReply);
+    send({ kind: 'report', id: req.id, report, seconds: seconds() });
   } catch (err) {
-    port.postMessage({ kind: 'failed', id: req.id, error: (err as Error).message, seconds: seconds() } satisfies EvaluationReply);
+    send({ kind: 'failed', id: req.id, error: (err as Error).message, seconds: seconds() });
   }
+}
+
+process.on('message', (msg: { kind: 'init'; data: EvaluationInit } | ({ kind: 'evaluate' } & EvaluationRequest)) => {
+  if (msg.kind === 'init') {
+    try {
+      data = msg.data;
+      db = new Database(data.dbPath, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 5000');
+      send({ kind: 'ready' });
+    } catch (err) {
+      send({ kind: 'failed', id: -1, error: (err as Error).message, seconds: 0 });
+    }
+    return;
+  }
+  evaluate(msg);
 });
-port.postMessage({ kind: 'ready' } satisfies EvaluationReply);
+// The parent closes the channel (or dies): finish.
+process.on('disconnect', () => {
+  db?.close();
+  process.exit(0);
+});

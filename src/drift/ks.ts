@@ -52,10 +52,74 @@ export function ks2samp(a: ArrayLike<number>, b: ArrayLike<number>): Ks2sampResu
  */
 export function ks2sampOfSorted(x: Float64Array, y: Float64Array): Ks2sampResult {
   if (x.length === 0 || y.length === 0) throw new RangeError(`ks2samp: sample ${x.length === 0 ? 'a' : 'b'} is empty`);
-  const n1 = x.length;
-  const n2 = y.length;
-  let d = statistic(x, y);
+  return fromStatistic(statistic(x, y), x.length, y.length);
+}
 
+/**
+ * The same test of a window against a sorted reference without sorting the window: each
+ * window value is counted between the reference's distinct values (binary search,
+ * O(n log m)), and D is taken at the reference values and at the last window value of
+ * each gap, which is where the extremes of F_ref − F_window lie. The counts, hence D and
+ * the p-value, are those of scipy. NaN values in `values` are skipped (missing).
+ */
+export function ks2sampAgainstReference(reference: Float64Array, values: ArrayLike<number>): Ks2sampResult | null {
+  const n1 = reference.length;
+  if (n1 === 0) throw new RangeError('ks2samp: sample a is empty');
+  // Distinct reference values and the count of reference values ≤ each.
+  const distinct: number[] = [];
+  const refLe: number[] = [];
+  for (let i = 0; i < n1; i++) {
+    const v = reference[i]!;
+    if (distinct.length > 0 && distinct[distinct.length - 1] === v) refLe[refLe.length - 1] = i + 1;
+    else {
+      distinct.push(v);
+      refLe.push(i + 1);
+    }
+  }
+  const m = distinct.length;
+  const r = Float64Array.from(distinct);
+  const equal = new Float64Array(m);
+  const gap = new Float64Array(m + 1); // gap[k]: values strictly between r[k-1] and r[k]
+  let n2 = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v !== v) continue;
+    n2++;
+    let lo = 0;
+    let hi = m;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (r[mid]! < v) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < m && r[lo] === v) equal[lo]! += 1;
+    else gap[lo]! += 1;
+  }
+  if (n2 === 0) return null;
+  let maxS = -Infinity;
+  let minDiff = Infinity;
+  const see = (diff: number) => {
+    if (diff > maxS) maxS = diff;
+    if (diff < minDiff) minDiff = diff;
+  };
+  let c = gap[0]!;
+  if (c > 0) see(0 - c / n2);
+  for (let k = 0; k < m; k++) {
+    c += equal[k]!;
+    const f1 = refLe[k]! / n1;
+    see(f1 - c / n2);
+    if (gap[k + 1]! > 0) {
+      c += gap[k + 1]!;
+      see(f1 - c / n2);
+    }
+  }
+  const minS = Math.min(Math.max(-minDiff, 0), 1);
+  return fromStatistic(minS > maxS ? minS : maxS, n1, n2);
+}
+
+/** scipy's p-value (and exact-path snapping of D) for a statistic D between samples of n1 and n2. */
+function fromStatistic(statisticD: number, n1: number, n2: number): Ks2sampResult {
+  let d = statisticD;
   if (Math.max(n1, n2) <= MAX_AUTO_N) {
     // _attempt_exact_2kssamp
     const g = gcd(n1, n2);

@@ -1,6 +1,6 @@
-import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../worker-thread.js';
-import type { EvaluationReply, EvaluationRequest, EvaluationWorkerData } from './evaluation-protocol.js';
+import type { ChildProcess } from 'node:child_process';
+import { forkModule } from '../child-process.js';
+import type { EvaluationInit, EvaluationReply, EvaluationRequest } from './evaluation-protocol.js';
 import type { DriftReport, ModelDriftContext } from './report.js';
 
 export interface DriftMonitorOptions {
@@ -17,8 +17,12 @@ export interface DriftMonitorOptions {
 
 export const modelKey = (model: string, version: string): string => `${model}@${version}`;
 
+/** Scheduling priority of the evaluation process: below the service, so /predict comes first. */
+const EVALUATION_NICE = 10;
+
 /**
- * Evaluates each model version's window on a timer and on demand, on a worker thread.
+ * Evaluates each model version's window on a timer and on demand, in a child process at a
+ * lower scheduling priority.
  * Keeps the last report of each. One model's failure never stops the others.
  */
 export class DriftMonitor {
@@ -28,10 +32,11 @@ export class DriftMonitor {
   private nextId = 1;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private exited = false;
   private readonly now: () => number;
 
   private constructor(
-    private readonly worker: Worker,
+    private readonly worker: ChildProcess,
     private readonly opts: DriftMonitorOptions,
   ) {
     this.now = opts.now ?? Date.now;
@@ -41,22 +46,32 @@ export class DriftMonitor {
       this.pending.delete(reply.id);
       settle?.(reply);
     });
-    worker.on('error', (err) => {
-      for (const settle of this.pending.values()) settle({ kind: 'failed', id: -1, error: `evaluation thread failed: ${err.message}`, seconds: 0 });
+    const fail = (why: string) => {
+      for (const settle of this.pending.values()) settle({ kind: 'failed', id: -1, error: why, seconds: 0 });
       this.pending.clear();
+    };
+    worker.on('error', (err) => fail(`evaluation process failed: ${err.message}`));
+    worker.on('exit', (code, signal) => {
+      this.exited = true;
+      if (!this.closed) fail(`evaluation process exited (${signal ?? code})`);
     });
   }
 
   static async start(opts: DriftMonitorOptions): Promise<DriftMonitor> {
     const models: Record<string, ModelDriftContext> = {};
     for (const m of opts.models) models[modelKey(m.baseline.model, m.baseline.modelVersion)] = m;
-    const worker = startWorker(import.meta.url, 'evaluation-worker', { dbPath: opts.dbPath, models } satisfies EvaluationWorkerData);
+    const worker = forkModule(import.meta.url, 'evaluation-worker', EVALUATION_NICE);
     await new Promise<void>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the drift evaluation process exited (${code}) before it was ready`));
       worker.once('error', reject);
-      worker.once('message', () => {
+      worker.once('exit', onExit);
+      worker.once('message', (reply: EvaluationReply) => {
         worker.off('error', reject);
-        resolve();
+        worker.off('exit', onExit);
+        if (reply.kind === 'ready') resolve();
+        else reject(new Error(`the drift evaluation process could not start: ${reply.kind === 'failed' ? reply.error : reply.kind}`));
       });
+      worker.send({ kind: 'init', data: { dbPath: opts.dbPath, models } satisfies EvaluationInit });
     });
     const monitor = new DriftMonitor(worker, opts);
     if (opts.intervalMs > 0) {
@@ -104,7 +119,12 @@ export class DriftMonitor {
           reject(new Error(`drift evaluation of ${key} failed: ${reply.error}`));
         }
       });
-      this.worker.postMessage(req);
+      if (this.exited) {
+        this.pending.delete(req.id);
+        reject(new Error('the drift evaluation process is not running'));
+        return;
+      }
+      this.worker.send({ kind: 'evaluate', ...req });
     });
   }
 
@@ -113,6 +133,10 @@ export class DriftMonitor {
     this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     await Promise.allSettled([...this.inFlight.values()]);
-    await this.worker.terminate();
+    if (!this.exited) {
+      const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+      this.worker.disconnect();
+      await exited;
+    }
   }
 }

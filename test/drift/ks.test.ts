@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ks2samp, ksStatistic } from '../../src/drift/ks.js';
+import { ks2samp, ks2sampAgainstReference, ksStatistic } from '../../src/drift/ks.js';
 
 type Recipe =
   | { recipe: 'lcg'; seed: number; n: number; draws: number; modulus: number; offset: number; scale: number }
@@ -113,5 +113,34 @@ describe('ks2samp', () => {
 
   it('says that a low p-value signals drift', () => {
     assert.deepEqual(ksStatistic, { name: 'ks', drifts: 'low' });
+  });
+});
+
+describe('ks2sampAgainstReference', () => {
+  /** A small deterministic generator (no Math.random in tests). */
+  const lcg = (seed: number) => () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+
+  it('equals ks2samp on the same samples, ties and shifts included, without sorting the window', () => {
+    const rnd = lcg(12345);
+    for (let c = 0; c < 300; c++) {
+      const n1 = 1 + Math.floor(rnd() * 300);
+      const n2 = 1 + Math.floor(rnd() * (c % 3 === 0 ? 20000 : 400));
+      const levels = c % 2 === 0 ? 7 : 0; // integer data with few levels: heavy ties
+      const draw = (shift: number) => (levels > 0 ? Math.floor(rnd() * levels) + (shift > 0.5 ? 1 : 0) : rnd() + shift);
+      const shift = (c % 5) / 5;
+      const a = Float64Array.from({ length: n1 }, () => draw(0)).sort();
+      const b = Float64Array.from({ length: n2 }, () => draw(shift));
+      const expected = ks2samp(a, b);
+      const got = ks2sampAgainstReference(a, b)!;
+      assert.equal(got.statistic, expected.statistic, `case ${c}`);
+      assert.equal(got.pValue, expected.pValue, `case ${c}`);
+      assert.equal(got.method, expected.method, `case ${c}`);
+    }
+  });
+
+  it('skips missing values in the window and answers null when none is left', () => {
+    const ref = Float64Array.from([1, 2, 3, 4, 5]);
+    assert.deepEqual(ks2sampAgainstReference(ref, [1, NaN, 3, 5, NaN]), ks2samp(ref, [1, 3, 5]));
+    assert.equal(ks2sampAgainstReference(ref, [NaN, NaN]), null);
   });
 });
