@@ -1,6 +1,14 @@
-import { Command } from 'commander';
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { formatBaselineSummary } from './cli/baseline-summary.js';
+import { formatDriftJson, formatDriftTable } from './cli/drift-table.js';
 import { CONFIG_KEYS, loadConfig } from './config.js';
+import { offlineDrift, type ProgressEvent } from './drift/offline.js';
+import { buildModelBaseline } from './drift/reference.js';
+import type { DriftThresholds } from './drift/severity.js';
 import { startService } from './main.js';
+import { loadBundle, type LoadedModel } from './model/bundle.js';
 import { createLogger } from './telemetry/logger.js';
 
 /** Adds one `--flag <value>` per configuration key, documented by the key's doc line. */
@@ -48,6 +56,110 @@ async function serve(opts: Record<string, unknown>): Promise<number> {
   });
 }
 
+/** Exit codes of `vigia drift` and `vigia baseline`. */
+const EXIT_OK = 0;
+const EXIT_CRITICAL = 1;
+const EXIT_BAD_INPUT = 2;
+
+/** The defaults of VIGIA_BIN_QUANTILES and VIGIA_TOP_K, and their ranges. */
+const QUANTILES = { fallback: 10, min: 2, max: 1000 };
+const TOP_K = { fallback: 20, min: 1, max: 10_000 };
+
+function integerArg(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+function numberArg(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`expected a number from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+/** An error as one line: node:fs errors name the path. */
+function errorMessage(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string' && typeof e.path === 'string') {
+    return `cannot read ${e.path}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EISDIR' ? 'is a directory' : e.message}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function progressLine(e: ProgressEvent): string {
+  const what = e.stage === 'read' ? `${e.rows} rows read` : e.stage === 'reread' ? 'read again for its text columns' : `${e.rows} rows scored`;
+  return `vigia: ${e.role} ${e.file}: ${what} in ${e.seconds.toFixed(2)} s\n`;
+}
+
+interface DriftOptions {
+  reference: string;
+  current: string;
+  bundle?: string;
+  json?: boolean;
+  quantiles: number;
+  topK: number;
+  minWindow?: number;
+  ksMinStatistic?: number;
+}
+
+async function drift(opts: DriftOptions): Promise<number> {
+  let model: LoadedModel | undefined;
+  try {
+    if (opts.bundle !== undefined) model = await loadBundle(opts.bundle);
+    const thresholds: Partial<DriftThresholds> = {
+      ...(opts.minWindow === undefined ? {} : { minWindow: opts.minWindow }),
+      ...(opts.ksMinStatistic === undefined ? {} : { ksMinStatistic: opts.ksMinStatistic }),
+    };
+    const result = await offlineDrift({
+      reference: opts.reference,
+      current: opts.current,
+      ...(model === undefined ? {} : { model }),
+      quantiles: opts.quantiles,
+      topK: opts.topK,
+      thresholds,
+      onProgress: (e) => process.stderr.write(progressLine(e)),
+    });
+    for (const s of result.skipped) process.stderr.write(`vigia: warning: column ${JSON.stringify(s.name)} skipped: ${s.reason}\n`);
+    process.stdout.write(opts.json === true ? formatDriftJson(result) : formatDriftTable(result));
+    return result.summary.status === 'CRITICAL' ? EXIT_CRITICAL : EXIT_OK;
+  } catch (err) {
+    process.stderr.write(`vigia: ${errorMessage(err)}\n`);
+    return EXIT_BAD_INPUT;
+  } finally {
+    await model?.scorer.close();
+  }
+}
+
+async function baseline(dir: string, opts: { out?: string; quantiles: number; topK: number }): Promise<number> {
+  let model: LoadedModel | undefined;
+  try {
+    model = await loadBundle(dir);
+    const built = await buildModelBaseline(model, { quantiles: opts.quantiles, topK: opts.topK, now: new Date() });
+    const text = `${JSON.stringify(built)}\n`;
+    const out = opts.out ?? join(dir, 'baseline.json');
+    if (out === '-') {
+      process.stdout.write(text);
+      process.stderr.write(formatBaselineSummary(built, 'standard output'));
+    } else {
+      // Written beside the target and renamed, so a reader never sees half a file.
+      const partial = `${out}.${process.pid}.partial`;
+      await writeFile(partial, text);
+      await rename(partial, out);
+      process.stdout.write(formatBaselineSummary(built, out));
+    }
+    return EXIT_OK;
+  } catch (err) {
+    process.stderr.write(`vigia: ${errorMessage(err)}\n`);
+    return EXIT_BAD_INPUT;
+  } finally {
+    await model?.scorer.close();
+  }
+}
+
 /** Runs the `vigia` command line; resolves to the exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
   let code = 0;
@@ -57,6 +169,40 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   withConfigFlags(program.command('serve').description('serve the models of VIGIA_MODELS_DIR over HTTP')).action(async (opts: Record<string, unknown>) => {
     code = await serve(opts);
   });
-  await program.parseAsync([...argv]);
+  program
+    .command('drift')
+    .description('compare a current CSV file with a reference CSV file: drift per column, and of the predictions with --bundle')
+    .requiredOption('--reference <file>', 'the reference sample (CSV with a header)')
+    .requiredOption('--current <file>', 'the sample to compare with it (CSV with a header)')
+    .option('--bundle <dir>', "a model bundle: compare its features only, with its kinds and thresholds, and score both files")
+    .option('--json', 'print the result as JSON')
+    .option('--quantiles <n>', `reference quantile bins per numeric column`, integerArg(QUANTILES.min, QUANTILES.max), QUANTILES.fallback)
+    .option('--top-k <k>', `reference categories kept per categorical column; the rest share __other__`, integerArg(TOP_K.min, TOP_K.max), TOP_K.fallback)
+    .option('--min-window <n>', 'fewer current rows than this: insufficient data, no verdict (default 100, or the bundle\'s)', integerArg(0, Number.MAX_SAFE_INTEGER))
+    .option('--ks-min-statistic <d>', 'KS p-values count only when D reaches this (default 0.1, or the bundle\'s)', numberArg(0, 1))
+    .addHelpText('after', '\nExit codes: 0 nothing critical, 1 critical drift, 2 bad input or usage.')
+    .exitOverride()
+    .action(async (opts: DriftOptions) => {
+      code = await drift(opts);
+    });
+  program
+    .command('baseline')
+    .description("build a model bundle's drift baseline from its reference sample and write it as JSON")
+    .argument('<bundle-dir>', 'the model bundle (vigia.json, model.onnx, reference.csv)')
+    .option('--out <file>', 'where to write it; - for standard output (default <bundle-dir>/baseline.json)')
+    .option('--quantiles <n>', `reference quantile bins per numeric feature`, integerArg(QUANTILES.min, QUANTILES.max), QUANTILES.fallback)
+    .option('--top-k <k>', `reference categories kept per categorical feature`, integerArg(TOP_K.min, TOP_K.max), TOP_K.fallback)
+    .addHelpText('after', '\nExit codes: 0 written, 2 bad bundle or usage.')
+    .exitOverride()
+    .action(async (dir: string, opts: { out?: string; quantiles: number; topK: number }) => {
+      code = await baseline(dir, opts);
+    });
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    // Usage errors of drift and baseline (exitOverride): commander has printed them.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
+    throw err;
+  }
   return code;
 }

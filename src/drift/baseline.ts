@@ -1,4 +1,4 @@
-import { categoricalBins, countCategorical, countNumeric, numericBins, type CategoricalBins, type NumericBins } from './bins.js';
+import { categoricalBins, countCategorical, countNumeric, numericBins, type Category, type CategoricalBins, type NumericBins } from './bins.js';
 
 /**
  * The frozen reference a window is compared with, built once from a bundle's reference
@@ -78,12 +78,18 @@ export interface BaselineFeatureSpec {
   readonly monitor: boolean;
 }
 
+/**
+ * The values of one feature: numbers (NaN for missing), or, for a categorical feature only,
+ * strings (null for missing) — a file read without a model schema keeps its categories as text.
+ */
+export type FeatureColumn = Float64Array | readonly (string | null)[];
+
 export interface BuildBaselineInput {
   readonly model: string;
   readonly modelVersion: string;
   readonly features: readonly BaselineFeatureSpec[];
-  /** One column per feature, NaN for missing, all of the same length. */
-  readonly columns: ReadonlyMap<string, Float64Array>;
+  /** One column per feature, all of the same length (see FeatureColumn). */
+  readonly columns: ReadonlyMap<string, FeatureColumn>;
   /** The model's probability for each reference row. */
   readonly scores: Float64Array;
   readonly threshold: number;
@@ -137,8 +143,9 @@ export function summarize(values: ArrayLike<number>): NumericSummary {
   };
 }
 
-/** Category codes of a column: NaN becomes null (missing). */
-export const categoryCodes = (values: Float64Array): (number | null)[] => Array.from(values, (v) => (v === v ? v : null));
+/** The categories of a column: codes with NaN as null (missing), or the strings as they are. */
+export const categoryCodes = (values: FeatureColumn): readonly (Category | null)[] =>
+  values instanceof Float64Array ? Array.from(values, (v) => (v === v ? v : null)) : values;
 
 /** Shares of scores in the decision bands (highest band first, as the manifest sorts them). */
 export function bandShares(scores: ArrayLike<number>, bands: BuildBaselineInput['bands']): Record<string, number> {
@@ -178,6 +185,7 @@ export function buildBaseline(input: BuildBaselineInput): Baseline {
     if (column === undefined) throw new RangeError(`the reference has no column ${JSON.stringify(spec.name)}`);
     if (column.length !== rows) throw new RangeError(`column ${spec.name} has ${column.length} values for ${rows} scored rows`);
     if (spec.kind === 'numeric') {
+      if (!(column instanceof Float64Array)) throw new RangeError(`column ${spec.name} is numeric but holds text`);
       const bins = numericBins(column, { quantiles });
       return { name: spec.name, kind: 'numeric', monitored: spec.monitor, bins, refCounts: Array.from(countNumeric(bins, column)), summary: summarize(column), sample: Array.from(sortedFinite(column)) };
     }

@@ -1,13 +1,16 @@
-import { categoryCodes, bandShares, mean, riskBandShares, sortedFinite, type Baseline, type FeatureBaseline } from './baseline.js';
+import { categoryCodes, bandShares, mean, riskBandShares, sortedFinite, type Baseline, type FeatureBaseline, type FeatureColumn } from './baseline.js';
 import { ABOVE_MAX, BELOW_MIN, MISSING, UNSEEN, countCategorical, countNumeric } from './bins.js';
 import { chiSquareGoodnessOfFit } from './chi2.js';
-import { ks2samp } from './ks.js';
+import { ks2sampAgainstReference } from './ks.js';
 import { psi, psiCriticalValue } from './psi.js';
 import { highSeverity, pValueSeverity, worst, type DriftThresholds, type Severity } from './severity.js';
 
-/** The rows of a window, as columns: NaN for a missing value; scores in time order. */
-export interface WindowColumns {
-  readonly columns: ReadonlyMap<string, Float64Array>;
+/**
+ * The rows of a window, as columns: NaN for a missing value; scores in time order. The
+ * service's windows are numeric; `evaluateDrift` also takes categorical columns of strings.
+ */
+export interface WindowColumns<C extends FeatureColumn = Float64Array> {
+  readonly columns: ReadonlyMap<string, C>;
   readonly scores: Float64Array;
 }
 
@@ -67,21 +70,32 @@ const shares = (counts: ArrayLike<number>): number[] => {
 };
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
-function evaluateFeature(f: FeatureBaseline, values: Float64Array | undefined, t: DriftThresholds): FeatureDrift {
+/** The baseline's sorted reference sample as a Float64Array, converted once per baseline object. */
+const sampleCache = new WeakMap<object, Float64Array>();
+function sortedSample(f: { readonly sample: readonly number[] }): Float64Array {
+  let s = sampleCache.get(f);
+  if (s === undefined) {
+    s = Float64Array.from(f.sample);
+    sampleCache.set(f, s);
+  }
+  return s;
+}
+
+function evaluateFeature(f: FeatureBaseline, values: FeatureColumn | undefined, t: DriftThresholds): FeatureDrift {
   if (values === undefined) throw new RangeError(`the window has no column ${f.name}`);
   const n = values.length;
   const refN = f.summary.n;
   if (f.kind === 'numeric') {
+    if (!(values instanceof Float64Array)) throw new RangeError(`column ${f.name} is numeric in the baseline but holds text`);
     const counts = countNumeric(f.bins, values);
     const labels = f.bins.labels;
     const missing = counts[labels.indexOf(MISSING)]!;
     const outside = counts[labels.indexOf(BELOW_MIN)]! + counts[labels.indexOf(ABOVE_MAX)]!;
-    const present = sortedFinite(values);
     const p = psi(f.refCounts, counts);
-    const ks = present.length > 0 && f.sample.length > 0 ? ks2samp(f.sample, present) : null;
+    const ks = f.sample.length > 0 ? ks2sampAgainstReference(sortedSample(f), values) : null;
     const populated = f.refCounts.filter((c) => c > 0).length;
     const psiSev = highSeverity(p, n, t.psiWarning, t.psiCritical, t.minWindow);
-    const ksSev = ks === null ? 'insufficient_data' : pValueSeverity(ks.pValue, present.length, t.ksPValueWarning, t.ksPValueCritical, t.minWindow, { d: ks.statistic, minEffect: t.ksMinStatistic });
+    const ksSev = ks === null ? 'insufficient_data' : pValueSeverity(ks.pValue, n - missing, t.ksPValueWarning, t.ksPValueCritical, t.minWindow, { d: ks.statistic, minEffect: t.ksMinStatistic });
     const reasons: string[] = [];
     if (psiSev === 'warning' || psiSev === 'critical') reasons.push(`PSI ${p.toFixed(3)} ≥ ${psiSev === 'critical' ? t.psiCritical : t.psiWarning}`);
     if (ksSev === 'warning' || ksSev === 'critical') reasons.push(`KS p=${ks!.pValue.toExponential(2)} with D=${ks!.statistic.toFixed(3)} ≥ ${t.ksMinStatistic}`);
@@ -142,7 +156,7 @@ function predictionDrift(baseline: Baseline, scores: Float64Array, bands: readon
   let positives = 0;
   for (let i = 0; i < n; i++) if (scores[i]! >= baseline.threshold) positives++;
   const current = bandShares(scores, bands);
-  const ks = n > 0 && s.sample.length > 0 ? ks2samp(s.sample, scores) : null;
+  const ks = n > 0 && s.sample.length > 0 ? ks2sampAgainstReference(sortedSample(s), scores) : null;
   return {
     n,
     score_psi: finiteOrNull(scorePsi),
@@ -168,7 +182,7 @@ export function statusOf(critical: number, warnings: number): Status {
  * Every drift statistic of a window against its baseline. Pure. A feature whose evaluation
  * throws is reported with severity `error` and its message; the others are unaffected.
  */
-export function evaluateDrift(baseline: Baseline, window: WindowColumns, bands: readonly { name: string; minProbability: number }[], t: DriftThresholds): DriftEvaluation {
+export function evaluateDrift(baseline: Baseline, window: WindowColumns<FeatureColumn>, bands: readonly { name: string; minProbability: number }[], t: DriftThresholds): DriftEvaluation {
   const n = window.scores.length;
   const features = baseline.features.map((f) => {
     try {

@@ -1,10 +1,27 @@
 import { join } from 'node:path';
 import { readCsvColumns } from '../data/csv.js';
 import type { LoadedModel } from '../model/bundle.js';
-import { buildBaseline, type Baseline } from './baseline.js';
+import type { Scorer } from '../model/scorer.js';
+import { buildBaseline, type Baseline, type FeatureColumn } from './baseline.js';
 
 /** Rows scored per inference call while scoring the reference sample. */
 const SCORE_BATCH = 1000;
+
+/** The model's probability for each row: float32 rows in manifest order, NaN for missing. */
+export async function scoreColumns(scorer: Scorer, names: readonly string[], columns: ReadonlyMap<string, FeatureColumn>, rows: number): Promise<Float64Array> {
+  const width = names.length;
+  const ordered = names.map((name) => columns.get(name) as Float64Array);
+  const scores = new Float64Array(rows);
+  const buffer = new Float32Array(SCORE_BATCH * width);
+  for (let start = 0; start < rows; start += SCORE_BATCH) {
+    const count = Math.min(SCORE_BATCH, rows - start);
+    for (let i = 0; i < count; i++) {
+      for (let j = 0; j < width; j++) buffer[i * width + j] = ordered[j]![start + i]!;
+    }
+    scores.set(await scorer.score(buffer, count), start);
+  }
+  return scores;
+}
 
 /**
  * Builds a model's baseline from its bundle: reads the reference sample (features and
@@ -23,17 +40,7 @@ export async function buildModelBaseline(model: LoadedModel, opts: { quantiles: 
     columns.set(name, column.values);
   }
   const label = csv.columns.get(manifest.labelColumn);
-  const n = csv.rows;
-  const width = names.length;
-  const scores = new Float64Array(n);
-  const buffer = new Float32Array(SCORE_BATCH * width);
-  for (let start = 0; start < n; start += SCORE_BATCH) {
-    const count = Math.min(SCORE_BATCH, n - start);
-    for (let i = 0; i < count; i++) {
-      for (let j = 0; j < width; j++) buffer[i * width + j] = columns.get(names[j]!)![start + i]!;
-    }
-    scores.set(await model.scorer.score(buffer, count), start);
-  }
+  const scores = await scoreColumns(model.scorer, names, columns, csv.rows);
   return buildBaseline({
     model: manifest.name,
     modelVersion: manifest.version,
