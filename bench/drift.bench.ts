@@ -50,12 +50,19 @@ async function fillWindow(): Promise<void> {
   await registry.close();
 }
 
-async function evaluationTimes(): Promise<{ cold_s: number; warm_s: number[]; worker_reported_s: number[]; peak_rss_mb: number; n: number }> {
+async function evaluationTimes(): Promise<{ cold_s: number; warm_s: number[]; worker_reported_s: number[]; evaluation_process_peak_rss_mb: number; n: number }> {
   const registry = await loadModels(join(ROOT, 'models'), undefined);
   const m = registry.get('credit-default')!;
   const ctx = { baseline: await buildModelBaseline(m, { quantiles: 10, topK: 20, now: new Date() }), bands: m.manifest.bands, thresholds: DEFAULT_DRIFT_THRESHOLDS };
   const seconds: number[] = [];
-  const monitor = await DriftMonitor.start({ dbPath, models: [ctx], windowMs: 7 * 86_400_000, intervalMs: 0, onEvaluated: (_k, o) => seconds.push(o.seconds) });
+  let peakRss = 0;
+  const monitor = await DriftMonitor.start({
+    dbPath, models: [ctx], windowMs: 7 * 86_400_000, intervalMs: 0,
+    onEvaluated: (_k, o) => {
+      seconds.push(o.seconds);
+      if ('peakRssBytes' in o) peakRss = Math.max(peakRss, o.peakRssBytes);
+    },
+  });
   const key = modelKey('credit-default', '1.0.0');
   const times: number[] = [];
   let n = 0;
@@ -68,7 +75,7 @@ async function evaluationTimes(): Promise<{ cold_s: number; warm_s: number[]; wo
   }
   await monitor.close();
   await registry.close();
-  return { cold_s: times[0]!, warm_s: times.slice(1), worker_reported_s: seconds, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), n };
+  return { cold_s: times[0]!, warm_s: times.slice(1), worker_reported_s: seconds, evaluation_process_peak_rss_mb: Math.round(peakRss / 2 ** 20), n };
 }
 
 function startServer(env: Record<string, string>): Promise<{ proc: ChildProcess; url: string }> {

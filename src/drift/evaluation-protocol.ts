@@ -11,5 +11,5 @@ export type EvaluationRequest = { readonly id: number; readonly key: string; rea
 
 export type EvaluationReply =
   | { readonly kind: 'ready' }
-  | { readonly kind: 'report'; readonly id: number; readonly report: DriftReport; readonly seconds: number }
+  | { readonly kind: 'report'; readonly id: number; readonly report: DriftReport; readonly seconds: number; readonly peakRssBytes: number }
   | { readonly kind: 'failed'; readonly id: number; readonly error: string; readonly seconds: number };

@@ -29,7 +29,7 @@ function evaluate(req: EvaluationRequest): void {
     }
     const window = cache.refresh(req.fromMs);
     const report = buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose);
-    send({ kind: 'report', id: req.id, report, seconds: seconds() });
+    send({ kind: 'report', id: req.id, report, seconds: seconds(), peakRssBytes: process.resourceUsage().maxRSS * 1024 });
   } catch (err) {
     send({ kind: 'failed', id: req.id, error: (err as Error).message, seconds: seconds() });
   }

@@ -12,7 +12,7 @@ export interface DriftMonitorOptions {
   readonly intervalMs: number;
   readonly now?: () => number;
   /** Called on the event loop after each evaluation, with its report or its error. */
-  readonly onEvaluated?: (key: string, outcome: { report: DriftReport; seconds: number } | { error: string; seconds: number }) => void;
+  readonly onEvaluated?: (key: string, outcome: { report: DriftReport; seconds: number; peakRssBytes: number } | { error: string; seconds: number }) => void;
 }
 
 export const modelKey = (model: string, version: string): string => `${model}@${version}`;
@@ -112,7 +112,7 @@ export class DriftMonitor {
       this.pending.set(req.id, (reply) => {
         if (reply.kind === 'report') {
           this.reports.set(key, reply.report);
-          this.opts.onEvaluated?.(key, { report: reply.report, seconds: reply.seconds });
+          this.opts.onEvaluated?.(key, { report: reply.report, seconds: reply.seconds, peakRssBytes: reply.peakRssBytes });
           resolve(reply.report);
         } else if (reply.kind === 'failed') {
           this.opts.onEvaluated?.(key, { error: reply.error, seconds: reply.seconds });
