@@ -20,10 +20,29 @@ export const modelKey = (model: string, version: string): string => `${model}@${
 /** Scheduling priority of the evaluation process: below the service, so /predict comes first. */
 const EVALUATION_NICE = 10;
 
+/** Starts the evaluation process and resolves once it has opened the database. */
+async function spawnEvaluator(init: EvaluationInit): Promise<ChildProcess> {
+  const child = forkModule(import.meta.url, 'evaluation-worker', EVALUATION_NICE);
+  await new Promise<void>((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`the drift evaluation process exited (${code}) before it was ready`));
+    child.once('error', reject);
+    child.once('exit', onExit);
+    child.once('message', (reply: EvaluationReply) => {
+      child.off('error', reject);
+      child.off('exit', onExit);
+      if (reply.kind === 'ready') resolve();
+      else reject(new Error(`the drift evaluation process could not start: ${reply.kind === 'failed' ? reply.error : reply.kind}`));
+    });
+    child.send({ kind: 'init', data: init });
+  });
+  return child;
+}
+
 /**
  * Evaluates each model version's window on a timer and on demand, in a child process at a
- * lower scheduling priority.
- * Keeps the last report of each. One model's failure never stops the others.
+ * lower scheduling priority. Keeps the last report of each. One model's failure never
+ * stops the others; if the evaluation process dies, the next evaluation starts a new one
+ * (which rebuilds its window from the audit log).
  */
 export class DriftMonitor {
   private readonly reports = new Map<string, DriftReport>();
@@ -32,53 +51,62 @@ export class DriftMonitor {
   private nextId = 1;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private exited = false;
+  private child: ChildProcess | undefined;
+  private starting: Promise<ChildProcess> | undefined;
   private readonly now: () => number;
+  private readonly init: EvaluationInit;
 
-  private constructor(
-    private readonly worker: ChildProcess,
-    private readonly opts: DriftMonitorOptions,
-  ) {
+  private constructor(private readonly opts: DriftMonitorOptions) {
     this.now = opts.now ?? Date.now;
-    worker.on('message', (reply: EvaluationReply) => {
-      if (reply.kind === 'ready') return;
-      const settle = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      settle?.(reply);
-    });
-    const fail = (why: string) => {
-      for (const settle of this.pending.values()) settle({ kind: 'failed', id: -1, error: why, seconds: 0 });
-      this.pending.clear();
-    };
-    worker.on('error', (err) => fail(`evaluation process failed: ${err.message}`));
-    worker.on('exit', (code, signal) => {
-      this.exited = true;
-      if (!this.closed) fail(`evaluation process exited (${signal ?? code})`);
-    });
+    const models: Record<string, ModelDriftContext> = {};
+    for (const m of opts.models) models[modelKey(m.baseline.model, m.baseline.modelVersion)] = m;
+    this.init = { dbPath: opts.dbPath, models };
   }
 
   static async start(opts: DriftMonitorOptions): Promise<DriftMonitor> {
-    const models: Record<string, ModelDriftContext> = {};
-    for (const m of opts.models) models[modelKey(m.baseline.model, m.baseline.modelVersion)] = m;
-    const worker = forkModule(import.meta.url, 'evaluation-worker', EVALUATION_NICE);
-    await new Promise<void>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the drift evaluation process exited (${code}) before it was ready`));
-      worker.once('error', reject);
-      worker.once('exit', onExit);
-      worker.once('message', (reply: EvaluationReply) => {
-        worker.off('error', reject);
-        worker.off('exit', onExit);
-        if (reply.kind === 'ready') resolve();
-        else reject(new Error(`the drift evaluation process could not start: ${reply.kind === 'failed' ? reply.error : reply.kind}`));
-      });
-      worker.send({ kind: 'init', data: { dbPath: opts.dbPath, models } satisfies EvaluationInit });
-    });
-    const monitor = new DriftMonitor(worker, opts);
+    const monitor = new DriftMonitor(opts);
+    await monitor.evaluator();
     if (opts.intervalMs > 0) {
       monitor.timer = setInterval(() => void monitor.evaluateAll(), opts.intervalMs);
       monitor.timer.unref();
     }
     return monitor;
+  }
+
+  /** The running evaluation process, started (again) if needed. */
+  private evaluator(): Promise<ChildProcess> {
+    if (this.child !== undefined) return Promise.resolve(this.child);
+    this.starting ??= spawnEvaluator(this.init).then(
+      (child) => {
+        this.starting = undefined;
+        this.attach(child);
+        return child;
+      },
+      (err: unknown) => {
+        this.starting = undefined;
+        throw err;
+      },
+    );
+    return this.starting;
+  }
+
+  private attach(child: ChildProcess): void {
+    this.child = child;
+    const fail = (why: string) => {
+      for (const settle of this.pending.values()) settle({ kind: 'failed', id: -1, error: why, seconds: 0 });
+      this.pending.clear();
+    };
+    child.on('message', (reply: EvaluationReply) => {
+      if (reply.kind === 'ready') return;
+      const settle = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      settle?.(reply);
+    });
+    child.on('error', (err) => fail(`evaluation process failed: ${err.message}`));
+    child.on('exit', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      if (!this.closed) fail(`evaluation process exited (${signal ?? code})`);
+    });
   }
 
   get keys(): string[] {
@@ -88,6 +116,11 @@ export class DriftMonitor {
   /** The last report of a model version, if one was made. */
   lastReport(key: string): DriftReport | undefined {
     return this.reports.get(key);
+  }
+
+  /** The evaluation process's pid (for tests and diagnostics). */
+  get evaluatorPid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** Evaluates one model version now (joining an evaluation already running for it). */
@@ -104,8 +137,15 @@ export class DriftMonitor {
     await Promise.all(this.keys.map((k) => this.evaluate(k).catch(() => undefined)));
   }
 
-  private run(key: string): Promise<DriftReport> {
-    if (this.closed) return Promise.reject(new Error('the drift monitor is closed'));
+  private async run(key: string): Promise<DriftReport> {
+    if (this.closed) throw new Error('the drift monitor is closed');
+    let child: ChildProcess;
+    try {
+      child = await this.evaluator();
+    } catch (err) {
+      this.opts.onEvaluated?.(key, { error: (err as Error).message, seconds: 0 });
+      throw err;
+    }
     const nowMs = this.now();
     const req: EvaluationRequest = { id: this.nextId++, key, fromMs: nowMs - this.opts.windowMs, toMs: nowMs + 1, nowMs };
     return new Promise<DriftReport>((resolve, reject) => {
@@ -119,12 +159,7 @@ export class DriftMonitor {
           reject(new Error(`drift evaluation of ${key} failed: ${reply.error}`));
         }
       });
-      if (this.exited) {
-        this.pending.delete(req.id);
-        reject(new Error('the drift evaluation process is not running'));
-        return;
-      }
-      this.worker.send({ kind: 'evaluate', ...req });
+      child.send({ kind: 'evaluate', ...req });
     });
   }
 
@@ -133,9 +168,10 @@ export class DriftMonitor {
     this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     await Promise.allSettled([...this.inFlight.values()]);
-    if (!this.exited) {
-      const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-      this.worker.disconnect();
+    const child = this.child ?? (await this.starting?.catch(() => undefined));
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.disconnect();
       await exited;
     }
   }

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import { modelKey } from '../../src/drift/monitor.js';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { resample } from '../helpers/demo-baseline.js';
+
+describe('DriftMonitor', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await buildTestApp({ drift: true });
+    await request(t.app).post('/predict').send({ instances: resample(150) }).expect(200);
+  });
+  after(() => t.close());
+
+  it('starts a new evaluation process when the old one died, and the window is rebuilt from the audit log', async () => {
+    const monitor = t.monitor!;
+    const key = modelKey('credit-default', '1.0.0');
+    assert.equal((await monitor.evaluate(key)).n, 150);
+    const pid = monitor.evaluatorPid!;
+    process.kill(pid, 'SIGKILL');
+    // The evaluation running into the dead process fails; the next one starts a new process.
+    await new Promise((r) => setTimeout(r, 200));
+    const report = await monitor.evaluate(key);
+    assert.equal(report.n, 150);
+    assert.notEqual(monitor.evaluatorPid, pid);
+  });
+
+  it('runs the evaluation at a lower scheduling priority than the service', async () => {
+    const { getPriority } = await import('node:os');
+    assert.ok(getPriority(t.monitor!.evaluatorPid!) > getPriority(process.pid));
+  });
+});
