@@ -8,6 +8,8 @@ import { metricsRoutes } from './http/metrics.js';
 import { modelRoutes } from './http/models.js';
 import { predictRoutes } from './http/predict.js';
 import { reportRoutes } from './http/report.js';
+import { labelRoutes } from './http/labels.js';
+import type { LabelStore } from './store/audit-log.js';
 import type { DriftMonitor } from './drift/monitor.js';
 import type { ModelRegistry } from './model/registry.js';
 import type { PredictionService } from './predict/service.js';
@@ -25,6 +27,8 @@ export interface AppDeps {
   readonly maxBatch: number;
   /** Serves `GET /v1/models/{model}/report` when given. */
   readonly monitor?: DriftMonitor;
+  /** Serves `POST /v1/labels` when given. */
+  readonly labels?: LabelStore;
 }
 
 /** The HTTP application as a node:http request listener (what `createServer` and supertest take). */
@@ -42,6 +46,7 @@ export function createApp(deps: AppDeps): App {
   app.set('etag', false);
   app.use(instrumentRequests(deps.metrics));
   app.use(modelRoutes(deps.registry));
+  if (deps.labels !== undefined) app.use(labelRoutes({ store: deps.labels, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024) }));
   if (deps.monitor !== undefined) app.use(reportRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));
   app.use(healthRoutes(deps.readiness));
   app.use(metricsRoutes(deps.metricsRegistry));

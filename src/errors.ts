@@ -54,7 +54,8 @@ export type RejectReason =
   | 'unknown_feature'
   | 'wrong_type'
   | 'not_finite'
-  | 'null_not_allowed';
+  | 'null_not_allowed'
+  | 'invalid_labels';
 
 /** An input that cannot be scored; answered 400 naming the field and the value. */
 export class InputError extends Error {

@@ -131,6 +131,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     bodyLimitBytes: config.bodyLimitBytes,
     maxBatch: config.maxBatch,
     monitor,
+    ...(audit instanceof SqliteAuditLog ? { labels: audit } : {}),
     readiness: {
       models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
       database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),

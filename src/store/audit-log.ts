@@ -1,6 +1,13 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker-thread.js';
-import type { AuditRow, WriterReply, WriterRequest } from './audit-writer-protocol.js';
+import type { AuditRow, LabelOutcome, LabelRow, WriterReply, WriterRequest } from './audit-writer-protocol.js';
+
+export type { LabelOutcome, LabelRow };
+
+/** The seam around label storage: resolves with what happened to each label, once committed. */
+export interface LabelStore {
+  recordLabels(rows: readonly LabelRow[], receivedMs: number): Promise<LabelOutcome>;
+}
 
 /** One answered prediction, as the audit log keeps it. */
 export interface AuditRecord {
@@ -56,12 +63,14 @@ const toRow = (r: AuditRecord): AuditRow => [
  * rejects all its appends, so no caller answers a prediction that was not logged.
  * The INSERTs and the fsync run off the event loop.
  */
-export class SqliteAuditLog implements AuditLog {
+export class SqliteAuditLog implements AuditLog, LabelStore {
   private queue: AuditRow[] = [];
   private queueWaiters: Waiter[] = [];
   private scheduled: NodeJS.Immediate | undefined;
   private nextGroup = 1;
   private readonly inFlight = new Map<number, Waiter[]>();
+  private readonly labelWaiters = new Map<number, { resolve: (o: LabelOutcome) => void; reject: (e: Error) => void }>();
+  private nextLabelId = 1;
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
   private closedResolve: (() => void) | undefined;
@@ -107,6 +116,18 @@ export class SqliteAuditLog implements AuditLog {
     });
   }
 
+  /** Stores labels on the writer thread (after any prediction rows queued before them). */
+  recordLabels(rows: readonly LabelRow[], receivedMs: number): Promise<LabelOutcome> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.closing !== undefined) return Promise.reject(new AuditLogClosedError());
+    this.send();
+    const id = this.nextLabelId++;
+    return new Promise<LabelOutcome>((resolve, reject) => {
+      this.labelWaiters.set(id, { resolve, reject });
+      this.worker.postMessage({ kind: 'labels', id, rows, receivedMs } satisfies WriterRequest);
+    });
+  }
+
   /** Sends the rows of this turn to the writer as one group. */
   private send(): void {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
@@ -137,6 +158,14 @@ export class SqliteAuditLog implements AuditLog {
         for (const g of reply.committed) this.settle(g);
         for (const f of reply.failed) this.settle(f.group, new AuditLogFailedError(`the audit-log commit failed: ${f.error}`));
         break;
+      case 'labels':
+      case 'labels-failed': {
+        const w = this.labelWaiters.get(reply.id);
+        this.labelWaiters.delete(reply.id);
+        if (reply.kind === 'labels') w?.resolve(reply.outcome);
+        else w?.reject(new AuditLogFailedError(`storing labels failed: ${reply.error}`));
+        break;
+      }
       case 'ready':
       case 'closed':
         break;
@@ -150,6 +179,8 @@ export class SqliteAuditLog implements AuditLog {
     this.queueWaiters = [];
     this.queue = [];
     for (const w of waiting) w.reject(err);
+    for (const w of this.labelWaiters.values()) w.reject(err);
+    this.labelWaiters.clear();
   }
 
   /** Commits what is queued, stops the writer and refuses new rows. */

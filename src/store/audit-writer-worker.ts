@@ -3,7 +3,7 @@
 // Groups that queue up while a commit is running are drained into the next transaction.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { openDatabase } from './database.js';
-import type { AuditRow, WriterReply, WriterRequest } from './audit-writer-protocol.js';
+import type { AuditRow, LabelOutcome, LabelRow, WriterReply, WriterRequest } from './audit-writer-protocol.js';
 
 const port = parentPort!;
 const { path, synchronous } = workerData as { path: string; synchronous: 'FULL' | 'NORMAL' };
@@ -14,6 +14,30 @@ const insert = db.prepare(
 );
 const commit = db.transaction((rows: readonly AuditRow[]) => {
   for (const r of rows) insert.run(r);
+});
+
+const predictionExists = db.prepare('SELECT 1 FROM predictions WHERE id = ?').pluck();
+const existingLabel = db.prepare('SELECT label FROM labels WHERE prediction_id = ?').pluck();
+const insertLabel = db.prepare('INSERT INTO labels (prediction_id, label, label_ts_ms, received_ts_ms) VALUES (?, ?, ?, ?)');
+/** Stores new labels; the same label again is a no-op, the other label a reported conflict. */
+const storeLabels = db.transaction((rows: readonly LabelRow[], receivedMs: number): LabelOutcome => {
+  let accepted = 0;
+  let duplicate = 0;
+  const conflicting: string[] = [];
+  const unknown: string[] = [];
+  for (const [id, label, labelTs] of rows) {
+    if (predictionExists.get(id) === undefined) {
+      unknown.push(id);
+      continue;
+    }
+    const had = existingLabel.get(id) as number | undefined;
+    if (had === undefined) {
+      insertLabel.run(id, label, labelTs, receivedMs);
+      accepted++;
+    } else if (had === label) duplicate++;
+    else conflicting.push(id);
+  }
+  return { accepted, duplicate, conflicting, unknown };
 });
 
 function handle(first: WriterRequest): void {
@@ -43,6 +67,14 @@ function handle(first: WriterRequest): void {
       reply = { kind: 'partial', committed: ok, failed, firstError: (err as Error).message, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
     }
     port.postMessage(reply);
+  }
+  for (const g of groups) {
+    if (g.kind !== 'labels') continue;
+    try {
+      port.postMessage({ kind: 'labels', id: g.id, outcome: storeLabels(g.rows, g.receivedMs) } satisfies WriterReply);
+    } catch (err) {
+      port.postMessage({ kind: 'labels-failed', id: g.id, error: (err as Error).message } satisfies WriterReply);
+    }
   }
   if (closing) {
     db.close();

@@ -21,6 +21,12 @@ const MIGRATIONS: readonly string[] = [
      trace_id      TEXT NOT NULL
    ) STRICT;
    CREATE INDEX predictions_model_time ON predictions (model, model_version, ts_ms);`,
+  `CREATE TABLE labels (
+     prediction_id  TEXT PRIMARY KEY,      -- predictions.id
+     label          INTEGER NOT NULL CHECK (label IN (0, 1)),
+     label_ts_ms    INTEGER NOT NULL,      -- when the outcome became known (client-given, default: received)
+     received_ts_ms INTEGER NOT NULL       -- when Vigia stored it
+   ) STRICT;`,
 ];
 
 export function migrate(db: Database.Database): void {

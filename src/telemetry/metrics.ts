@@ -98,6 +98,7 @@ export function createMetrics(registry: Registry) {
     driftEvaluationDuration: new Gauge({ name: 'vigia_drift_evaluation_duration_seconds', help: 'Duration of the last drift evaluation (window read and statistics, off the event loop).', labelNames: MODEL_LABELS, registers }),
     driftLastEvaluation: new Gauge({ name: 'vigia_drift_last_evaluation_timestamp_seconds', help: 'Unix time of the last successful drift evaluation.', labelNames: MODEL_LABELS, registers }),
     driftEvaluationFailures: new Counter({ name: 'vigia_drift_evaluation_failures_total', help: 'Drift evaluations that failed (the service keeps serving).', labelNames: MODEL_LABELS, registers }),
+    labels: new Counter({ name: 'vigia_labels_received_total', help: 'Labels received on POST /v1/labels, by outcome: accepted, duplicate (same label again), conflicting (the other label: not stored), unknown (no such prediction).', labelNames: ['outcome'] as const, registers }),
     auditCommitFailures: new Counter({
       name: 'vigia_audit_commit_failures_total',
       help: 'Audit-log group commits that failed; their predictions were answered 503, not scored as done.',

@@ -63,6 +63,7 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
   }
   const app = createApp({
     ...(monitor === undefined ? {} : { monitor }),
+    labels: audit,
     registry,
     service,
     metrics,
