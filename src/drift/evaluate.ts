@@ -1,4 +1,4 @@
-import { categoryCodes, bandShares, mean, riskBandShares, sortedFinite, type Baseline, type FeatureBaseline, type FeatureColumn } from './baseline.js';
+import { categoryCodes, bandShares, mean, riskBandShares, type Baseline, type FeatureBaseline, type FeatureColumn } from './baseline.js';
 import { ABOVE_MAX, BELOW_MIN, MISSING, UNSEEN, countCategorical, countNumeric } from './bins.js';
 import { chiSquareGoodnessOfFit } from './chi2.js';
 import { ks2sampAgainstReference } from './ks.js';
