@@ -10,7 +10,7 @@ export interface WindowRows {
   readonly latencyMs: Float64Array;
 }
 
-/** Rows read from SQLite per statement step batch. */
+/** Rows the column arrays hold at first; they grow by half when full. */
 const INITIAL_CAPACITY = 1024;
 
 /**
