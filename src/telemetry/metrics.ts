@@ -13,6 +13,9 @@ export const COMMIT_DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 
  */
 const FEATURE_LABELS = ['model', 'version', 'feature'] as const;
 const MODEL_LABELS = ['model', 'version'] as const;
+const PERFORMANCE_LABELS = ['model', 'version', 'source'] as const;
+/** Label delays (seconds): 1 h, 6 h, 1, 3, 7, 14, 30, 60, 90, 180 days. */
+export const LABEL_DELAY_BUCKETS = [3600, 21600, 86400, 259200, 604800, 1209600, 2592000, 5184000, 7776000, 15552000];
 
 export function createMetrics(registry: Registry) {
   const registers = [registry];
@@ -34,6 +37,18 @@ export function createMetrics(registry: Registry) {
       name: 'vigia_predictions_total',
       help: 'Predictions answered (each row of a batch counts), by model, version and decision band.',
       labelNames: ['model', 'version', 'band'] as const,
+      registers,
+    }),
+    decisions: new Counter({
+      name: 'vigia_decisions_total',
+      help: 'Predictions answered, by model, version and decision: 0 below the threshold (approved), 1 at or above it (act).',
+      labelNames: ['model', 'version', 'decision'] as const,
+      registers,
+    }),
+    highRiskPredictions: new Counter({
+      name: 'vigia_high_risk_predictions_total',
+      help: 'Predictions with a probability of 0.5 or more (the design table high-risk share), by model and version.',
+      labelNames: ['model', 'version'] as const,
       registers,
     }),
     inferenceDuration: new Histogram({
@@ -99,6 +114,33 @@ export function createMetrics(registry: Registry) {
     driftLastEvaluation: new Gauge({ name: 'vigia_drift_last_evaluation_timestamp_seconds', help: 'Unix time of the last successful drift evaluation.', labelNames: MODEL_LABELS, registers }),
     driftEvaluationFailures: new Counter({ name: 'vigia_drift_evaluation_failures_total', help: 'Drift evaluations that failed (the service keeps serving).', labelNames: MODEL_LABELS, registers }),
     labels: new Counter({ name: 'vigia_labels_received_total', help: 'Labels received on POST /v1/labels, by outcome: accepted, duplicate (same label again), conflicting (the other label: not stored), unknown (no such prediction).', labelNames: ['outcome'] as const, registers }),
+    // Performance on the matured cohort (realized) and on the drift window (estimated, CBPE).
+    // `source` is realized | estimated; metrics with no estimate carry source="realized" only.
+    performanceCohortPredictions: new Gauge({ name: 'vigia_performance_cohort_predictions', help: 'Matured predictions in the performance window: old enough that their label delay has passed.', labelNames: MODEL_LABELS, registers }),
+    performanceLabelledPredictions: new Gauge({ name: 'vigia_performance_labelled_predictions', help: 'Matured predictions with a label: the sample size of the realized metrics.', labelNames: MODEL_LABELS, registers }),
+    performancePositiveLabels: new Gauge({ name: 'vigia_performance_positive_labels', help: 'Positive labels (1) among the labelled matured predictions.', labelNames: MODEL_LABELS, registers }),
+    labelCoverage: new Gauge({ name: 'vigia_label_coverage_ratio', help: 'Labelled matured predictions over matured predictions (0-1).', labelNames: MODEL_LABELS, registers }),
+    labelDelay: new Histogram({ name: 'vigia_label_delay_seconds', help: 'Time from a prediction to its label time, observed when the label is accepted.', labelNames: MODEL_LABELS, buckets: LABEL_DELAY_BUCKETS, registers }),
+    performanceAuc: new Gauge({ name: 'vigia_performance_auc', help: 'ROC AUC: realized on the labelled matured cohort, or estimated (CBPE) on the drift window before labels arrive.', labelNames: PERFORMANCE_LABELS, registers }),
+    performancePrecision: new Gauge({ name: 'vigia_performance_precision', help: 'Precision at the model threshold, realized or estimated.', labelNames: PERFORMANCE_LABELS, registers }),
+    performanceRecall: new Gauge({ name: 'vigia_performance_recall', help: 'Recall at the model threshold, realized or estimated.', labelNames: PERFORMANCE_LABELS, registers }),
+    performanceF1: new Gauge({ name: 'vigia_performance_f1', help: 'F1 at the model threshold, realized or estimated.', labelNames: PERFORMANCE_LABELS, registers }),
+    performanceKsSeparation: new Gauge({ name: 'vigia_performance_ks_separation', help: 'KS separation, max(TPR - FPR), on the labelled matured cohort.', labelNames: PERFORMANCE_LABELS, registers }),
+    performanceBrier: new Gauge({ name: 'vigia_performance_brier_score', help: 'Brier score (mean squared error of the probability) on the labelled matured cohort.', labelNames: PERFORMANCE_LABELS, registers }),
+    performanceLogLoss: new Gauge({ name: 'vigia_performance_log_loss', help: 'Log loss on the labelled matured cohort.', labelNames: PERFORMANCE_LABELS, registers }),
+    performanceEce: new Gauge({ name: 'vigia_performance_expected_calibration_error', help: 'Expected calibration error over 10 equal-width bins on the labelled matured cohort.', labelNames: PERFORMANCE_LABELS, registers }),
+    performanceCost: new Gauge({ name: 'vigia_performance_expected_cost_per_1000', help: 'Business cost per 1,000 decisions from the false-negative and false-positive costs of the model, realized or estimated.', labelNames: PERFORMANCE_LABELS, registers }),
+    performanceCiLower: new Gauge({ name: 'vigia_performance_ci_lower', help: 'Lower end of the 95 % confidence interval of a realized metric (auc: DeLong; precision, recall: Wilson).', labelNames: ['model', 'version', 'metric'] as const, registers }),
+    performanceCiUpper: new Gauge({ name: 'vigia_performance_ci_upper', help: 'Upper end of the 95 % confidence interval of a realized metric (auc: DeLong; precision, recall: Wilson).', labelNames: ['model', 'version', 'metric'] as const, registers }),
+    calibrationObserved: new Gauge({ name: 'vigia_performance_calibration_observed_ratio', help: 'Reliability bin: share of positives among the labelled matured predictions whose probability falls in the bin.', labelNames: ['model', 'version', 'bin'] as const, registers }),
+    calibrationPredicted: new Gauge({ name: 'vigia_performance_calibration_predicted_ratio', help: 'Reliability bin: mean predicted probability of the labelled matured predictions in the bin.', labelNames: ['model', 'version', 'bin'] as const, registers }),
+    performanceObservedPositive: new Gauge({ name: 'vigia_performance_observed_positive_ratio', help: 'Share of positive labels in the labelled matured cohort.', labelNames: MODEL_LABELS, registers }),
+    performanceMeanPredicted: new Gauge({ name: 'vigia_performance_mean_predicted_probability', help: 'Mean predicted probability of the labelled matured cohort (compare with the observed positive ratio).', labelNames: MODEL_LABELS, registers }),
+    performanceSeverity: new Gauge({ name: 'vigia_performance_severity', help: 'Performance verdict of a realized metric by the threshold table: -1 insufficient data, 0 ok, 1 warning, 2 critical.', labelNames: ['model', 'version', 'metric'] as const, registers }),
+    performanceLastEvaluation: new Gauge({ name: 'vigia_performance_last_evaluation_timestamp_seconds', help: 'Unix time of the last successful performance evaluation.', labelNames: MODEL_LABELS, registers }),
+    // The threshold table of each model (defaults with the manifest's overrides), so alert
+    // rules join it instead of hard-coding numbers.
+    threshold: new Gauge({ name: 'vigia_threshold', help: 'A threshold of the model, by signal and severity: the design table with the bundle overrides; alert rules compare against it.', labelNames: ['model', 'version', 'signal', 'severity'] as const, registers }),
     auditCommitFailures: new Counter({
       name: 'vigia_audit_commit_failures_total',
       help: 'Audit-log group commits that failed; their predictions were answered 503, not scored as done.',
