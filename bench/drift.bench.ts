@@ -27,7 +27,7 @@ async function fillWindow(): Promise<void> {
   const names = model.manifest.features.map((f) => f.name);
   const rows = demoRows(5000);
   const db = openDatabase({ path: dbPath, synchronous: 'NORMAL' });
-  const insert = db.prepare(`INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insert = db.prepare(`INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const start = Date.now() - 6 * 86_400_000;
   const batch = 10_000;
   const x = new Float32Array(batch * names.length);
@@ -41,7 +41,7 @@ async function fillWindow(): Promise<void> {
       for (let i = 0; i < n; i++) {
         const ts = start + Math.floor(((done + i) / ROWS) * 5.9 * 86_400_000);
         const p = scores[i]!;
-        insert.run(newPredictionId(ts), 'bench', ts, 'credit-default', '1.0.0', JSON.stringify(chosen[i]), p, p >= 0.2 ? 1 : 0, p >= 0.5 ? 'critical' : p >= 0.2 ? 'moderate' : 'low', 0.2, 1, '0'.repeat(32));
+        insert.run(newPredictionId(ts), 'bench', ts, 'credit-default', '1.0.0', JSON.stringify(chosen[i]), p, p >= 0.2 ? 1 : 0, p >= 0.5 ? 'critical' : p >= 0.2 ? 'moderate' : 'low', 0.2, 1, '0'.repeat(32), ts);
       }
     })();
     if ((done / batch) % 20 === 0) log(`  window: ${done + n} / ${ROWS} rows written (${((performance.now() - t0) / 1000).toFixed(1)} s)`);

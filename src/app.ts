@@ -6,7 +6,7 @@ import { healthRoutes, type ReadinessCheck } from './http/health.js';
 import { instrumentRequests } from './http/instrument.js';
 import { metricsRoutes } from './http/metrics.js';
 import { modelRoutes } from './http/models.js';
-import { predictRoutes } from './http/predict.js';
+import { predictRoutes, type EventTimePolicy } from './http/predict.js';
 import { reportRoutes } from './http/report.js';
 import { labelRoutes } from './http/labels.js';
 import type { LabelStore } from './store/audit-log.js';
@@ -25,6 +25,8 @@ export interface AppDeps {
   readonly readiness: Readonly<Record<string, ReadinessCheck>>;
   readonly bodyLimitBytes: number;
   readonly maxBatch: number;
+  /** Client-supplied event times on predict requests (off unless given). */
+  readonly eventTime?: EventTimePolicy;
   /** Serves `GET /v1/models/{model}/report` when given. */
   readonly monitor?: DriftMonitor;
   /** Serves `POST /v1/labels` when given. */

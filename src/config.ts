@@ -23,6 +23,12 @@ export interface Config {
   readonly ksMinStatistic: number;
   readonly binQuantiles: number;
   readonly topK: number;
+  /** Accept a client-supplied `event_time` on predict requests (simulation and backfill). */
+  readonly acceptEventTime: boolean;
+  /** Oldest accepted `event_time`, ms before now. */
+  readonly maxEventAgeMs: number;
+  /** Label delay for every model, ms, overriding the bundles' `label.delay_days` (0 for demos and tests). */
+  readonly labelDelayMs: number | undefined;
 }
 
 /** The repository root (where `models/` lives), from this file's place in src/ or dist/. */
@@ -51,7 +57,8 @@ const oneOf = <T extends string>(...values: T[]) => (raw: string, key: string): 
 };
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const duration = (min: number) => (raw: string, key: string): number => {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(raw.trim());
+  // A bare 0 needs no unit (VIGIA_LABEL_DELAY=0).
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(raw.trim().replace(/^0$/, '0ms'));
   const ms = m === null ? NaN : Number(m[1]) * UNIT_MS[m[2]!]!;
   if (!(ms >= min) || !Number.isFinite(ms)) throw new ConfigError(key, raw, `a duration such as 7d, 12h, 30m, 60s or 500ms, at least ${min} ms`);
   return Math.round(ms);
@@ -60,6 +67,12 @@ const fraction = (raw: string, key: string): number => {
   const n = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(key, raw, 'a number from 0 to 1');
   return n;
+};
+const flag = (raw: string, key: string): boolean => {
+  const v = raw.trim().toLowerCase();
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new ConfigError(key, raw, 'true or false');
 };
 const text = (raw: string, key: string): string => {
   if (raw.trim() === '') throw new ConfigError(key, raw, 'a non-empty value');
@@ -93,6 +106,9 @@ export const CONFIG_KEYS = {
   ksMinStatistic: { key: 'VIGIA_KS_MIN_STATISTIC', flag: '--ks-min-statistic', doc: 'effect-size guard: a KS p-value counts only when D reaches this', fallback: '0.1', parse: fraction },
   binQuantiles: { key: 'VIGIA_BIN_QUANTILES', flag: '--bin-quantiles', doc: 'reference quantile bins per numeric feature (10 = deciles)', fallback: '10', parse: int(2, 1000) },
   topK: { key: 'VIGIA_TOP_K', flag: '--top-k', doc: 'reference categories kept per categorical feature; the rest share __other__', fallback: '20', parse: int(1, 10_000) },
+  acceptEventTime: { key: 'VIGIA_ACCEPT_EVENT_TIME', flag: '--accept-event-time', doc: 'accept a client-supplied event_time on predict requests (simulation, backfill); the audit log keeps the server time too', fallback: 'false', parse: flag },
+  maxEventAgeMs: { key: 'VIGIA_MAX_EVENT_AGE', flag: '--max-event-age', doc: 'oldest event_time accepted, as a duration before now', fallback: '400d', parse: duration(1000) },
+  labelDelayMs: { key: 'VIGIA_LABEL_DELAY', flag: '--label-delay', doc: 'label delay for every model, overriding the bundles\' label.delay_days (0s: every labelled prediction is matured at once)', fallback: undefined, parse: duration(0) },
 } satisfies { [K in keyof Config]: KeySpec<unknown> };
 
 /**
@@ -123,5 +139,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ksMinStatistic: read(k.ksMinStatistic)!,
     binQuantiles: read(k.binQuantiles)!,
     topK: read(k.topK)!,
+    acceptEventTime: read(k.acceptEventTime)!,
+    maxEventAgeMs: read(k.maxEventAgeMs)!,
+    labelDelayMs: read(k.labelDelayMs),
   };
 }

@@ -55,7 +55,9 @@ export type RejectReason =
   | 'wrong_type'
   | 'not_finite'
   | 'null_not_allowed'
-  | 'invalid_labels';
+  | 'invalid_labels'
+  | 'event_time_not_accepted'
+  | 'invalid_event_time';
 
 /** An input that cannot be scored; answered 400 naming the field and the value. */
 export class InputError extends Error {

@@ -130,6 +130,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
     maxBatch: config.maxBatch,
+    eventTime: { accept: config.acceptEventTime, maxAgeMs: config.maxEventAgeMs },
     monitor,
     ...(audit instanceof SqliteAuditLog ? { labels: audit } : {}),
     readiness: {

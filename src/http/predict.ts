@@ -15,17 +15,47 @@ export interface PredictRoutesDeps {
   readonly logger: Logger;
   readonly bodyLimitBytes: number;
   readonly maxBatch: number;
+  /** Whether a client-supplied `event_time` is accepted, and how old it may be. */
+  readonly eventTime?: EventTimePolicy;
+}
+
+export interface EventTimePolicy {
+  readonly accept: boolean;
+  /** Oldest accepted event time, ms before now. */
+  readonly maxAgeMs: number;
+  readonly now?: () => number;
+}
+
+/** How far ahead of the server clock an event time may be (clock skew). */
+const MAX_EVENT_LEAD_MS = 5 * 60_000;
+
+/**
+ * The `event_time` of a predict body (ISO 8601 or epoch ms), checked against the policy:
+ * refused unless the service accepts event times, and bounded to [now − max age, now + 5 min].
+ */
+export function readEventTime(raw: unknown, policy: EventTimePolicy | undefined): number {
+  if (policy === undefined || !policy.accept) {
+    throw new InputError('event_time_not_accepted', 'event_time', 'this service does not accept "event_time" (start it with VIGIA_ACCEPT_EVENT_TIME=true to replay or backfill)');
+  }
+  const ms = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Date.parse(raw) : Number.NaN;
+  if (!Number.isFinite(ms)) throw new InputError('invalid_event_time', 'event_time', `event_time must be an ISO 8601 time or epoch milliseconds, got ${quote(raw)}`);
+  const now = (policy.now ?? Date.now)();
+  if (ms > now + MAX_EVENT_LEAD_MS) throw new InputError('invalid_event_time', 'event_time', `event_time ${quote(raw)} is more than 5 minutes in the future`);
+  if (ms < now - policy.maxAgeMs) {
+    throw new InputError('invalid_event_time', 'event_time', `event_time ${quote(raw)} is older than ${Math.round(policy.maxAgeMs / 86_400_000)} days (VIGIA_MAX_EVENT_AGE)`);
+  }
+  return Math.round(ms);
 }
 
 /** The instances of a predict body: `{ features: {...} }` or `{ instances: [{...}, ...] }`. */
-export function readPredictBody(body: unknown, maxBatch: number): { instances: unknown[]; shape: 'features' | 'instances' } {
+export function readPredictBody(body: unknown, maxBatch: number, eventTime?: EventTimePolicy): { instances: unknown[]; shape: 'features' | 'instances'; eventTimeMs?: number } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InputError('invalid_body', undefined, `the body must be a JSON object with "features" or "instances", got ${quote(body)}`);
   }
   const b = body as Record<string, unknown>;
   for (const key of Object.keys(b)) {
-    if (key !== 'features' && key !== 'instances') {
-      throw new InputError('invalid_body', key, `unknown field ${JSON.stringify(key)} in the body; expected "features" (one prediction) or "instances" (a batch)`);
+    if (key !== 'features' && key !== 'instances' && key !== 'event_time') {
+      throw new InputError('invalid_body', key, `unknown field ${JSON.stringify(key)} in the body; expected "features" (one prediction) or "instances" (a batch), and optionally "event_time"`);
     }
   }
   const hasFeatures = Object.hasOwn(b, 'features');
@@ -33,7 +63,8 @@ export function readPredictBody(body: unknown, maxBatch: number): { instances: u
   if (hasFeatures && hasInstances) {
     throw new InputError('invalid_body', 'instances', 'give either "features" (one prediction) or "instances" (a batch), not both');
   }
-  if (hasFeatures) return { instances: [b['features']], shape: 'features' };
+  const event = Object.hasOwn(b, 'event_time') ? { eventTimeMs: readEventTime(b['event_time'], eventTime) } : {};
+  if (hasFeatures) return { instances: [b['features']], shape: 'features', ...event };
   if (!hasInstances) {
     throw new InputError('invalid_body', undefined, 'the body must hold "features" (one prediction) or "instances" (a batch)');
   }
@@ -45,7 +76,7 @@ export function readPredictBody(body: unknown, maxBatch: number): { instances: u
   if (instances.length > maxBatch) {
     throw new InputError('batch_too_large', 'instances', `"instances" holds ${instances.length} rows, more than the limit of ${maxBatch} (VIGIA_MAX_BATCH)`);
   }
-  return { instances, shape: 'instances' };
+  return { instances, shape: 'instances', ...event };
 }
 
 /** Checks the media type and encoding a predict body must have. */
@@ -125,8 +156,8 @@ export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, r
       }
       modelLabel = name;
       checkContentType(req);
-      const { instances, shape } = readPredictBody(await readJsonBody(req, deps.bodyLimitBytes), deps.maxBatch);
-      const predictions = await service.predict({ model, instances, shape, requestId, receivedAt, parent: contextFromHeaders(req.headers) });
+      const { instances, shape, eventTimeMs } = readPredictBody(await readJsonBody(req, deps.bodyLimitBytes), deps.maxBatch, deps.eventTime);
+      const predictions = await service.predict({ model, instances, shape, requestId, receivedAt, parent: contextFromHeaders(req.headers), ...(eventTimeMs === undefined ? {} : { eventTimeMs }) });
       send(res, 200, shape === 'features' ? predictions[0] : { predictions });
     } catch (err) {
       const answer = errorResponse(err, logger, `${req.method} ${route}`);

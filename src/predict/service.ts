@@ -20,6 +20,8 @@ export interface PredictionResponse {
   readonly threshold: number;
   readonly latency_ms: number;
   readonly trace_id: string;
+  /** The client-supplied event time (ISO 8601), when the request gave one. */
+  readonly event_time?: string;
   readonly warnings?: readonly { code: 'unseen_category'; field: string; value: number; message: string }[];
 }
 
@@ -33,6 +35,8 @@ export interface PredictRequest {
   readonly receivedAt: bigint;
   /** The caller's trace context (W3C traceparent), or the root context. */
   readonly parent: Context;
+  /** Client-supplied event time (ms), already validated; the decision time stays the server's. */
+  readonly eventTimeMs?: number;
 }
 
 export interface PredictionServiceDeps {
@@ -41,6 +45,9 @@ export interface PredictionServiceDeps {
   readonly tracer: Tracer;
   readonly now?: () => number;
 }
+
+/** The design table's high-risk share counts probabilities of 0.5 or more. */
+export const HIGH_RISK_PROBABILITY = 0.5;
 
 const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -91,6 +98,8 @@ export class PredictionService {
       // decide
       const latencyMs = round(Number(process.hrtime.bigint() - req.receivedAt) / 1e6, 3);
       const tsMs = this.now();
+      const eventTsMs = req.eventTimeMs ?? tsMs;
+      const eventTime = req.eventTimeMs === undefined ? {} : { event_time: new Date(req.eventTimeMs).toISOString() };
       const responses: PredictionResponse[] = [];
       const records: AuditRecord[] = [];
       for (let i = 0; i < instances.length; i++) {
@@ -109,6 +118,7 @@ export class PredictionService {
           threshold: manifest.threshold,
           latency_ms: latencyMs,
           trace_id: traceId,
+          ...eventTime,
           ...(rowUnseen.length === 0
             ? {}
             : {
@@ -121,7 +131,7 @@ export class PredictionService {
               }),
         });
         records.push({
-          id, requestId: req.requestId, tsMs, model: manifest.name, modelVersion: manifest.version, features: instances[i],
+          id, requestId: req.requestId, tsMs, eventTsMs, model: manifest.name, modelVersion: manifest.version, features: instances[i],
           probability, decision, band: band.name, threshold: manifest.threshold, latencyMs, traceId,
         });
       }
@@ -136,9 +146,19 @@ export class PredictionService {
         log.end();
       }
 
+      const labels = { model: manifest.name, version: manifest.version };
       const perBand = new Map<string, number>();
-      for (const r of responses) perBand.set(r.band, (perBand.get(r.band) ?? 0) + 1);
-      for (const [band, n] of perBand) metrics.predictions.inc({ model: manifest.name, version: manifest.version, band }, n);
+      let flagged = 0;
+      let highRisk = 0;
+      for (const r of responses) {
+        perBand.set(r.band, (perBand.get(r.band) ?? 0) + 1);
+        flagged += r.decision;
+        if (r.probability >= HIGH_RISK_PROBABILITY) highRisk++;
+      }
+      for (const [band, n] of perBand) metrics.predictions.inc({ ...labels, band }, n);
+      if (flagged < responses.length) metrics.decisions.inc({ ...labels, decision: '0' }, responses.length - flagged);
+      if (flagged > 0) metrics.decisions.inc({ ...labels, decision: '1' }, flagged);
+      if (highRisk > 0) metrics.highRiskPredictions.inc(labels, highRisk);
       for (const row of unseen) {
         for (const u of row) metrics.unseenCategories.inc({ model: manifest.name, version: manifest.version, feature: u.feature });
       }

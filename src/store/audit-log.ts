@@ -13,7 +13,10 @@ export interface LabelStore {
 export interface AuditRecord {
   readonly id: string;
   readonly requestId: string;
+  /** When the decision was made (server clock). */
   readonly tsMs: number;
+  /** When the event happened: the client's `event_time`, else `tsMs`. The window and the cohort use it. */
+  readonly eventTsMs: number;
   readonly model: string;
   readonly modelVersion: string;
   readonly features: unknown;
@@ -52,7 +55,7 @@ export class AuditLogFailedError extends Error {
 
 const toRow = (r: AuditRecord): AuditRow => [
   r.id, r.requestId, r.tsMs, r.model, r.modelVersion, JSON.stringify(r.features),
-  r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId,
+  r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId, r.eventTsMs,
 ];
 
 /**

@@ -1,9 +1,9 @@
 /** Messages between the audit log (event-loop thread) and its writer thread. */
 
-/** The twelve columns of a `predictions` row, in INSERT order. */
+/** The thirteen columns of a `predictions` row, in INSERT order. */
 export type AuditRow = [
   id: string, requestId: string, tsMs: number, model: string, modelVersion: string, features: string,
-  probability: number, decision: number, band: string, threshold: number, latencyMs: number, traceId: string,
+  probability: number, decision: number, band: string, threshold: number, latencyMs: number, traceId: string, eventTsMs: number,
 ];
 
 /** One label: the prediction it belongs to, 0 or 1, and when it became known (ms). */

@@ -27,14 +27,21 @@ const MIGRATIONS: readonly string[] = [
      label_ts_ms    INTEGER NOT NULL,      -- when the outcome became known (client-given, default: received)
      received_ts_ms INTEGER NOT NULL       -- when Vigia stored it
    ) STRICT;`,
+  // The event time: a replay or backfill gives it (VIGIA_ACCEPT_EVENT_TIME), otherwise it is
+  // the decision time. ts_ms stays the server's clock. The window and the cohort read by it.
+  `ALTER TABLE predictions ADD COLUMN event_ts_ms INTEGER NOT NULL DEFAULT 0;
+   UPDATE predictions SET event_ts_ms = ts_ms;
+   DROP INDEX predictions_model_time;
+   CREATE INDEX predictions_model_event_time ON predictions (model, model_version, event_ts_ms);`,
 ];
 
-export function migrate(db: Database.Database): void {
+/** Applies the steps not yet run, up to `target` (all of them; tests stop earlier to build old databases). */
+export function migrate(db: Database.Database, target = MIGRATIONS.length): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(`schema version ${current} is newer than this Vigia knows (${MIGRATIONS.length})`);
   }
-  for (let v = current; v < MIGRATIONS.length; v++) {
+  for (let v = current; v < target; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${v + 1}`);

@@ -17,6 +17,9 @@ const INITIAL_CAPACITY = 1024;
  * One model version's window of the audit log, kept as columns in memory and brought up
  * to date incrementally: each `refresh` reads only the rows committed since the last one
  * (by `seq`, the table's rowid) and drops from the front the rows that left the window.
+ * Time is the event time (`event_ts_ms`). Rows are held in commit order, so a replayed row
+ * whose event time is older than the rows committed before it leaves with them: replays
+ * (`vigia simulate --spread-days`) send event times that rise with the commit order.
  * The audit log stays the source of truth: a restart rebuilds the columns from it with one
  * read. Runs on the evaluation thread, never on the event loop that serves /predict.
  */
@@ -39,7 +42,7 @@ export class WindowCache {
   ) {
     this.columns = features.map(() => new Float64Array(INITIAL_CAPACITY));
     this.select = db
-      .prepare('SELECT seq, features, probability, ts_ms, latency_ms FROM predictions WHERE seq > ? AND model = ? AND model_version = ? AND ts_ms >= ? ORDER BY seq')
+      .prepare('SELECT seq, features, probability, event_ts_ms, latency_ms FROM predictions WHERE seq > ? AND model = ? AND model_version = ? AND event_ts_ms >= ? ORDER BY seq')
       .raw();
   }
 

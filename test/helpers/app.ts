@@ -5,6 +5,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import type { App } from '../../src/app.js';
 import { Registry } from 'prom-client';
 import { createApp } from '../../src/app.js';
+import type { EventTimePolicy } from '../../src/http/predict.js';
 import { loadModels, type ModelRegistry } from '../../src/model/registry.js';
 import { PredictionService } from '../../src/predict/service.js';
 import { SqliteAuditLog } from '../../src/store/audit-log.js';
@@ -38,7 +39,7 @@ export interface TestApp {
 }
 
 /** The real app on real models and a real SQLite file in a temp folder; spans kept in memory. */
-export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean } = {}): Promise<TestApp> {
+export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean; eventTime?: EventTimePolicy } = {}): Promise<TestApp> {
   const tmp = tempDir();
   const dbPath = join(tmp.dir, 'vigia.db');
   const registry = await loadModels(opts.modelsDir ?? DEMO_MODELS, opts.defaultModel);
@@ -72,6 +73,7 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
     readiness: { database: () => (db.open ? undefined : 'database closed') },
     bodyLimitBytes: opts.bodyLimitBytes ?? 1024 * 1024,
     maxBatch: opts.maxBatch ?? 1000,
+    ...(opts.eventTime === undefined ? {} : { eventTime: opts.eventTime }),
   });
   return {
     app, db, registry, metrics, metricsRegistry, spans, dbPath,

@@ -9,7 +9,7 @@ const tmp = tempDir();
 after(() => tmp.remove());
 let n = 0;
 const record = (id: string): AuditRecord => ({
-  id, requestId: 'r', tsMs: 1_700_000_000_000, model: 'm', modelVersion: '1', features: { a: 1 },
+  id, requestId: 'r', tsMs: 1_700_000_000_000, eventTsMs: 1_700_000_000_000, model: 'm', modelVersion: '1', features: { a: 1 },
   probability: 0.3, decision: 1, band: 'moderate', threshold: 0.2, latencyMs: 1.5, traceId: 't'.repeat(32),
 });
 
@@ -27,7 +27,7 @@ describe('SqliteAuditLog', () => {
     const db = openDatabase({ path: join(tmp.dir, `a${n++}.db`), synchronous: 'FULL' });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(db.pragma('synchronous', { simple: true }), 2);
-    assert.equal(db.pragma('user_version', { simple: true }), 2);
+    assert.equal(db.pragma('user_version', { simple: true }), 3);
     db.close();
   });
 
@@ -92,6 +92,6 @@ describe('SqliteAuditLog', () => {
     const db = openDatabase({ path, synchronous: 'NORMAL' });
     db.pragma('user_version = 99');
     db.close();
-    assert.throws(() => openDatabase({ path, synchronous: 'NORMAL' }), /cannot open the database .* \(VIGIA_DB\): schema version 99 is newer than this Vigia knows \(2\)/);
+    assert.throws(() => openDatabase({ path, synchronous: 'NORMAL' }), /cannot open the database .* \(VIGIA_DB\): schema version 99 is newer than this Vigia knows \(3\)/);
   });
 });

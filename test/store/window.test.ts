@@ -10,9 +10,9 @@ after(() => tmp.remove());
 
 function fresh() {
   const db = openDatabase({ path: join(tmp.dir, `w${Math.random()}.db`), synchronous: 'NORMAL' });
-  const insert = db.prepare(`INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id) VALUES (?, 'r', ?, ?, ?, ?, ?, 0, 'low', 0.5, 1.5, 't')`);
+  const insert = db.prepare(`INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms) VALUES (?, 'r', ?, ?, ?, ?, ?, 0, 'low', 0.5, 1.5, 't', ?)`);
   let id = 0;
-  const add = (ts: number, features: Record<string, unknown>, p = 0.1, model = 'm', version = '1') => insert.run(`id${id++}`, ts, model, version, JSON.stringify(features), p);
+  const add = (ts: number, features: Record<string, unknown>, p = 0.1, model = 'm', version = '1') => insert.run(`id${id++}`, ts, model, version, JSON.stringify(features), p, ts);
   return { db, add };
 }
 
