@@ -15,3 +15,19 @@ export function demoRows(count: number): Record<string, number>[] {
     return row;
   });
 }
+
+/** Rows of the demo model's held-out test split, the label kept apart (test/fixtures/credit-default/holdout.csv). */
+export function holdoutRows(): { features: Record<string, number>; label: 0 | 1 }[] {
+  const lines = readFileSync(join(ROOT, 'test', 'fixtures', 'credit-default', 'holdout.csv'), 'utf8').trim().split('\n');
+  const header = lines[0]!.split(',');
+  return lines.slice(1).map((line) => {
+    const cells = line.split(',');
+    const features: Record<string, number> = {};
+    let label: 0 | 1 = 0;
+    header.forEach((h, i) => {
+      if (h === 'default.payment.next.month') label = cells[i] === '1' ? 1 : 0;
+      else features[h] = Number(cells[i]);
+    });
+    return { features, label };
+  });
+}
