@@ -2,6 +2,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { errorMessage, integerArg, numberArg } from './cli/args.js';
+import { reportCommand } from './cli/report-command.js';
 import { simulateCommand } from './cli/simulate-command.js';
 import { formatBaselineSummary } from './cli/baseline-summary.js';
 import { formatDriftJson, formatDriftTable } from './cli/drift-table.js';
@@ -174,13 +175,15 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .action(async (dir: string, opts: { out?: string; quantiles: number; topK: number }) => {
       code = await baseline(dir, opts);
     });
-  program.addCommand(simulateCommand((c) => {
+  const setCode = (c: number) => {
     code = c;
-  }));
+  };
+  program.addCommand(simulateCommand(setCode));
+  program.addCommand(reportCommand(setCode));
   try {
     await program.parseAsync([...argv]);
   } catch (err) {
-    // Usage errors of drift, baseline and simulate (exitOverride): commander has printed them.
+    // Usage errors of drift, baseline, simulate and report (exitOverride): commander has printed them.
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
     throw err;
   }

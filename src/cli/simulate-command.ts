@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { PROJECT_ROOT } from '../config.js';
 import { CsvError } from '../data/csv.js';
 import { BundleError, UsageError } from '../errors.js';
-import { ServiceUnreachable } from '../simulate/http.js';
+import { ServiceUnreachable } from '../client/http.js';
 import { exitCodeOf, simulate } from '../simulate/run.js';
 import { SCENARIO_NAMES } from '../simulate/scenarios.js';
 import { formatProgress, formatSummary } from '../simulate/summary.js';

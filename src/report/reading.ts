@@ -158,7 +158,7 @@ function explanation(r: ServedReport, limits: ReportLimits, flagged: readonly st
   const monitored = r.dataset.monitored;
   if (r.n < minWindow) out.push(`Drift is not judged yet: the window holds ${plural(r.n, 'prediction')} and a verdict needs at least ${count(minWindow)}.`);
   else if (flagged.length === 0) out.push(`All ${count(monitored)} inputs the model watches look like the data it was trained on.`);
-  else out.push(`${count(flagged.length)} of the ${count(monitored)} inputs the model watches look different from the data it was trained on: ${flagged.join(', ')}.`);
+  else out.push(`${count(flagged.length)} of the ${count(monitored)} inputs the model watches ${flagged.length === 1 ? 'looks' : 'look'} different from the data it was trained on: ${flagged.join(', ')}.`);
   const re = r.performance?.realized;
   if (re !== null && re !== undefined && r.performance !== null && r.performance !== undefined && r.performance.cohort.labelled >= limits.performance.minLabelled) {
     out.push(`Where outcomes are known (${plural(r.performance.cohort.labelled, 'labelled prediction')}), the model ranks a real positive above a real negative ${percent(re.auc, 0)} of the time (AUC ${fixed(re.auc, 3)}); it catches ${percent(re.recall, 0)} of the real positives, and ${percent(re.precision, 0)} of the cases it flags are real positives.`);

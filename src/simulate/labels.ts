@@ -1,4 +1,4 @@
-import { ServiceUnreachable, errorText, type HttpClient } from './http.js';
+import { ServiceUnreachable, errorText, type HttpClient } from '../client/http.js';
 
 export interface LabelCounts {
   readonly queued: number;

@@ -1,4 +1,4 @@
-import { ServiceUnreachable, errorText, type HttpClient } from './http.js';
+import { ServiceUnreachable, errorText, type HttpClient } from '../client/http.js';
 
 /** One request of a replay: the body to POST and how many rows it carries. */
 export interface ReplayRequest {

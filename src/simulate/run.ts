@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { quantileSorted } from '../drift/baseline.js';
 import { UsageError } from '../errors.js';
 import { MANIFEST_FILE, parseManifest } from '../model/manifest.js';
-import { createHttpClient, getJson } from './http.js';
+import { createHttpClient, getJson } from '../client/http.js';
 import { LabelPoster, type LabelCounts } from './labels.js';
 import { readPool, type SimRow } from './pool.js';
 import { createRng } from './random.js';

@@ -57,7 +57,7 @@ describe('the status page', () => {
     const t = text(html);
     assert.match(t, /Next steps Retrain now Critical: feature LIMIT_BAL: PSI \d+\.\d{3} ≥ 0\.25/);
     assert.match(t, /check the data pipeline/);
-    assert.match(t, /1 of the 23 inputs the model watches look different from the data it was trained on: LIMIT_BAL \(critical\)\./);
+    assert.match(t, /1 of the 23 inputs the model watches looks different from the data it was trained on: LIMIT_BAL \(critical\)\./);
     assert.match(t, /Drifted inputs 1 of 23 LIMIT_BAL/);
   });
 

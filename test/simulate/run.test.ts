@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CsvError } from '../../src/data/csv.js';
 import { UsageError } from '../../src/errors.js';
-import { ServiceUnreachable } from '../../src/simulate/http.js';
+import { ServiceUnreachable } from '../../src/client/http.js';
 import { exitCodeOf, simulate, type SimulateOptions } from '../../src/simulate/run.js';
 import { DEMO_MODELS, buildTestApp, tempDir, type TestApp } from '../helpers/app.js';
 import { listen } from '../helpers/listen.js';
