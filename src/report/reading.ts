@@ -121,7 +121,10 @@ function performanceSection(r: ServedReport, limits: ReportLimits): Reading['per
   if (p === null) return { note: `Model performance could not be evaluated${r.performance_error === undefined ? '' : `: ${r.performance_error}`}.`, lines: [], cohort: null };
   const t = limits.performance;
   const c = p.cohort;
-  const cohort = `${plural(c.matured, 'matured prediction')} (event time ${when(c.from)} → ${when(c.to)}, label delay ${fixed(c.label_delay_days, c.label_delay_days % 1 === 0 ? 0 : 1)} days), ${count(c.labelled)} labelled (${percent(c.label_coverage)} coverage), ${count(c.positives)} positive`;
+  const delay = `label delay ${fixed(c.label_delay_days, c.label_delay_days % 1 === 0 ? 0 : 1)} days`;
+  const cohort = c.matured === 0
+    ? `no prediction has matured yet (predictions with an event time from ${when(c.from)} to ${when(c.to)}; ${delay})`
+    : `${plural(c.matured, 'matured prediction')} (event time ${when(c.from)} → ${when(c.to)}, ${delay}), ${count(c.labelled)} labelled (${percent(c.label_coverage)} coverage), ${count(c.positives)} positive`;
   const re = p.realized;
   const es = p.estimated;
   const ci = (i: { lower: number | null; upper: number | null } | undefined) => (i === undefined || i.lower === null ? '—' : `${fixed(i.lower, 3)}–${fixed(i.upper, 3)}`);
@@ -191,6 +194,14 @@ function nextSteps(r: ServedReport, limits: ReportLimits): Reading['steps'] {
   return { title: 'Keep monitoring', items };
 }
 
+/** What a verdict is about, in a few words: `feature LIMIT_BAL`, `performance KS separation`, `score PSI`. */
+function subject(reason: string): string {
+  if (reason.startsWith('feature ')) return reason.slice(0, reason.indexOf(':') > 0 ? reason.indexOf(':') : undefined);
+  const words = reason.replace(/^performance: /, 'performance ').split(' ');
+  const firstNumber = words.findIndex((w) => /^[\d(.]/.test(w));
+  return words.slice(0, Math.min(firstNumber < 0 ? 3 : firstNumber, 4)).join(' ');
+}
+
 /** Reads a report against the model's limits. */
 export function readReport(r: ServedReport, limits: ReportLimits): Reading {
   const p = r.prediction;
@@ -246,9 +257,10 @@ export function readReport(r: ServedReport, limits: ReportLimits): Reading {
       tone: toneOf(perf.severities.auc),
     });
   }
+  const named = (reasons: readonly string[]) => (reasons.length === 0 ? '' : ` (${[...new Set(reasons.map(subject))].join(', ')})`);
   const headline = critical.length + warnings.length === 0
     ? r.n < d.minWindow ? `Too few predictions for a verdict yet (${count(r.n)} of ${count(d.minWindow)})` : 'Every signal within its limits'
-    : `${plural(critical.length, 'critical signal')} and ${plural(warnings.length, 'warning')}`;
+    : [critical.length > 0 ? `${plural(critical.length, 'critical signal')}${named(critical)}` : '', warnings.length > 0 ? `${plural(warnings.length, 'warning')}${named(warnings)}` : ''].filter((x) => x !== '').join(' and ');
   return {
     model: r.model,
     version: r.model_version,

@@ -41,6 +41,7 @@ nav.models a[aria-current]{font-weight:600;color:var(--ink);text-decoration:none
 .card{background:var(--card);border:1px solid var(--line);border-left:6px solid var(--c);border-radius:8px;padding:10px 12px}
 .card .label{font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted)}
 .card .value{font-size:22px;font-weight:700;margin:2px 0;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
+.card.wide{grid-column:span 2}
 .card .detail{font-size:13px}
 .card .limit{font-size:12px;color:var(--muted)}
 section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 16px;margin-bottom:16px}
@@ -59,11 +60,12 @@ td.reasons{white-space:normal;text-align:left;font-size:12px;color:var(--muted);
 .muted{color:var(--muted);font-size:13px}
 footer{color:var(--muted);font-size:13px;margin:8px 0 24px}
 @media (max-width:640px){main{padding:10px}.state .word{font-size:40px}.cards{grid-template-columns:1fr 1fr}.card .value{font-size:18px}td.reasons{display:none}th.reasons{display:none}}
-@media (max-width:380px){.cards{grid-template-columns:1fr}}
+@media (max-width:380px){.cards{grid-template-columns:1fr}.card.wide{grid-column:auto}}
 `.trim();
 
+/** A figure; a long value (latency p50 / p95 / p99) gets two grid columns so it stays on one line. */
 const card = (f: Figure): string =>
-  `<div class="card tone-${f.tone}" data-tone="${f.tone}"><div class="label">${h(f.label)}</div><div class="value">${h(f.value)}</div><div class="detail">${h(f.detail)}</div><div class="limit">${h(f.limit)}</div></div>`;
+  `<div class="card tone-${f.tone}${f.value.length > 12 ? ' wide' : ''}" data-tone="${f.tone}"><div class="label">${h(f.label)}</div><div class="value">${h(f.value)}</div><div class="detail">${h(f.detail)}</div><div class="limit">${h(f.limit)}</div></div>`;
 
 const pill = (tone: Tone, text: string): string => `<span class="pill tone-${tone}">${h(text)}</span>`;
 
