@@ -1,6 +1,6 @@
 import { costPer1000, type Costs } from './cost.js';
-import { aucInterval, proportionInterval, type Interval } from './intervals.js';
-import { brierScore, calibration, confusionAt, ksSeparation, logLoss, observedVsPredicted, precisionRecallF1, rocAuc, type CalibrationBin, type Confusion } from './metrics.js';
+import { aucIntervalOfGroups, proportionInterval, type Interval } from './intervals.js';
+import { aucOfGroups, brierScore, calibration, confusionAt, ksOfGroups, logLoss, observedVsPredicted, precisionRecallF1, scoreGroups, type CalibrationBin, type Confusion } from './metrics.js';
 
 /** Every realized metric of a labelled cohort, at the model's threshold. */
 export interface RealizedPerformance {
@@ -23,8 +23,12 @@ export interface RealizedPerformance {
   readonly costPer1000: number;
 }
 
-/** Computes every realized metric of labels against probabilities (see metrics.ts and intervals.ts). */
+/**
+ * Computes every realized metric of labels against probabilities (see metrics.ts and
+ * intervals.ts). The rank metrics (AUC, its interval, KS) share one sort of the scores.
+ */
 export function realizedPerformance(labels: ArrayLike<number>, probabilities: ArrayLike<number>, threshold: number, costs: Costs): RealizedPerformance {
+  const groups = scoreGroups(labels, probabilities);
   const confusion = confusionAt(labels, probabilities, threshold);
   const { precision, recall, f1 } = precisionRecallF1(confusion);
   const cal = calibration(labels, probabilities, 10);
@@ -33,11 +37,11 @@ export function realizedPerformance(labels: ArrayLike<number>, probabilities: Ar
     n: labels.length,
     positives: confusion.tp + confusion.fn,
     confusion,
-    auc: rocAuc(labels, probabilities),
+    auc: aucOfGroups(groups),
     precision,
     recall,
     f1,
-    ksSeparation: ksSeparation(labels, probabilities),
+    ksSeparation: ksOfGroups(groups),
     brierScore: brierScore(labels, probabilities),
     logLoss: logLoss(labels, probabilities),
     ece: cal.ece,
@@ -45,7 +49,7 @@ export function realizedPerformance(labels: ArrayLike<number>, probabilities: Ar
     observedPositiveRate: ovp.observedRate,
     meanPredicted: ovp.meanPredicted,
     intervals: {
-      auc: aucInterval(labels, probabilities),
+      auc: aucIntervalOfGroups(groups),
       precision: proportionInterval(confusion.tp, confusion.tp + confusion.fp),
       recall: proportionInterval(confusion.tp, confusion.tp + confusion.fn),
     },
