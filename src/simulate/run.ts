@@ -136,9 +136,9 @@ export async function simulate(opts: SimulateOptions, io: SimulateIo = {}): Prom
           if (typeof a.prediction_id === 'string' && (label === 0 || label === 1)) poster!.add(a.prediction_id, label);
         });
       },
-      ...(io.onProgress === undefined ? {} : { onProgress: io.onProgress }),
-      ...(io.progressEveryMs === undefined ? {} : { progressEveryMs: io.progressEveryMs }),
-      ...(io.signal === undefined ? {} : { signal: io.signal }),
+      onProgress: io.onProgress,
+      progressEveryMs: io.progressEveryMs,
+      signal: io.signal,
     });
     if (poster !== undefined) {
       const wait = poster.lastDueAt === undefined ? 0 : Math.max(0, poster.lastDueAt - now());

@@ -74,6 +74,13 @@ function* edited(pool: RowPool, count: number, rng: Rng, edit: (row: SimRow, i: 
   for (let i = 0; i < count; i++) yield edit(rowAt(pool, order.next().value as number), i);
 }
 
+/** Rows whose feature is set to `value` in a share of them (category-shift, missing-values). */
+const setInShare = (name: string, value: number | null, share: number): Scenario['rows'] => (pool, count, rng) =>
+  edited(pool, count, rng, (r) => {
+    if (rng.next() < share) r.features[name] = value;
+    return r;
+  });
+
 function segmentIndexes(pool: RowPool, s: Segment): number[] {
   const j = pool.names.indexOf(s.feature);
   const out: number[] = [];
@@ -143,10 +150,7 @@ export function buildScenario(name: string, params: ScenarioParams, schema: Mode
       return {
         name: scenario, params: { feature: f.name, category: c, share },
         description: `${f.name} set to ${c} in ${share * 100} % of rows`,
-        rows: (pool, count, rng) => edited(pool, count, rng, (r) => {
-          if (rng.next() < share) r.features[f.name] = c;
-          return r;
-        }),
+        rows: setInShare(f.name, c, share),
       };
     }
     case 'population-shift': {
@@ -172,10 +176,7 @@ export function buildScenario(name: string, params: ScenarioParams, schema: Mode
       return {
         name: scenario, params: { feature: f.name, share },
         description: `${f.name} null in ${share * 100} % of rows`,
-        rows: (pool, count, rng) => edited(pool, count, rng, (r) => {
-          if (rng.next() < share) r.features[f.name] = null;
-          return r;
-        }),
+        rows: setInShare(f.name, null, share),
       };
     }
     case 'concept-drift': {

@@ -6,15 +6,9 @@ import request from 'supertest';
 import { buildTestApp, tempDir, type TestApp } from '../helpers/app.js';
 import { resample } from '../helpers/demo-baseline.js';
 import { listen } from '../helpers/listen.js';
-import { runVigia } from '../helpers/process.js';
+import { runVigiaCommand } from '../helpers/process.js';
 
-async function report(args: string[]): Promise<{ code: number | null; stdout: string; output: string }> {
-  const run = runVigia(['report', ...args], {});
-  let stdout = '';
-  run.proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-  const { code } = await run.exited;
-  return { code, stdout, output: run.output() };
-}
+const report = (args: string[]) => runVigiaCommand(['report', ...args]);
 
 describe('vigia report', () => {
   let t: TestApp;

@@ -2,15 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { listen } from '../helpers/listen.js';
-import { runVigia } from '../helpers/process.js';
+import { runVigiaCommand } from '../helpers/process.js';
 
-async function simulate(args: string[]): Promise<{ code: number | null; stdout: string; output: string }> {
-  const run = runVigia(['simulate', ...args], {});
-  let stdout = '';
-  run.proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-  const { code } = await run.exited;
-  return { code, stdout, output: run.output() };
-}
+const simulate = (args: string[]) => runVigiaCommand(['simulate', ...args]);
 
 describe('vigia simulate', () => {
   let t: TestApp;

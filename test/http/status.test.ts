@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
-import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { buildTestApp, postRows, type TestApp } from '../helpers/app.js';
 import { resample } from '../helpers/demo-baseline.js';
 
-async function send(t: TestApp, rows: Record<string, number>[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 200) await request(t.app).post('/predict').send({ instances: rows.slice(i, i + 200) }).expect(200);
-}
+const send = (t: TestApp, rows: Record<string, number>[]) => postRows(t.app, rows);
 const state = (html: string) => /data-status="(\w+)"/.exec(html)?.[1];
 const severity = (html: string, feature: string) => new RegExp(`data-feature="${feature}" data-severity="([^"]+)"`).exec(html)?.[1];
 
