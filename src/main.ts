@@ -2,11 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
-import { join } from 'node:path';
 import type { Config } from './config.js';
-import { BundleError } from './errors.js';
-import type { LoadedModel } from './model/bundle.js';
-import { MANIFEST_FILE } from './model/manifest.js';
 import { loadModels, type ModelRegistry } from './model/registry.js';
 import { PredictionService } from './predict/service.js';
 import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
@@ -14,20 +10,9 @@ import { openDatabase } from './store/database.js';
 import type { Logger } from './telemetry/logger.js';
 import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
-import { publishDriftReport } from './telemetry/drift-metrics.js';
 import { DriftMonitor } from './drift/monitor.js';
-import { buildModelBaseline } from './drift/reference.js';
-import type { ModelDriftContext } from './drift/report.js';
-import { DEFAULT_DRIFT_THRESHOLDS, driftThresholds } from './drift/severity.js';
-
-/** A model's drift thresholds: the service defaults with the manifest's overrides. */
-function thresholdsOf(m: LoadedModel, config: Config) {
-  try {
-    return driftThresholds(m.manifest.thresholds, { ...DEFAULT_DRIFT_THRESHOLDS, minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic });
-  } catch (err) {
-    throw new BundleError(join(m.dir, MANIFEST_FILE), undefined, (err as Error).message);
-  }
-}
+import { buildModelContext } from './report/model-context.js';
+import { publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
 
 export interface RunningService {
   readonly url: string;
@@ -90,12 +75,15 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   try {
     const now = new Date();
     const contexts = await Promise.all(
-      registry.list().map(async (m): Promise<ModelDriftContext> => ({
-        baseline: await buildModelBaseline(m, { quantiles: config.binQuantiles, topK: config.topK, now }),
-        bands: m.manifest.bands,
-        thresholds: thresholdsOf(m, config),
-      })),
+      registry.list().map((m) =>
+        buildModelContext(m, {
+          quantiles: config.binQuantiles, topK: config.topK, now, minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic,
+          ...(config.labelDelayMs === undefined ? {} : { labelDelayMs: config.labelDelayMs }),
+        })),
     );
+    for (const c of contexts) {
+      publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
+    }
     monitor = await DriftMonitor.start({
       dbPath: config.dbPath,
       models: contexts,
@@ -103,7 +91,9 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       intervalMs: config.evalIntervalMs,
       onEvaluated: (key, outcome) => {
         if ('report' in outcome) {
-          publishDriftReport(metrics, outcome.report, outcome.seconds);
+          const r = outcome.report;
+          publishModelReport(metrics, r, outcome.seconds);
+          if (r.performance_error !== undefined) logger.warn('performance evaluation failed', { model: key, error: r.performance_error });
         } else {
           const [model, version] = key.split('@');
           metrics.driftEvaluationFailures.inc({ model: model ?? key, version: version ?? '' });

@@ -1,15 +1,15 @@
-import type { DriftReport, ModelDriftContext } from './report.js';
+import type { ModelContext, ModelReport } from '../report/model-report.js';
 
 /** Messages between the drift monitor and its evaluation process. */
 export interface EvaluationInit {
   readonly dbPath: string;
   /** One entry per served model version, keyed `${model}@${version}`. */
-  readonly models: Readonly<Record<string, ModelDriftContext>>;
+  readonly models: Readonly<Record<string, ModelContext>>;
 }
 
 export type EvaluationRequest = { readonly id: number; readonly key: string; readonly fromMs: number; readonly toMs: number; readonly nowMs: number };
 
 export type EvaluationReply =
   | { readonly kind: 'ready' }
-  | { readonly kind: 'report'; readonly id: number; readonly report: DriftReport; readonly seconds: number; readonly peakRssBytes: number }
+  | { readonly kind: 'report'; readonly id: number; readonly report: ModelReport; readonly seconds: number; readonly peakRssBytes: number }
   | { readonly kind: 'failed'; readonly id: number; readonly error: string; readonly seconds: number };

@@ -4,6 +4,9 @@
 // large window take CPU from the event loop that serves /predict. It talks over the IPC
 // channel: one `init` with the baselines, then one request per evaluation.
 import Database from 'better-sqlite3';
+import { buildPerformanceReport, cohortRange, type PerformanceContext, type PerformanceReport } from '../performance/report.js';
+import { buildModelReport } from '../report/model-report.js';
+import { CohortReader } from '../store/cohort.js';
 import { WindowCache } from '../store/window.js';
 import { diagnose } from './diagnosis.js';
 import type { EvaluationInit, EvaluationReply, EvaluationRequest } from './evaluation-protocol.js';
@@ -13,6 +16,15 @@ const send = (reply: EvaluationReply) => process.send!(reply);
 let data: EvaluationInit | undefined;
 let db: Database.Database | undefined;
 const caches = new Map<string, WindowCache>();
+let cohorts: CohortReader | undefined;
+
+/** The performance section: realized on the matured cohort, estimated on the window's scores. */
+function performanceOf(ctx: PerformanceContext, model: string, version: string, scores: Float64Array, nowMs: number): PerformanceReport {
+  const range = cohortRange(ctx, nowMs);
+  cohorts ??= new CohortReader(db!);
+  const cohort = cohorts.read(model, version, range.fromMs, range.toMs);
+  return buildPerformanceReport(ctx, { ...range, ...cohort }, scores);
+}
 
 function evaluate(req: EvaluationRequest): void {
   const started = process.hrtime.bigint();
@@ -28,7 +40,17 @@ function evaluate(req: EvaluationRequest): void {
       caches.set(req.key, cache);
     }
     const window = cache.refresh(req.fromMs);
-    const report = buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose);
+    const drift = buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose);
+    let performance: PerformanceReport | null = null;
+    let performanceError: string | undefined;
+    if (ctx.performance !== undefined) {
+      try {
+        performance = performanceOf(ctx.performance, baseline.model, baseline.modelVersion, window.scores, req.nowMs);
+      } catch (err) {
+        performanceError = (err as Error).message;
+      }
+    }
+    const report = buildModelReport(drift, performance, performanceError);
     send({ kind: 'report', id: req.id, report, seconds: seconds(), peakRssBytes: process.resourceUsage().maxRSS * 1024 });
   } catch (err) {
     send({ kind: 'failed', id: req.id, error: (err as Error).message, seconds: seconds() });

@@ -1,18 +1,18 @@
 import type { ChildProcess } from 'node:child_process';
 import { forkModule } from '../child-process.js';
 import type { EvaluationInit, EvaluationReply, EvaluationRequest } from './evaluation-protocol.js';
-import type { DriftReport, ModelDriftContext } from './report.js';
+import type { ModelContext, ModelReport } from '../report/model-report.js';
 
 export interface DriftMonitorOptions {
   readonly dbPath: string;
-  readonly models: readonly ModelDriftContext[];
+  readonly models: readonly ModelContext[];
   /** Window length, ms: the last `windowMs` of the audit log. */
   readonly windowMs: number;
   /** Evaluation period, ms; 0 disables the timer (evaluate on demand only). */
   readonly intervalMs: number;
   readonly now?: () => number;
   /** Called on the event loop after each evaluation, with its report or its error. */
-  readonly onEvaluated?: (key: string, outcome: { report: DriftReport; seconds: number; peakRssBytes: number } | { error: string; seconds: number }) => void;
+  readonly onEvaluated?: (key: string, outcome: { report: ModelReport; seconds: number; peakRssBytes: number } | { error: string; seconds: number }) => void;
 }
 
 export const modelKey = (model: string, version: string): string => `${model}@${version}`;
@@ -45,9 +45,9 @@ async function spawnEvaluator(init: EvaluationInit): Promise<ChildProcess> {
  * (which rebuilds its window from the audit log).
  */
 export class DriftMonitor {
-  private readonly reports = new Map<string, DriftReport>();
+  private readonly reports = new Map<string, ModelReport>();
   private readonly pending = new Map<number, (reply: EvaluationReply) => void>();
-  private readonly inFlight = new Map<string, Promise<DriftReport>>();
+  private readonly inFlight = new Map<string, Promise<ModelReport>>();
   private nextId = 1;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -58,7 +58,7 @@ export class DriftMonitor {
 
   private constructor(private readonly opts: DriftMonitorOptions) {
     this.now = opts.now ?? Date.now;
-    const models: Record<string, ModelDriftContext> = {};
+    const models: Record<string, ModelContext> = {};
     for (const m of opts.models) models[modelKey(m.baseline.model, m.baseline.modelVersion)] = m;
     this.init = { dbPath: opts.dbPath, models };
   }
@@ -114,7 +114,7 @@ export class DriftMonitor {
   }
 
   /** The last report of a model version, if one was made. */
-  lastReport(key: string): DriftReport | undefined {
+  lastReport(key: string): ModelReport | undefined {
     return this.reports.get(key);
   }
 
@@ -124,7 +124,7 @@ export class DriftMonitor {
   }
 
   /** Evaluates one model version now (joining an evaluation already running for it). */
-  evaluate(key: string): Promise<DriftReport> {
+  evaluate(key: string): Promise<ModelReport> {
     const running = this.inFlight.get(key);
     if (running !== undefined) return running;
     const p = this.run(key).finally(() => this.inFlight.delete(key));
@@ -137,7 +137,7 @@ export class DriftMonitor {
     await Promise.all(this.keys.map((k) => this.evaluate(k).catch(() => undefined)));
   }
 
-  private async run(key: string): Promise<DriftReport> {
+  private async run(key: string): Promise<ModelReport> {
     if (this.closed) throw new Error('the drift monitor is closed');
     let child: ChildProcess;
     try {
@@ -148,7 +148,7 @@ export class DriftMonitor {
     }
     const nowMs = this.now();
     const req: EvaluationRequest = { id: this.nextId++, key, fromMs: nowMs - this.opts.windowMs, toMs: nowMs + 1, nowMs };
-    return new Promise<DriftReport>((resolve, reject) => {
+    return new Promise<ModelReport>((resolve, reject) => {
       this.pending.set(req.id, (reply) => {
         if (reply.kind === 'report') {
           this.reports.set(key, reply.report);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { readCsvColumns } from '../data/csv.js';
 import type { LoadedModel } from '../model/bundle.js';
 import type { Scorer } from '../model/scorer.js';
+import { fitIsotonic, type IsotonicCalibrator } from '../performance/isotonic.js';
 import { buildBaseline, type Baseline, type FeatureColumn } from './baseline.js';
 
 /** Rows scored per inference call while scoring the reference sample. */
@@ -29,9 +30,14 @@ export async function scoreColumns(scorer: Scorer, names: readonly string[], col
  * and the column.
  */
 export async function buildModelBaseline(model: LoadedModel, opts: { quantiles: number; topK: number; now: Date }): Promise<Baseline> {
+  return (await buildModelReference(model, opts)).baseline;
+}
+
+/** Reads a labelled sample of the bundle (features and label) and scores it with the model. */
+async function readScoredSample(model: LoadedModel, fileName: string): Promise<{ columns: Map<string, Float64Array>; labels: Float64Array | undefined; scores: Float64Array; rows: number }> {
   const { manifest } = model;
   const names = manifest.features.map((f) => f.name);
-  const file = join(model.dir, manifest.referenceFile);
+  const file = join(model.dir, fileName);
   const csv = await readCsvColumns(file, { numeric: [...names, manifest.labelColumn], required: [...names, manifest.labelColumn] });
   const columns = new Map<string, Float64Array>();
   for (const name of names) {
@@ -41,17 +47,38 @@ export async function buildModelBaseline(model: LoadedModel, opts: { quantiles: 
   }
   const label = csv.columns.get(manifest.labelColumn);
   const scores = await scoreColumns(model.scorer, names, columns, csv.rows);
-  return buildBaseline({
+  return { columns, labels: label?.kind === 'numeric' ? label.values : undefined, scores, rows: csv.rows };
+}
+
+/** The isotonic calibration of scores to labels, or null when the labels are not a usable 0/1 column of both classes. */
+function calibratorOf(scores: Float64Array, labels: Float64Array | undefined): IsotonicCalibrator | null {
+  const usable = labels !== undefined && labels.every((y) => y === 0 || y === 1) && labels.includes(0) && labels.includes(1);
+  return usable ? fitIsotonic(scores, labels) : null;
+}
+
+/**
+ * The baseline and the score calibration of a model. The calibration (isotonic, score →
+ * observed positive rate) is what the performance estimate before labels (CBPE) needs. It is
+ * fitted on the bundle's calibration sample when it has one (`reference.calibration_file`:
+ * held-out rows, whose scores are not optimistic as those of training rows are), otherwise on
+ * the reference sample; null when the sample has no usable labels.
+ */
+export async function buildModelReference(model: LoadedModel, opts: { quantiles: number; topK: number; now: Date }): Promise<{ baseline: Baseline; calibrator: IsotonicCalibrator | null }> {
+  const { manifest } = model;
+  const reference = await readScoredSample(model, manifest.referenceFile);
+  const baseline = buildBaseline({
     model: manifest.name,
     modelVersion: manifest.version,
     features: manifest.features,
-    columns,
-    scores,
+    columns: reference.columns,
+    scores: reference.scores,
     threshold: manifest.threshold,
     bands: manifest.bands,
-    ...(label?.kind === 'numeric' ? { labels: label.values } : {}),
+    ...(reference.labels === undefined ? {} : { labels: reference.labels }),
     quantiles: opts.quantiles,
     topK: opts.topK,
     builtAt: opts.now,
   });
+  const sample = manifest.calibrationFile === undefined ? reference : await readScoredSample(model, manifest.calibrationFile);
+  return { baseline, calibrator: calibratorOf(sample.scores, sample.labels) };
 }

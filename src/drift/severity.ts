@@ -58,7 +58,7 @@ export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = {
 };
 
 /** The manifest keys of `thresholds`, snake_case, and the fields they set. */
-const MANIFEST_KEYS: Readonly<Record<string, keyof DriftThresholds>> = {
+export const DRIFT_MANIFEST_KEYS: Readonly<Record<string, keyof DriftThresholds>> = {
   psi_warning: 'psiWarning',
   psi_critical: 'psiCritical',
   ks_pvalue_warning: 'ksPValueWarning',
@@ -80,7 +80,7 @@ const MANIFEST_KEYS: Readonly<Record<string, keyof DriftThresholds>> = {
  */
 export function driftThresholds(overrides: Readonly<Record<string, unknown>>, base: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): DriftThresholds {
   const out: Record<string, number> = { ...base };
-  for (const [key, field] of Object.entries(MANIFEST_KEYS)) {
+  for (const [key, field] of Object.entries(DRIFT_MANIFEST_KEYS)) {
     const v = overrides[key];
     if (v === undefined) continue;
     const ok = typeof v === 'number' && Number.isFinite(v) && v >= 0 && (field === 'minWindow' ? Number.isInteger(v) : true);

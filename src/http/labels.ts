@@ -74,6 +74,11 @@ export function labelRoutes(deps: { store: LabelStore; metrics: Metrics; bodyLim
     m.inc({ outcome: 'duplicate' }, outcome.duplicate);
     m.inc({ outcome: 'conflicting' }, outcome.conflicting.length);
     m.inc({ outcome: 'unknown' }, outcome.unknown.length);
+    for (const [key, seconds] of Object.entries(outcome.delays)) {
+      const at = key.lastIndexOf('@');
+      const labels = { model: key.slice(0, at), version: key.slice(at + 1) };
+      for (const s of seconds) deps.metrics.labelDelay.observe(labels, s);
+    }
     res.json({
       received: rows.length,
       accepted: outcome.accepted,

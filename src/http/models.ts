@@ -21,7 +21,8 @@ export function describeModel(m: LoadedModel, isDefault: boolean) {
     })),
     threshold: manifest.threshold,
     bands: manifest.bands.map((b) => ({ name: b.name, min_probability: b.minProbability, action: b.action, channel: b.channel })),
-    label: { column: manifest.labelColumn, delay_days: manifest.labelDelayDays },
+    label: { column: manifest.labelColumn, delay_days: manifest.labelDelayDays, window_days: manifest.performanceWindowDays },
+    costs: { false_negative: manifest.costs.falseNegative, false_positive: manifest.costs.falsePositive },
     thresholds: manifest.thresholds,
     training: manifest.training,
   };

@@ -34,14 +34,19 @@ async function readFirstLine(path: string): Promise<string> {
   }
 }
 
-/** Checks the reference sample holds every feature and the label column. */
+/** Checks the reference sample (and the calibration sample, if any) holds every feature and the label column. */
 async function checkReference(dir: string, manifest: Manifest, manifestPath: string): Promise<void> {
-  const path = join(dir, manifest.referenceFile);
+  await checkSample(dir, manifest, manifestPath, 'reference.file', manifest.referenceFile);
+  if (manifest.calibrationFile !== undefined) await checkSample(dir, manifest, manifestPath, 'reference.calibration_file', manifest.calibrationFile);
+}
+
+async function checkSample(dir: string, manifest: Manifest, manifestPath: string, field: string, file: string): Promise<void> {
+  const path = join(dir, file);
   let header: string[];
   try {
     header = parseCsvHeader(await readFirstLine(path));
   } catch (err) {
-    throw new BundleError(manifestPath, 'reference.file', `names ${JSON.stringify(manifest.referenceFile)}, which cannot be read: ${(err as Error).message}`);
+    throw new BundleError(manifestPath, field, `names ${JSON.stringify(file)}, which cannot be read: ${(err as Error).message}`);
   }
   const missing = [...manifest.features.map((f) => f.name), manifest.labelColumn].filter((c) => !header.includes(c));
   if (missing.length > 0) {

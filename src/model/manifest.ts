@@ -39,12 +39,21 @@ export interface Manifest {
   /** Column of the positive class in a float[N, classes] probability output. */
   readonly positiveClassIndex: number;
   readonly referenceFile: string;
+  /**
+   * A labelled sample the model did not train on, for the score calibration of the
+   * performance estimate (CBPE); the reference sample is used when absent.
+   */
+  readonly calibrationFile: string | undefined;
   readonly features: readonly FeatureSpec[];
   readonly threshold: number;
   /** Sorted by `minProbability`, highest first; the last starts at 0. */
   readonly bands: readonly Band[];
   readonly labelColumn: string;
   readonly labelDelayDays: number;
+  /** Length of the matured cohort the realized performance is computed on, days. */
+  readonly performanceWindowDays: number;
+  /** Cost of a false negative and of a false positive, in the owner's unit (default 1 and 1). */
+  readonly costs: { readonly falseNegative: number; readonly falsePositive: number };
   /** Held-out test metrics and provenance, as the training script wrote them. */
   readonly training: Readonly<Record<string, unknown>>;
   /** Per-model overrides of the design's threshold table, validated by the features that use them. */
@@ -156,6 +165,18 @@ function readBands(r: Reader, decision: Record<string, unknown>): Band[] {
   return sorted;
 }
 
+/** The matured cohort spans this many days of predictions unless the bundle says otherwise. */
+export const DEFAULT_PERFORMANCE_WINDOW_DAYS = 30;
+
+function readCosts(r: Reader, decision: Record<string, unknown>): Manifest['costs'] {
+  if (decision['costs'] === undefined) return { falseNegative: 1, falsePositive: 1 };
+  const c = r.object(decision['costs'], 'decision.costs');
+  return {
+    falseNegative: r.number(c, 'false_negative', 'decision.costs.', 0, 1e12),
+    falsePositive: r.number(c, 'false_positive', 'decision.costs.', 0, 1e12),
+  };
+}
+
 /**
  * Parses and validates a bundle manifest (`vigia.json`). `file` is used in errors only.
  * Every error names the file, the field path and the offending value.
@@ -192,11 +213,14 @@ export function parseManifest(text: string, file: string): Manifest {
     probabilityOutput: r.string(model, 'probability_output', 'model.'),
     positiveClassIndex: r.integer(model, 'positive_class_index', 'model.', 0, 1000, 1),
     referenceFile: r.string(reference, 'file', 'reference.', 'reference.csv'),
+    calibrationFile: r.optionalString(reference, 'calibration_file', 'reference.'),
     features,
     threshold: r.number(decision, 'threshold', 'decision.', 0, 1),
     bands: readBands(r, decision),
     labelColumn: r.string(label, 'column', 'label.'),
     labelDelayDays: r.number(label, 'delay_days', 'label.', 0, 3650),
+    performanceWindowDays: r.number(label, 'window_days', 'label.', 1 / 24, 3650, DEFAULT_PERFORMANCE_WINDOW_DAYS),
+    costs: readCosts(r, decision),
     training: m['training'] === undefined ? {} : r.object(m['training'], 'training'),
     thresholds: m['thresholds'] === undefined ? {} : r.object(m['thresholds'], 'thresholds'),
   };

@@ -1,4 +1,4 @@
-import { aucOfGroups, scoreGroups } from './metrics.js';
+import { aucOfGroups, scoreGroups, type ScoreGroups } from './metrics.js';
 
 /**
  * Confidence intervals for the realized performance metrics: DeLong's for the ROC AUC and
@@ -123,7 +123,10 @@ export function aucVariance(labels: ArrayLike<number>, probabilities: ArrayLike<
 }
 
 function delong(labels: ArrayLike<number>, probabilities: ArrayLike<number>): { auc: number; variance: number } {
-  const g = scoreGroups(labels, probabilities);
+  return delongOfGroups(scoreGroups(labels, probabilities));
+}
+
+function delongOfGroups(g: ScoreGroups): { auc: number; variance: number } {
   const m = g.nPositive;
   const n = g.nNegative;
   const auc = aucOfGroups(g);
@@ -158,8 +161,13 @@ function delong(labels: ArrayLike<number>, probabilities: ArrayLike<number>): { 
  * separation, or a constant model — the variance is 0 and the interval collapses to the AUC.
  */
 export function aucInterval(labels: ArrayLike<number>, probabilities: ArrayLike<number>, level = 0.95): Interval {
+  return aucIntervalOfGroups(scoreGroups(labels, probabilities), level);
+}
+
+/** aucInterval from score groups already built. */
+export function aucIntervalOfGroups(g: ScoreGroups, level = 0.95): Interval {
   const z = critical(level);
-  const { auc, variance } = delong(labels, probabilities);
+  const { auc, variance } = delongOfGroups(g);
   if (Number.isNaN(variance)) return { lower: NaN, upper: NaN };
   const half = z * Math.sqrt(variance);
   return { lower: Math.max(0, auc - half), upper: Math.min(1, auc + half) };

@@ -239,7 +239,11 @@ export function precisionRecallF1(c: Confusion): PrecisionRecallF1 {
  * roc_curve drops as collinear. NaN with only one class or no rows.
  */
 export function ksSeparation(labels: ArrayLike<number>, probabilities: ArrayLike<number>): number {
-  const g = scoreGroups(labels, probabilities);
+  return ksOfGroups(scoreGroups(labels, probabilities));
+}
+
+/** ksSeparation from score groups already built. */
+export function ksOfGroups(g: ScoreGroups): number {
   if (g.nPositive === 0 || g.nNegative === 0) return NaN;
   let best = 0;
   let tp = g.nPositive;

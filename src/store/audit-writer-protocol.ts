@@ -17,6 +17,8 @@ export interface LabelOutcome {
   readonly conflicting: readonly string[];
   /** Ids of no logged prediction. */
   readonly unknown: readonly string[];
+  /** Seconds from each accepted label's prediction (event time) to its label time, by `model@version`. */
+  readonly delays: Readonly<Record<string, readonly number[]>>;
 }
 
 export type WriterRequest =

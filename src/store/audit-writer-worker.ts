@@ -16,28 +16,34 @@ const commit = db.transaction((rows: readonly AuditRow[]) => {
   for (const r of rows) insert.run(r);
 });
 
-const predictionExists = db.prepare('SELECT 1 FROM predictions WHERE id = ?').pluck();
+const predictionOf = db.prepare('SELECT model, model_version, event_ts_ms, probability FROM predictions WHERE id = ?').raw();
 const existingLabel = db.prepare('SELECT label FROM labels WHERE prediction_id = ?').pluck();
-const insertLabel = db.prepare('INSERT INTO labels (prediction_id, label, label_ts_ms, received_ts_ms) VALUES (?, ?, ?, ?)');
+const insertLabel = db.prepare(
+  'INSERT INTO labels (prediction_id, label, label_ts_ms, received_ts_ms, model, model_version, event_ts_ms, probability) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+);
 /** Stores new labels; the same label again is a no-op, the other label a reported conflict. */
 const storeLabels = db.transaction((rows: readonly LabelRow[], receivedMs: number): LabelOutcome => {
   let accepted = 0;
   let duplicate = 0;
   const conflicting: string[] = [];
   const unknown: string[] = [];
+  const delays: Record<string, number[]> = {};
   for (const [id, label, labelTs] of rows) {
-    if (predictionExists.get(id) === undefined) {
+    const prediction = predictionOf.get(id) as [string, string, number, number] | undefined;
+    if (prediction === undefined) {
       unknown.push(id);
       continue;
     }
     const had = existingLabel.get(id) as number | undefined;
     if (had === undefined) {
-      insertLabel.run(id, label, labelTs, receivedMs);
+      const [model, version, eventTs, probability] = prediction;
+      insertLabel.run(id, label, labelTs, receivedMs, model, version, eventTs, probability);
+      (delays[`${model}@${version}`] ??= []).push(Math.max(0, labelTs - eventTs) / 1000);
       accepted++;
     } else if (had === label) duplicate++;
     else conflicting.push(id);
   }
-  return { accepted, duplicate, conflicting, unknown };
+  return { accepted, duplicate, conflicting, unknown, delays };
 });
 
 function handle(first: WriterRequest): void {

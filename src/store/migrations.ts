@@ -33,6 +33,15 @@ const MIGRATIONS: readonly string[] = [
    UPDATE predictions SET event_ts_ms = ts_ms;
    DROP INDEX predictions_model_time;
    CREATE INDEX predictions_model_event_time ON predictions (model, model_version, event_ts_ms);`,
+  // A label carries its prediction's model, version, event time and probability, so the
+  // matured cohort's metrics read the labels alone, by index, without a join.
+  `ALTER TABLE labels ADD COLUMN model TEXT NOT NULL DEFAULT '';
+   ALTER TABLE labels ADD COLUMN model_version TEXT NOT NULL DEFAULT '';
+   ALTER TABLE labels ADD COLUMN event_ts_ms INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE labels ADD COLUMN probability REAL NOT NULL DEFAULT 0;
+   UPDATE labels SET (model, model_version, event_ts_ms, probability) =
+     (SELECT p.model, p.model_version, p.event_ts_ms, p.probability FROM predictions p WHERE p.id = labels.prediction_id);
+   CREATE INDEX labels_model_event_time ON labels (model, model_version, event_ts_ms);`,
 ];
 
 /** Applies the steps not yet run, up to `target` (all of them; tests stop earlier to build old databases). */

@@ -12,9 +12,8 @@ import { SqliteAuditLog } from '../../src/store/audit-log.js';
 import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { DriftMonitor } from '../../src/drift/monitor.js';
-import { buildModelBaseline } from '../../src/drift/reference.js';
-import { driftThresholds } from '../../src/drift/severity.js';
-import { publishDriftReport } from '../../src/telemetry/drift-metrics.js';
+import { buildModelContext } from '../../src/report/model-context.js';
+import { publishModelReport, publishThresholds } from '../../src/telemetry/performance-metrics.js';
 import { auditCommitRecorder, createMetrics, type Metrics } from '../../src/telemetry/metrics.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -39,7 +38,7 @@ export interface TestApp {
 }
 
 /** The real app on real models and a real SQLite file in a temp folder; spans kept in memory. */
-export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean; eventTime?: EventTimePolicy } = {}): Promise<TestApp> {
+export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean; eventTime?: EventTimePolicy; labelDelayMs?: number } = {}): Promise<TestApp> {
   const tmp = tempDir();
   const dbPath = join(tmp.dir, 'vigia.db');
   const registry = await loadModels(opts.modelsDir ?? DEMO_MODELS, opts.defaultModel);
@@ -52,14 +51,14 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
   const service = new PredictionService({ audit, metrics, tracer: provider.getTracer('test') });
   let monitor: DriftMonitor | undefined;
   if (opts.drift === true) {
-    const contexts = await Promise.all(registry.list().map(async (m) => ({
-      baseline: await buildModelBaseline(m, { quantiles: 10, topK: 20, now: new Date() }),
-      bands: m.manifest.bands,
-      thresholds: driftThresholds(m.manifest.thresholds),
-    })));
+    const contexts = await Promise.all(registry.list().map((m) => buildModelContext(m, { quantiles: 10, topK: 20, now: new Date(), ...(opts.labelDelayMs === undefined ? {} : { labelDelayMs: opts.labelDelayMs }) })));
+    for (const c of contexts) publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
     monitor = await DriftMonitor.start({
       dbPath, models: contexts, windowMs: 7 * 86_400_000, intervalMs: 0,
-      onEvaluated: (_key, outcome) => { if ('report' in outcome) publishDriftReport(metrics, outcome.report, outcome.seconds); },
+      onEvaluated: (_key, outcome) => {
+        if (!('report' in outcome)) return;
+        publishModelReport(metrics, outcome.report, outcome.seconds);
+      },
     });
   }
   const app = createApp({

@@ -1,0 +1,68 @@
+import { join } from 'node:path';
+import { buildModelReference } from '../drift/reference.js';
+import { DEFAULT_DRIFT_THRESHOLDS, DRIFT_MANIFEST_KEYS, driftThresholds, type DriftThresholds } from '../drift/severity.js';
+import { BundleError } from '../errors.js';
+import type { LoadedModel } from '../model/bundle.js';
+import { MANIFEST_FILE } from '../model/manifest.js';
+import { BUSINESS_MANIFEST_KEYS, PERFORMANCE_MANIFEST_KEYS, businessThresholds, performanceThresholds, type BusinessThresholds } from '../performance/thresholds.js';
+import type { PerformanceContext } from '../performance/report.js';
+import type { ModelContext } from './model-report.js';
+
+const DAY_MS = 86_400_000;
+
+export interface ModelContextOptions {
+  readonly quantiles: number;
+  readonly topK: number;
+  readonly now: Date;
+  /** Service-wide defaults of the drift guards (VIGIA_MIN_WINDOW, VIGIA_KS_MIN_STATISTIC). */
+  readonly minWindow?: number;
+  readonly ksMinStatistic?: number;
+  /** VIGIA_LABEL_DELAY: overrides the bundle's label.delay_days when given. */
+  readonly labelDelayMs?: number;
+}
+
+/** A model's context with its business thresholds, which only the exported threshold table uses. */
+export interface ModelContextWithBusiness extends ModelContext {
+  readonly performance: PerformanceContext;
+  readonly business: BusinessThresholds;
+}
+
+const KNOWN_KEYS = new Set([...Object.keys(DRIFT_MANIFEST_KEYS), ...Object.keys(PERFORMANCE_MANIFEST_KEYS), ...Object.keys(BUSINESS_MANIFEST_KEYS)]);
+
+/**
+ * Everything the monitor needs about one loaded model: the frozen baseline, the score
+ * calibration, and every threshold (defaults with the manifest's overrides). An unknown or
+ * malformed `thresholds` key is a bundle error naming the file, the key and the value.
+ */
+export async function buildModelContext(m: LoadedModel, opts: ModelContextOptions): Promise<ModelContextWithBusiness> {
+  const file = join(m.dir, MANIFEST_FILE);
+  const overrides = m.manifest.thresholds;
+  for (const key of Object.keys(overrides)) {
+    if (!KNOWN_KEYS.has(key)) throw new BundleError(file, `thresholds.${key}`, `is not a known threshold; known: ${[...KNOWN_KEYS].join(', ')}`);
+  }
+  let drift: DriftThresholds;
+  let business: BusinessThresholds;
+  let performance;
+  try {
+    drift = driftThresholds(overrides, { ...DEFAULT_DRIFT_THRESHOLDS, minWindow: opts.minWindow ?? DEFAULT_DRIFT_THRESHOLDS.minWindow, ksMinStatistic: opts.ksMinStatistic ?? DEFAULT_DRIFT_THRESHOLDS.ksMinStatistic });
+    performance = performanceThresholds(overrides);
+    business = businessThresholds(overrides);
+  } catch (err) {
+    throw new BundleError(file, undefined, (err as Error).message);
+  }
+  const { baseline, calibrator } = await buildModelReference(m, { quantiles: opts.quantiles, topK: opts.topK, now: opts.now });
+  return {
+    baseline,
+    bands: m.manifest.bands,
+    thresholds: drift,
+    business,
+    performance: {
+      threshold: m.manifest.threshold,
+      costs: m.manifest.costs,
+      thresholds: performance,
+      labelDelayMs: opts.labelDelayMs ?? m.manifest.labelDelayDays * DAY_MS,
+      windowMs: m.manifest.performanceWindowDays * DAY_MS,
+      calibrator,
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { statusOf, type DriftEvaluation } from '../drift/evaluate.js';
+import type { DriftReport, ModelDriftContext } from '../drift/report.js';
+import type { PerformanceContext, PerformanceReport } from '../performance/report.js';
+
+/** What the evaluation of one model version needs: its drift context and, when it has one, its performance context. */
+export interface ModelContext extends ModelDriftContext {
+  readonly performance?: PerformanceContext;
+}
+
+/**
+ * The report of one model version (`GET /v1/models/{model}/report`): the drift report, its
+ * performance section, and a summary over both by the seed's rule (any critical →
+ * CRITICAL, more than three warnings → ATTENTION). `drift_summary` keeps the drift verdicts
+ * alone, as `vigia_drift_status` exports them.
+ */
+export interface ModelReport extends DriftReport {
+  readonly performance: PerformanceReport | null;
+  /** Why the performance section is missing, when its evaluation failed (drift is unaffected). */
+  readonly performance_error?: string;
+  readonly drift_summary: DriftEvaluation['summary'];
+}
+
+/** Joins a drift report and its performance section. Pure. */
+export function buildModelReport(drift: DriftReport, performance: PerformanceReport | null, performanceError?: string): ModelReport {
+  const critical = [...drift.summary.critical, ...(performance?.critical ?? []).map((r) => `performance: ${r}`)];
+  const warnings = [...drift.summary.warnings, ...(performance?.warnings ?? []).map((r) => `performance: ${r}`)];
+  return {
+    ...drift,
+    summary: { critical, warnings, status: statusOf(critical.length, warnings.length) },
+    drift_summary: drift.summary,
+    performance,
+    ...(performanceError === undefined ? {} : { performance_error: performanceError }),
+  };
+}
