@@ -1,6 +1,6 @@
 // Vigia / Business: what the decisions add up to.
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { MODEL, prom, statPanel, thresholdSeries, timeseriesPanel, vigiaDashboard } from './panels.js';
+import { MODEL, prom, statPanel, timeseriesPanel, vigiaDashboard } from './panels.js';
 
 export function businessDashboard(): dashboard.Dashboard {
   return vigiaDashboard({
@@ -45,20 +45,20 @@ export function businessDashboard(): dashboard.Dashboard {
       timeseriesPanel({
         title: 'Approval rate', unit: 'percentunit',
         description: 'Share of the last hour\'s decisions that were approvals. Dashed: the model\'s approval_rate_min and _max, outside which VigiaApprovalRateLow / High warn.',
-        queries: [prom(`model:vigia_decisions_approved:ratio_rate1h{${MODEL}}`, 'approval rate', 'A'), thresholdSeries(['approval_rate_min', 'approval_rate_max'])],
-        thresholdRefIds: ['threshold'],
+        queries: [prom(`model:vigia_decisions_approved:ratio_rate1h{${MODEL}}`, 'approval rate', 'A')],
+        modelThresholds: ['approval_rate_min', 'approval_rate_max'],
       }),
       timeseriesPanel({
         title: 'High-risk share', unit: 'percentunit',
         description: 'Share of the last hour\'s predictions with a probability of 0.5 or more. Dashed: the model\'s high_risk_share_min and _max.',
-        queries: [prom(`model:vigia_high_risk_predictions:ratio_rate1h{${MODEL}}`, 'high-risk share', 'A'), thresholdSeries(['high_risk_share_min', 'high_risk_share_max'])],
-        thresholdRefIds: ['threshold'],
+        queries: [prom(`model:vigia_high_risk_predictions:ratio_rate1h{${MODEL}}`, 'high-risk share', 'A')],
+        modelThresholds: ['high_risk_share_min', 'high_risk_share_max'],
       }),
       timeseriesPanel({
         title: 'Mean score', unit: 'none',
         description: 'Mean predicted probability of the drift window. Dashed: the model\'s mean_score_min and _max.',
-        queries: [prom(`vigia_mean_probability{${MODEL}}`, 'mean score', 'A'), thresholdSeries(['mean_score_min', 'mean_score_max'])],
-        thresholdRefIds: ['threshold'],
+        queries: [prom(`vigia_mean_probability{${MODEL}}`, 'mean score', 'A')],
+        modelThresholds: ['mean_score_min', 'mean_score_max'],
       }),
       timeseriesPanel({
         title: 'Expected cost per 1,000 decisions', unit: 'short',

@@ -46,14 +46,14 @@ export function driftDashboard(): dashboard.Dashboard {
       timeseriesPanel({
         title: 'PSI per feature', unit: 'none',
         description: 'PSI of each feature over the window, on the frozen reference bins. Dashed: the model\'s warning and critical thresholds (vigia_threshold feature_psi), which the alerts use. NaN (no line) below the minimum window.',
-        queries: [prom(`vigia_feature_psi{${MODEL}}`, '{{feature}}', 'A'), thresholdSeries(['feature_psi'])],
-        thresholdRefIds: ['threshold'],
+        queries: [prom(`vigia_feature_psi{${MODEL}}`, '{{feature}}', 'A')],
+        modelThresholds: ['feature_psi'],
       }),
       timeseriesPanel({
         title: 'Score PSI', unit: 'none',
         description: 'PSI of the predicted probabilities against the reference scores (CSI). Dashed: the model\'s score_psi thresholds.',
-        queries: [prom(`vigia_score_psi{${MODEL}}`, 'score PSI {{version}}', 'A'), thresholdSeries(['score_psi'])],
-        thresholdRefIds: ['threshold'],
+        queries: [prom(`vigia_score_psi{${MODEL}}`, 'score PSI {{version}}', 'A')],
+        modelThresholds: ['score_psi'],
       }),
       tablePanel({
         title: 'Features now',
@@ -73,20 +73,20 @@ export function driftDashboard(): dashboard.Dashboard {
       timeseriesPanel({
         title: 'KS p-value per numeric feature', unit: 'none', logScale: true,
         description: 'Two-sample KS p-value of each numeric feature (log scale). Dashed: the model\'s feature_ks_pvalue thresholds. An alert also needs D at or above the effect-size guard (next panel).',
-        queries: [prom(`vigia_feature_ks_pvalue{${MODEL}}`, '{{feature}}', 'A'), thresholdSeries(['feature_ks_pvalue'])],
-        thresholdRefIds: ['threshold'],
+        queries: [prom(`vigia_feature_ks_pvalue{${MODEL}}`, '{{feature}}', 'A')],
+        modelThresholds: ['feature_ks_pvalue'],
       }),
       timeseriesPanel({
         title: 'KS statistic D per numeric feature', unit: 'none',
         description: 'The KS effect size D: the largest gap between the two cumulative distributions. Dashed: the guard feature_ks_min_statistic below which a p-value is ignored.',
-        queries: [prom(`vigia_feature_ks_statistic{${MODEL}}`, '{{feature}}', 'A'), thresholdSeries(['feature_ks_min_statistic'])],
-        thresholdRefIds: ['threshold'],
+        queries: [prom(`vigia_feature_ks_statistic{${MODEL}}`, '{{feature}}', 'A')],
+        modelThresholds: ['feature_ks_min_statistic'],
       }),
       timeseriesPanel({
         title: 'Chi-square p-value per categorical feature', unit: 'none', logScale: true,
         description: 'Goodness-of-fit p-value of each categorical feature\'s mix (log scale). Dashed: the model\'s thresholds; an alert also needs the feature\'s PSI at its warning threshold.',
-        queries: [prom(`vigia_feature_chi2_pvalue{${MODEL}}`, '{{feature}}', 'A'), thresholdSeries(['feature_chi2_pvalue'])],
-        thresholdRefIds: ['threshold'],
+        queries: [prom(`vigia_feature_chi2_pvalue{${MODEL}}`, '{{feature}}', 'A')],
+        modelThresholds: ['feature_chi2_pvalue'],
       }),
       timeseriesPanel({
         title: 'Score distribution: share of each band', unit: 'percentunit', stacked: true,
@@ -96,14 +96,15 @@ export function driftDashboard(): dashboard.Dashboard {
       timeseriesPanel({
         title: 'Mean probability against the baseline', unit: 'none',
         description: 'Mean predicted probability of the window and of the reference sample. Dashed: the model\'s expected range (mean_score_min and _max).',
-        queries: [prom(`vigia_mean_probability{${MODEL}}`, 'window', 'A'), prom(`vigia_baseline_mean_probability{${MODEL}}`, 'baseline', 'B'), thresholdSeries(['mean_score_min', 'mean_score_max'])],
-        thresholdRefIds: ['threshold'],
+        queries: [prom(`vigia_mean_probability{${MODEL}}`, 'window', 'A'), prom(`vigia_baseline_mean_probability{${MODEL}}`, 'baseline', 'B')],
+        modelThresholds: ['mean_score_min', 'mean_score_max'],
       }),
       timeseriesPanel({
         title: 'Mean probability change', unit: 'percentunit',
         description: '(window mean - baseline mean) / baseline mean. Dashed: the model\'s mean_probability_change thresholds on both sides (the alerts compare the absolute change); past the critical one the report carries a diagnosis.',
-        queries: [prom(`vigia_mean_probability_change_ratio{${MODEL}}`, 'change', 'A'), thresholdSeries(['mean_probability_change']), thresholdSeries(['mean_probability_change'], 'threshold below', '-')],
-        thresholdRefIds: ['threshold', 'threshold below'],
+        queries: [prom(`vigia_mean_probability_change_ratio{${MODEL}}`, 'change', 'A'), thresholdSeries(['mean_probability_change'], 'threshold below', '-')],
+        modelThresholds: ['mean_probability_change'],
+        thresholdRefIds: ['threshold below'],
       }),
       timeseriesPanel({
         title: 'Missing values by feature', unit: 'percentunit',
@@ -123,8 +124,8 @@ export function driftDashboard(): dashboard.Dashboard {
       timeseriesPanel({
         title: 'Window size', unit: 'short',
         description: 'Predictions in the drift window at each evaluation. Dashed: min_window, below which every statistic is insufficient data and no drift alert fires.',
-        queries: [prom(`vigia_drift_window_size{${MODEL}}`, 'window {{version}}', 'A'), thresholdSeries(['min_window'])],
-        thresholdRefIds: ['threshold'],
+        queries: [prom(`vigia_drift_window_size{${MODEL}}`, 'window {{version}}', 'A')],
+        modelThresholds: ['min_window'],
       }),
       timeseriesPanel({
         title: 'Evaluation duration', unit: 's',

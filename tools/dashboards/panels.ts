@@ -34,7 +34,9 @@ export interface TimeseriesOptions {
   readonly queries: readonly DataqueryBuilder[];
   /** Service-wide alert thresholds, drawn as lines. */
   readonly lines?: readonly Step[];
-  /** refIds of queries that are per-model thresholds (`thresholdSeries`), drawn dashed in red. */
+  /** Signals of vigia_threshold to draw: the model's own thresholds, dashed in red. */
+  readonly modelThresholds?: readonly string[];
+  /** refIds of further threshold queries of `queries` (`thresholdSeries`), drawn the same way. */
   readonly thresholdRefIds?: readonly string[];
   readonly stacked?: boolean;
   readonly logScale?: boolean;
@@ -42,16 +44,18 @@ export interface TimeseriesOptions {
 }
 
 export function timeseriesPanel(o: TimeseriesOptions): timeseries.PanelBuilder {
+  const queries = o.modelThresholds === undefined ? o.queries : [...o.queries, thresholdSeries(o.modelThresholds)];
+  const thresholdRefIds = [...(o.modelThresholds === undefined ? [] : ['threshold']), ...(o.thresholdRefIds ?? [])];
   const p = new timeseries.PanelBuilder()
     .title(o.title).description(o.description).datasource(DATASOURCE).unit(o.unit)
-    .span(o.span ?? 12).height(8).targets([...o.queries]).lineWidth(1).fillOpacity(o.stacked === true ? 30 : 0)
+    .span(o.span ?? 12).height(8).targets([...queries]).lineWidth(1).fillOpacity(o.stacked === true ? 30 : 0)
     .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom));
   if (o.stacked === true) p.stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal).group('A'));
   if (o.logScale === true) p.scaleDistribution(new common.ScaleDistributionConfigBuilder().type(common.ScaleDistribution.Log).log(10));
   if (o.lines !== undefined) {
     p.thresholds(steps([{ value: null, color: 'transparent' }, ...o.lines])).thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed));
   }
-  for (const refId of o.thresholdRefIds ?? []) {
+  for (const refId of thresholdRefIds) {
     p.overrideByQuery(refId, [
       { id: 'custom.lineStyle', value: DASHED },
       { id: 'color', value: { mode: 'fixed', fixedColor: 'red' } },

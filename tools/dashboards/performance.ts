@@ -1,6 +1,6 @@
 // Vigia / Model performance: realized on the labelled matured cohort, estimated before labels.
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { MODEL, prom, statPanel, tablePanel, thresholdSeries, timeseriesPanel, vigiaDashboard } from './panels.js';
+import { MODEL, prom, statPanel, tablePanel, timeseriesPanel, vigiaDashboard } from './panels.js';
 
 /** A metric realized and estimated, its 95 % interval, and the model's thresholds for it. */
 function withInterval(title: string, metric: string, signal: string, description: string) {
@@ -10,9 +10,8 @@ function withInterval(title: string, metric: string, signal: string, description
       prom(`vigia_performance_${metric}{${MODEL}}`, '{{source}}', 'A'),
       prom(`vigia_performance_ci_lower{${MODEL}, metric="${metric}"}`, '95 % interval, lower', 'B'),
       prom(`vigia_performance_ci_upper{${MODEL}, metric="${metric}"}`, '95 % interval, upper', 'C'),
-      thresholdSeries([signal]),
     ],
-    thresholdRefIds: ['threshold'],
+    modelThresholds: [signal],
   });
 }
 
@@ -53,23 +52,22 @@ export function performanceDashboard(): dashboard.Dashboard {
           prom(`vigia_performance_auc{${MODEL}}`, '{{source}}', 'A'),
           prom(`vigia_performance_ci_lower{${MODEL}, metric="auc"}`, '95 % interval, lower', 'B'),
           prom(`vigia_performance_ci_upper{${MODEL}, metric="auc"}`, '95 % interval, upper', 'C'),
-          thresholdSeries(['auc']),
         ],
-        thresholdRefIds: ['threshold'],
+        modelThresholds: ['auc'],
       }),
       withInterval('Recall at the threshold', 'recall', 'recall', 'Share of the real positives the model flags at its decision threshold, realized (95 % Wilson interval) and estimated. Dashed: the model\'s recall threshold.'),
       withInterval('Precision at the threshold', 'precision', 'precision', 'Share of the flagged predictions that are real positives, realized (95 % Wilson interval) and estimated. Dashed: the model\'s precision threshold.'),
       timeseriesPanel({
         title: 'KS separation', unit: 'none',
         description: 'max(TPR - FPR) on the labelled cohort: how far apart the scores of positives and negatives are. Dashed: the model\'s ks_separation threshold (critical).',
-        queries: [prom(`vigia_performance_ks_separation{${MODEL}}`, 'KS separation', 'A'), thresholdSeries(['ks_separation'])],
-        thresholdRefIds: ['threshold'],
+        queries: [prom(`vigia_performance_ks_separation{${MODEL}}`, 'KS separation', 'A')],
+        modelThresholds: ['ks_separation'],
       }),
       timeseriesPanel({
         title: 'Brier score', unit: 'none',
         description: 'Mean squared error of the probabilities on the labelled cohort (lower is better). Dashed: the model\'s brier_score threshold.',
-        queries: [prom(`vigia_performance_brier_score{${MODEL}}`, 'Brier', 'A'), thresholdSeries(['brier_score'])],
-        thresholdRefIds: ['threshold'],
+        queries: [prom(`vigia_performance_brier_score{${MODEL}}`, 'Brier', 'A')],
+        modelThresholds: ['brier_score'],
       }),
       timeseriesPanel({
         title: 'Log loss and calibration error', unit: 'none',
@@ -88,9 +86,8 @@ export function performanceDashboard(): dashboard.Dashboard {
           prom(`vigia_performance_cohort_predictions{${MODEL}}`, 'matured', 'A'),
           prom(`vigia_performance_labelled_predictions{${MODEL}}`, 'labelled', 'B'),
           prom(`vigia_performance_positive_labels{${MODEL}}`, 'positive', 'C'),
-          thresholdSeries(['min_labelled']),
         ],
-        thresholdRefIds: ['threshold'],
+        modelThresholds: ['min_labelled'],
       }),
       tablePanel({
         title: 'Reliability bins',
