@@ -8,6 +8,7 @@ import { metricsRoutes } from './http/metrics.js';
 import { modelRoutes } from './http/models.js';
 import { predictRoutes, type EventTimePolicy } from './http/predict.js';
 import { reportRoutes } from './http/report.js';
+import { statusRoutes } from './http/status.js';
 import { labelRoutes } from './http/labels.js';
 import type { LabelStore } from './store/audit-log.js';
 import type { DriftMonitor } from './drift/monitor.js';
@@ -38,7 +39,7 @@ export type App = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * Builds the HTTP application; never listens. The predict routes are served first on
- * node:http (the hot path); everything else is Express: models, health, metrics, 404,
+ * node:http (the hot path); everything else is Express: models, labels, report, status page, health, metrics, 404,
  * and the one error handler.
  */
 export function createApp(deps: AppDeps): App {
@@ -49,7 +50,10 @@ export function createApp(deps: AppDeps): App {
   app.use(instrumentRequests(deps.metrics));
   app.use(modelRoutes(deps.registry));
   if (deps.labels !== undefined) app.use(labelRoutes({ store: deps.labels, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024) }));
-  if (deps.monitor !== undefined) app.use(reportRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));
+  if (deps.monitor !== undefined) {
+    app.use(reportRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));
+    app.use(statusRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));
+  }
   app.use(healthRoutes(deps.readiness));
   app.use(metricsRoutes(deps.metricsRegistry));
   app.use(notFound);

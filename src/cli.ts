@@ -1,6 +1,9 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { errorMessage, integerArg, numberArg } from './cli/args.js';
+import { reportCommand } from './cli/report-command.js';
+import { simulateCommand } from './cli/simulate-command.js';
 import { formatBaselineSummary } from './cli/baseline-summary.js';
 import { formatDriftJson, formatDriftTable } from './cli/drift-table.js';
 import { CONFIG_KEYS, loadConfig } from './config.js';
@@ -64,31 +67,6 @@ const EXIT_BAD_INPUT = 2;
 /** The defaults of VIGIA_BIN_QUANTILES and VIGIA_TOP_K, and their ranges. */
 const QUANTILES = { fallback: 10, min: 2, max: 1000 };
 const TOP_K = { fallback: 20, min: 1, max: 10_000 };
-
-function integerArg(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}.`);
-    return n;
-  };
-}
-
-function numberArg(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`expected a number from ${min} to ${max}.`);
-    return n;
-  };
-}
-
-/** An error as one line: node:fs errors name the path. */
-function errorMessage(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  if (typeof e?.code === 'string' && typeof e.path === 'string') {
-    return `cannot read ${e.path}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EISDIR' ? 'is a directory' : e.message}`;
-  }
-  return err instanceof Error ? err.message : String(err);
-}
 
 function progressLine(e: ProgressEvent): string {
   const what = e.stage === 'read' ? `${e.rows} rows read` : e.stage === 'reread' ? 'read again for its text columns' : `${e.rows} rows scored`;
@@ -197,10 +175,15 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .action(async (dir: string, opts: { out?: string; quantiles: number; topK: number }) => {
       code = await baseline(dir, opts);
     });
+  const setCode = (c: number) => {
+    code = c;
+  };
+  program.addCommand(simulateCommand(setCode));
+  program.addCommand(reportCommand(setCode));
   try {
     await program.parseAsync([...argv]);
   } catch (err) {
-    // Usage errors of drift and baseline (exitOverride): commander has printed them.
+    // Usage errors of drift, baseline, simulate and report (exitOverride): commander has printed them.
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
     throw err;
   }

@@ -56,12 +56,15 @@ const oneOf = <T extends string>(...values: T[]) => (raw: string, key: string): 
   return v;
 };
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const duration = (min: number) => (raw: string, key: string): number => {
-  // A bare 0 needs no unit (VIGIA_LABEL_DELAY=0).
+/** A duration such as 7d, 12h, 30m, 60s or 500ms (a bare 0 needs no unit), in ms; NaN when malformed. */
+export function parseDurationMs(raw: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(raw.trim().replace(/^0$/, '0ms'));
-  const ms = m === null ? NaN : Number(m[1]) * UNIT_MS[m[2]!]!;
+  return m === null ? NaN : Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
+}
+const duration = (min: number) => (raw: string, key: string): number => {
+  const ms = parseDurationMs(raw);
   if (!(ms >= min) || !Number.isFinite(ms)) throw new ConfigError(key, raw, `a duration such as 7d, 12h, 30m, 60s or 500ms, at least ${min} ms`);
-  return Math.round(ms);
+  return ms;
 };
 const fraction = (raw: string, key: string): number => {
   const n = Number(raw);

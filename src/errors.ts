@@ -29,6 +29,18 @@ export class BundleError extends Error {
   }
 }
 
+/** A bad or missing command-line flag: names the flag and the value given, if any (the CLI exits 2). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    readonly flag: string,
+    readonly value: string | undefined,
+    detail: string,
+  ) {
+    super(value === undefined ? `${flag}: ${detail}` : `${flag} ${JSON.stringify(value)}: ${detail}`);
+  }
+}
+
 /** A request error, answered as `{ "error": { "code", "message", "field"? } }`. */
 export class HttpError extends Error {
   override readonly name = 'HttpError';

@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import { HttpError, quote } from '../errors.js';
 import { modelKey, type DriftMonitor } from '../drift/monitor.js';
 import type { ModelRegistry } from '../model/registry.js';
+import type { ServedReport } from '../report/limits.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
 const PREDICT_ROUTES = new Set(['/predict', '/v1/models/:model/predict']);
@@ -18,31 +19,46 @@ async function errorRatios(metrics: Metrics): Promise<{ requests: number; ratio_
   return { requests: total, ratio_4xx: total === 0 ? null : (byClass['4xx'] ?? 0) / total, ratio_5xx: total === 0 ? null : (byClass['5xx'] ?? 0) / total };
 }
 
+export interface ReportDeps {
+  readonly registry: ModelRegistry;
+  readonly monitor: DriftMonitor;
+  readonly metrics: Metrics;
+}
+
 /**
- * `GET /v1/models/{model}/report`: the drift report of the model's current window. The
- * last evaluation is answered; `?refresh=true` (or no evaluation yet) evaluates now, on the
- * evaluation thread.
+ * The report of a model as the service serves it: the last evaluation (or a new one when
+ * `refresh` is set or none was made yet, on the evaluation process), with the error ratios
+ * since start. Throws 404 for an unknown model, 503 when the evaluation fails.
  */
-export function reportRoutes(deps: { registry: ModelRegistry; monitor: DriftMonitor; metrics: Metrics }): Router {
+export async function servedReport(deps: ReportDeps, name: string | undefined, refresh: boolean): Promise<ServedReport> {
+  const model = name === undefined ? undefined : deps.registry.get(name);
+  if (model === undefined) {
+    throw new HttpError(404, 'unknown_model', `no model named ${quote(name)}; loaded: ${deps.registry.list().map((m) => m.manifest.name).join(', ')}`, 'model');
+  }
+  const key = modelKey(model.manifest.name, model.manifest.version);
+  let report = refresh ? undefined : deps.monitor.lastReport(key);
+  if (report === undefined) {
+    try {
+      report = await deps.monitor.evaluate(key);
+    } catch (err) {
+      throw new HttpError(503, 'evaluation_failed', (err as Error).message);
+    }
+  }
+  return { ...report, operational: { ...report.operational, since_start: await errorRatios(deps.metrics) } };
+}
+
+/** `?refresh=true` (or 1): evaluate now instead of answering the last evaluation. */
+export const wantsRefresh = (q: unknown): boolean => q === 'true' || q === '1';
+
+/**
+ * `GET /v1/models/{model}/report`: the drift and performance report of the model's current
+ * window. The last evaluation is answered; `?refresh=true` (or no evaluation yet) evaluates
+ * now, on the evaluation process.
+ */
+export function reportRoutes(deps: ReportDeps): Router {
   const router = express.Router();
   router.get('/v1/models/:model/report', async (req, res) => {
-    const name = req.params['model'];
-    const model = deps.registry.get(name);
-    if (model === undefined) {
-      throw new HttpError(404, 'unknown_model', `no model named ${quote(name)}; loaded: ${deps.registry.list().map((m) => m.manifest.name).join(', ')}`, 'model');
-    }
-    const key = modelKey(model.manifest.name, model.manifest.version);
-    const refresh = req.query['refresh'] === 'true' || req.query['refresh'] === '1';
-    let report = refresh ? undefined : deps.monitor.lastReport(key);
-    if (report === undefined) {
-      try {
-        report = await deps.monitor.evaluate(key);
-      } catch (err) {
-        throw new HttpError(503, 'evaluation_failed', (err as Error).message);
-      }
-    }
-    const operational = { ...report.operational, since_start: await errorRatios(deps.metrics) };
-    res.json({ ...report, operational });
+    res.json(await servedReport(deps, req.params['model'], wantsRefresh(req.query['refresh'])));
   });
   return router;
 }

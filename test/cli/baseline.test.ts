@@ -3,7 +3,7 @@ import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DEMO_MODELS, tempDir } from '../helpers/app.js';
-import { runVigia } from '../helpers/process.js';
+import { runVigiaCommand } from '../helpers/process.js';
 
 /** A literal string as a regular expression. */
 const literal = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -11,13 +11,7 @@ const literal = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const tmp = tempDir('vigia-cli-baseline-');
 after(() => tmp.remove());
 
-async function baseline(args: string[]): Promise<{ code: number | null; stdout: string; output: string }> {
-  const run = runVigia(['baseline', ...args], {});
-  let stdout = '';
-  run.proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-  const { code } = await run.exited;
-  return { code, stdout, output: run.output() };
-}
+const baseline = (args: string[]) => runVigiaCommand(['baseline', ...args]);
 
 describe('vigia baseline', () => {
   it('writes <bundle-dir>/baseline.json and prints what it built', async () => {

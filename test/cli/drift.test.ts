@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DEMO_MODELS, tempDir } from '../helpers/app.js';
-import { runVigia } from '../helpers/process.js';
+import { runVigiaCommand } from '../helpers/process.js';
 
 /** A literal string as a regular expression. */
 const literal = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -26,14 +26,7 @@ const reference = csv(rows.filter((_, i) => i % 2 === 0));
 const current = csv(rows.filter((_, i) => i % 2 === 1));
 const shifted = csv(rows.filter((_, i) => i % 2 === 1).map((l) => l.split(',').map((v, k) => (k === limitBal ? String(Number(v) * 3) : v)).join(',')));
 
-/** Runs `vigia drift` and collects stdout apart from the combined output. */
-async function drift(args: string[]): Promise<{ code: number | null; stdout: string; output: string }> {
-  const run = runVigia(['drift', ...args], {});
-  let stdout = '';
-  run.proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-  const { code } = await run.exited;
-  return { code, stdout, output: run.output() };
-}
+const drift = (args: string[]) => runVigiaCommand(['drift', ...args]);
 
 describe('vigia drift', () => {
   it('prints a table with every column and a HEALTHY status, and exits 0, on two halves of the reference', async () => {

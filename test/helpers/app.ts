@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { App } from '../../src/app.js';
 import { Registry } from 'prom-client';
+import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import type { EventTimePolicy } from '../../src/http/predict.js';
 import { loadModels, type ModelRegistry } from '../../src/model/registry.js';
@@ -86,4 +87,9 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
       tmp.remove();
     },
   };
+}
+
+/** Scores rows through `POST /predict` in batches, expecting 200 for each. */
+export async function postRows(app: App, rows: readonly Record<string, number>[], batch = 100): Promise<void> {
+  for (let i = 0; i < rows.length; i += batch) await request(app).post('/predict').send({ instances: rows.slice(i, i + batch) }).expect(200);
 }

@@ -23,6 +23,15 @@ export function runVigia(args: string[], env: Record<string, string>): { proc: C
   return { proc, output: () => out, exited };
 }
 
+/** Runs a `vigia` subcommand to its end: its exit code, its stdout, and stdout and stderr together. */
+export async function runVigiaCommand(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; output: string }> {
+  const run = runVigia(args, env);
+  let stdout = '';
+  run.proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+  const { code } = await run.exited;
+  return { code, stdout, output: run.output() };
+}
+
 /** Starts `vigia serve` on a free port and waits for its "listening" line. */
 export async function startVigia(env: Record<string, string>): Promise<VigiaProcess> {
   const run = runVigia(['serve', '--port', '0', '--host', '127.0.0.1'], env);

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import request from 'supertest';
 import { requireTool } from '../helpers/tools.js';
-import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { buildTestApp, postRows, type TestApp } from '../helpers/app.js';
 import { resample } from '../helpers/demo-baseline.js';
 
 const gauge = (text: string, name: string, labels: Record<string, string>): number | undefined => {
@@ -12,11 +12,7 @@ const gauge = (text: string, name: string, labels: Record<string, string>): numb
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 };
 
-async function send(t: TestApp, rows: Record<string, number>[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 100) {
-    await request(t.app).post('/predict').send({ instances: rows.slice(i, i + 100) }).expect(200);
-  }
-}
+const send = (t: TestApp, rows: Record<string, number>[]) => postRows(t.app, rows);
 
 describe('GET /v1/models/{model}/report and the drift gauges', () => {
   let t: TestApp;

@@ -1,0 +1,43 @@
+import express, { type Router } from 'express';
+import { modelKey } from '../drift/monitor.js';
+import { HttpError } from '../errors.js';
+import { DEFAULT_PERFORMANCE_THRESHOLDS } from '../performance/thresholds.js';
+import type { ReportLimits } from '../report/limits.js';
+import { readReport } from '../report/reading.js';
+import { renderStatusPage } from '../report/status-page.js';
+import { servedReport, wantsRefresh, type ReportDeps } from './report.js';
+
+/** How often an open status page reloads itself (the monitor evaluates every VIGIA_EVAL_INTERVAL). */
+const REFRESH_SECONDS = 30;
+
+/**
+ * `GET /` and `GET /status`: the status page of a model (`?model=`, default the default
+ * model), rendered from the same report as `GET /v1/models/{model}/report`: the last
+ * evaluation, or a new one with `?refresh=true`. The page is built on the event loop from
+ * the report in memory (no statistic is computed here).
+ */
+export function statusRoutes(deps: ReportDeps): Router {
+  const router = express.Router();
+  router.get(['/', '/status'], async (req, res) => {
+    const asked = req.query['model'];
+    if (asked !== undefined && typeof asked !== 'string') throw new HttpError(400, 'invalid_query', 'give ?model= once, as a model name', 'model');
+    const name = asked ?? deps.registry.defaultModel;
+    const report = await servedReport(deps, name, wantsRefresh(req.query['refresh']));
+    const model = deps.registry.get(report.model)!;
+    const context = deps.monitor.context(modelKey(model.manifest.name, model.manifest.version));
+    if (context === undefined) throw new HttpError(503, 'not_monitored', `model ${report.model} is not monitored`);
+    const limits: ReportLimits = {
+      drift: context.thresholds,
+      performance: context.performance?.thresholds ?? DEFAULT_PERFORMANCE_THRESHOLDS,
+      decisionThreshold: model.manifest.threshold,
+      bands: model.manifest.bands,
+    };
+    const html = renderStatusPage(readReport(report, limits), {
+      models: deps.registry.list().map((m) => ({ name: m.manifest.name, selected: m.manifest.name === report.model })),
+      refreshSeconds: REFRESH_SECONDS,
+    });
+    res.set('cache-control', 'no-store');
+    res.type('html').send(html);
+  });
+  return router;
+}

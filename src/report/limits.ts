@@ -1,0 +1,52 @@
+import { DEFAULT_DRIFT_THRESHOLDS, driftThresholds, type DriftThresholds } from '../drift/severity.js';
+import type { ModelReport } from './model-report.js';
+import { DEFAULT_PERFORMANCE_THRESHOLDS, performanceThresholds, type PerformanceThresholds } from '../performance/thresholds.js';
+
+/**
+ * The limits a report is read against: the model's drift and performance thresholds, its
+ * decision threshold and bands, and the design's service limits (latency, error ratios).
+ */
+export interface ReportLimits {
+  readonly drift: DriftThresholds;
+  readonly performance: PerformanceThresholds;
+  readonly decisionThreshold: number;
+  /** Highest first, as in the manifest. */
+  readonly bands: readonly { readonly name: string; readonly minProbability: number; readonly action: string }[];
+}
+
+/** The design's service rows: latency p50 / p95 / p99 targets and alert edges, and error ratios (0–1). */
+export const SERVICE_LIMITS = {
+  latencyTargetMs: { p50: 100, p95: 200, p99: 500 },
+  latencyWarningMs: { p50: 150, p95: 200 },
+  latencyCriticalMs: { p95: 300, p99: 1000 },
+  ratio4xx: { target: 0.01, warning: 0.05 },
+  ratio5xx: { target: 0.001, critical: 0.01 },
+} as const;
+
+/** A report as `GET /v1/models/{model}/report` serves it; `performance` is absent from services that predate it. */
+export type ServedReport = Omit<ModelReport, 'performance' | 'drift_summary'> & {
+  readonly performance?: ModelReport['performance'];
+  readonly drift_summary?: ModelReport['drift_summary'];
+  readonly operational: ModelReport['operational'] & {
+    readonly since_start?: { readonly requests: number; readonly ratio_4xx: number | null; readonly ratio_5xx: number | null };
+  };
+};
+
+/**
+ * The limits of a model as `GET /v1/models` describes it: the design defaults with the
+ * bundle's `thresholds` overrides. Service-wide overrides (VIGIA_MIN_WINDOW,
+ * VIGIA_KS_MIN_STATISTIC) are not visible there; the verdicts in the report are the service's.
+ */
+export function limitsFromDescription(model: {
+  readonly threshold: number;
+  readonly bands: readonly { readonly name: string; readonly min_probability: number; readonly action: string }[];
+  readonly thresholds?: Readonly<Record<string, unknown>>;
+}): ReportLimits {
+  const overrides = model.thresholds ?? {};
+  return {
+    drift: driftThresholds(overrides, DEFAULT_DRIFT_THRESHOLDS),
+    performance: performanceThresholds(overrides, DEFAULT_PERFORMANCE_THRESHOLDS),
+    decisionThreshold: model.threshold,
+    bands: model.bands.map((b) => ({ name: b.name, minProbability: b.min_probability, action: b.action })),
+  };
+}

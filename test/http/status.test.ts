@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import { buildTestApp, postRows, type TestApp } from '../helpers/app.js';
+import { resample } from '../helpers/demo-baseline.js';
+
+const send = (t: TestApp, rows: Record<string, number>[]) => postRows(t.app, rows);
+const state = (html: string) => /data-status="(\w+)"/.exec(html)?.[1];
+const severity = (html: string, feature: string) => new RegExp(`data-feature="${feature}" data-severity="([^"]+)"`).exec(html)?.[1];
+
+describe('GET / and GET /status', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await buildTestApp({ drift: true });
+  });
+  after(() => t.close());
+
+  it('serves the status page as HTML at / and at /status, saying when the window is too small to judge', async () => {
+    for (const path of ['/', '/status']) {
+      const res = await request(t.app).get(path).expect(200);
+      assert.match(res.headers['content-type']!, /^text\/html; charset=utf-8/);
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.equal(state(res.text), 'HEALTHY');
+      assert.match(res.text, /Too few predictions for a verdict yet \(0 of 100\)/);
+    }
+  });
+
+  it('follows the traffic: HEALTHY on reference rows, CRITICAL with LIMIT_BAL flagged once it is tripled', async () => {
+    await send(t, resample(400));
+    const healthy = (await request(t.app).get('/status?refresh=true').expect(200)).text;
+    assert.equal(state(healthy), 'HEALTHY');
+    assert.equal(severity(healthy, 'LIMIT_BAL'), 'ok');
+    await send(t, resample(1200).map((r) => ({ ...r, LIMIT_BAL: r['LIMIT_BAL']! * 3 })));
+    const stale = (await request(t.app).get('/status').expect(200)).text;
+    assert.equal(state(stale), 'HEALTHY', 'without refresh the last evaluation is shown');
+    const critical = (await request(t.app).get('/status?model=credit-default&refresh=true').expect(200)).text;
+    assert.equal(state(critical), 'CRITICAL');
+    assert.equal(severity(critical, 'LIMIT_BAL'), 'critical');
+    assert.equal(severity(critical, 'AGE'), 'ok');
+    const json = (await request(t.app).get('/v1/models/credit-default/report').expect(200)).body;
+    assert.equal(json.summary.status, 'CRITICAL', 'the page and the JSON report are the same evaluation');
+    assert.match(critical, new RegExp(`Window</div><div class="value">${json.n.toLocaleString('en-US')}</div>`));
+  });
+
+  it('answers 404 naming the loaded models for an unknown ?model=', async () => {
+    const res = await request(t.app).get('/status?model=fraud').expect(404);
+    assert.equal(res.body.error.code, 'unknown_model');
+    assert.match(res.body.error.message, /no model named "fraud"; loaded: credit-default/);
+  });
+});

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadModels, type ModelRegistry } from '../../src/model/registry.js';
+import type { ServedReport } from '../../src/report/limits.js';
+import { readReport } from '../../src/report/reading.js';
+import { renderWeekly, windowNote } from '../../src/report/weekly.js';
+import { DEMO_MODELS } from '../helpers/app.js';
+import { demoLimits, demoReport } from '../helpers/reports.js';
+
+let registry: ModelRegistry;
+let shifted: ServedReport;
+before(async () => {
+  registry = await loadModels(DEMO_MODELS, undefined);
+  shifted = await demoReport(registry, { edit: (r) => ({ ...r, LIMIT_BAL: r['LIMIT_BAL']! * 3 }), labelled: 1500 });
+});
+after(() => registry.close());
+
+const info = { generatedAt: '2026-12-01T12:05:00.000Z', source: 'http://localhost:8080', windowNote: windowNote(7 * 86_400, 7 * 86_400) };
+const weekly = (r: ServedReport, format: 'md' | 'html') => renderWeekly(readReport(r, demoLimits(registry)), info, format);
+
+describe('the weekly report', () => {
+  it('has the seed\'s four parts in order in Markdown: API performance, data drift, model performance, actions', () => {
+    const md = weekly(shifted, 'md');
+    const order = ['# Weekly model report: credit-default 1.0.0', '## Summary', '## API performance', '## Data drift', '## Model performance', '## Actions'].map((s) => md.indexOf(`${s}\n`));
+    assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]!)), JSON.stringify(order));
+    assert.match(md, /^\*\*CRITICAL\*\*: 1 critical signal \(feature LIMIT_BAL\) and \d+ warnings? \([^)]+\)\.$/m);
+    assert.match(md, /^Window 2026-11-24 12:00 UTC → 2026-12-01 12:00 UTC \(7 days\), evaluated 2026-12-01 12:00 UTC\. It covers the 7 days asked for/m);
+    assert.match(md, /^\| Latency p50 \/ p95 \/ p99 \| 1\.00 \/ 1\.00 \/ 1\.00 ms \| .* \| targets 100 \/ 200 \/ 500 ms \| ok \|$/m);
+    assert.match(md, /^\| Errors 4xx \/ 5xx \| 0\.2 % \/ 0\.0 % \| of 2,000 predict requests since the service started \| .* \| ok \|$/m);
+    assert.match(md, /^\| LIMIT_BAL \| numeric \| \d+\.\d{3} \| 0\.\d{3} \| .* \| critical \|$/m);
+    assert.match(md, /^\| AUC \| 0\.7\d\d \| 0\.\d{3}–0\.\d{3} \| — \| ≥ 0\.78 \(critical < 0\.75\) \| ok \|$/m);
+    assert.match(md, /^### Retrain now\n\n- Critical: feature LIMIT_BAL: PSI/m);
+    assert.equal(md.match(/^\| [A-Z_0-9]+ \| (numeric|categorical) \|/gm)?.length, 23, 'every feature in the drift table');
+  });
+
+  it('escapes a pipe inside a Markdown table cell', () => {
+    const md = weekly({ ...shifted, features: shifted.features.map((f) => (f.feature === 'AGE' ? { ...f, kind: 'numeric|odd' as 'numeric' } : f)) }, 'md');
+    assert.match(md, /^\| AGE \| numeric\\\|odd \|/m);
+  });
+
+  it('renders the same content as a self-contained HTML page, escaped', () => {
+    const html = weekly({ ...shifted, model: 'a<b>' }, 'html');
+    assert.match(html, /^<!doctype html>/);
+    assert.match(html, /<h1>Weekly model report: a&lt;b&gt; 1\.0\.0<\/h1>/);
+    assert.match(html, /<h2>API performance<\/h2>[\s\S]*<h2>Data drift<\/h2>[\s\S]*<h2>Model performance<\/h2>[\s\S]*<h2>Actions<\/h2>/);
+    assert.match(html, /<tr style="background:#ffebe9"><td>LIMIT_BAL<\/td>/);
+    assert.doesNotMatch(html, /<script|https?:\/\/(?!localhost)/);
+  });
+
+  it('says when the service\'s window differs from the one asked for, and without a performance section says the service has none', () => {
+    assert.equal(windowNote(14 * 86_400, 7 * 86_400), '14 days were asked for, but the service evaluates its own window of 7 days (VIGIA_WINDOW on the service) and takes no window per request: this report covers the service\'s window.');
+    const { performance: _, ...older } = shifted;
+    const md = weekly(older as ServedReport, 'md');
+    assert.match(md, /## Model performance\n\nThis service does not report model performance/);
+  });
+});
