@@ -41,7 +41,7 @@ async function run(flags: ReportFlags): Promise<number> {
     if (model === undefined) throw new UsageError('--model', flags.model ?? '', `the service at ${flags.url} has no such model; it serves ${models.map((m) => m.name).join(', ') || 'none'}`);
     const report = (await getJson(client, `/v1/models/${encodeURIComponent(model.name)}/report?refresh=true`)) as ServedReport;
     const text = renderWeekly(
-      readReport(report, limitsFromDescription(model)),
+      readReport(report, limitsFromDescription(model, report)),
       { generatedAt: new Date().toISOString(), source: flags.url, windowNote: windowNote(flags.window / 1000, report.window.length_seconds) },
       flags.format,
     );

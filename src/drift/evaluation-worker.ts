@@ -50,7 +50,7 @@ function evaluate(req: EvaluationRequest): void {
         performanceError = (err as Error).message;
       }
     }
-    const report = buildModelReport(drift, performance, performanceError);
+    const report = buildModelReport(drift, performance, { drift: ctx.thresholds, performance: ctx.performance?.thresholds ?? null }, performanceError);
     send({ kind: 'report', id: req.id, report, seconds: seconds(), peakRssBytes: process.resourceUsage().maxRSS * 1024 });
   } catch (err) {
     send({ kind: 'failed', id: req.id, error: (err as Error).message, seconds: seconds() });

@@ -24,7 +24,8 @@ export const SERVICE_LIMITS = {
 } as const;
 
 /** A report as `GET /v1/models/{model}/report` serves it; `performance` is absent from services that predate it. */
-export type ServedReport = Omit<ModelReport, 'performance' | 'drift_summary'> & {
+export type ServedReport = Omit<ModelReport, 'performance' | 'drift_summary' | 'thresholds'> & {
+  readonly thresholds?: ModelReport['thresholds'];
   readonly performance?: ModelReport['performance'];
   readonly drift_summary?: ModelReport['drift_summary'];
   readonly operational: ModelReport['operational'] & {
@@ -33,19 +34,19 @@ export type ServedReport = Omit<ModelReport, 'performance' | 'drift_summary'> & 
 };
 
 /**
- * The limits of a model as `GET /v1/models` describes it: the design defaults with the
- * bundle's `thresholds` overrides. Service-wide overrides (VIGIA_MIN_WINDOW,
- * VIGIA_KS_MIN_STATISTIC) are not visible there; the verdicts in the report are the service's.
+ * The limits of a model as `GET /v1/models` describes it, with the thresholds its report was
+ * judged against when the report carries them (service-wide settings such as
+ * VIGIA_MIN_WINDOW included); otherwise the design defaults with the bundle's overrides.
  */
 export function limitsFromDescription(model: {
   readonly threshold: number;
   readonly bands: readonly { readonly name: string; readonly min_probability: number; readonly action: string }[];
   readonly thresholds?: Readonly<Record<string, unknown>>;
-}): ReportLimits {
+}, report?: ServedReport): ReportLimits {
   const overrides = model.thresholds ?? {};
   return {
-    drift: driftThresholds(overrides, DEFAULT_DRIFT_THRESHOLDS),
-    performance: performanceThresholds(overrides, DEFAULT_PERFORMANCE_THRESHOLDS),
+    drift: report?.thresholds?.drift ?? driftThresholds(overrides, DEFAULT_DRIFT_THRESHOLDS),
+    performance: report?.thresholds?.performance ?? performanceThresholds(overrides, DEFAULT_PERFORMANCE_THRESHOLDS),
     decisionThreshold: model.threshold,
     bands: model.bands.map((b) => ({ name: b.name, minProbability: b.min_probability, action: b.action })),
   };

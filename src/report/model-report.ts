@@ -1,6 +1,8 @@
 import { statusOf, type DriftEvaluation } from '../drift/evaluate.js';
 import type { DriftReport, ModelDriftContext } from '../drift/report.js';
+import type { DriftThresholds } from '../drift/severity.js';
 import type { PerformanceContext, PerformanceReport } from '../performance/report.js';
+import type { PerformanceThresholds } from '../performance/thresholds.js';
 
 /** What the evaluation of one model version needs: its drift context and, when it has one, its performance context. */
 export interface ModelContext extends ModelDriftContext {
@@ -18,10 +20,12 @@ export interface ModelReport extends DriftReport {
   /** Why the performance section is missing, when its evaluation failed (drift is unaffected). */
   readonly performance_error?: string;
   readonly drift_summary: DriftEvaluation['summary'];
+  /** The thresholds the verdicts were judged against (service defaults, service config and bundle overrides). */
+  readonly thresholds: { readonly drift: DriftThresholds; readonly performance: PerformanceThresholds | null };
 }
 
 /** Joins a drift report and its performance section. Pure. */
-export function buildModelReport(drift: DriftReport, performance: PerformanceReport | null, performanceError?: string): ModelReport {
+export function buildModelReport(drift: DriftReport, performance: PerformanceReport | null, thresholds: ModelReport['thresholds'], performanceError?: string): ModelReport {
   const critical = [...drift.summary.critical, ...(performance?.critical ?? []).map((r) => `performance: ${r}`)];
   const warnings = [...drift.summary.warnings, ...(performance?.warnings ?? []).map((r) => `performance: ${r}`)];
   return {
@@ -29,6 +33,7 @@ export function buildModelReport(drift: DriftReport, performance: PerformanceRep
     summary: { critical, warnings, status: statusOf(critical.length, warnings.length) },
     drift_summary: drift.summary,
     performance,
+    thresholds,
     ...(performanceError === undefined ? {} : { performance_error: performanceError }),
   };
 }

@@ -40,6 +40,6 @@ export async function demoReport(registry: ModelRegistry, opts: { rows?: number;
       window.scores,
     );
   }
-  const report = buildModelReport(drift, performance);
+  const report = buildModelReport(drift, performance, { drift: DEFAULT_DRIFT_THRESHOLDS, performance: DEFAULT_PERFORMANCE_THRESHOLDS });
   return { ...report, operational: { ...report.operational, since_start: { requests: 2000, ratio_4xx: 0.002, ratio_5xx: 0 } } };
 }
