@@ -113,11 +113,6 @@ export class DriftMonitor {
     return this.opts.models.map((m) => modelKey(m.baseline.model, m.baseline.modelVersion));
   }
 
-  /** The context (baseline, bands, thresholds) a model version is evaluated with. */
-  context(key: string): ModelContext | undefined {
-    return this.init.models[key];
-  }
-
   /** The last report of a model version, if one was made. */
   lastReport(key: string): ModelReport | undefined {
     return this.reports.get(key);

@@ -1,5 +1,4 @@
 import express, { type Router } from 'express';
-import { modelKey } from '../drift/monitor.js';
 import { HttpError } from '../errors.js';
 import { DEFAULT_PERFORMANCE_THRESHOLDS } from '../performance/thresholds.js';
 import type { ReportLimits } from '../report/limits.js';
@@ -24,11 +23,10 @@ export function statusRoutes(deps: ReportDeps): Router {
     const name = asked ?? deps.registry.defaultModel;
     const report = await servedReport(deps, name, wantsRefresh(req.query['refresh']));
     const model = deps.registry.get(report.model)!;
-    const context = deps.monitor.context(modelKey(model.manifest.name, model.manifest.version));
-    if (context === undefined) throw new HttpError(503, 'not_monitored', `model ${report.model} is not monitored`);
+    // The thresholds the report's verdicts were judged against (service settings included).
     const limits: ReportLimits = {
-      drift: context.thresholds,
-      performance: context.performance?.thresholds ?? DEFAULT_PERFORMANCE_THRESHOLDS,
+      drift: report.thresholds!.drift,
+      performance: report.thresholds!.performance ?? DEFAULT_PERFORMANCE_THRESHOLDS,
       decisionThreshold: model.manifest.threshold,
       bands: model.manifest.bands,
     };
