@@ -10,6 +10,8 @@ import { predictRoutes, type EventTimePolicy } from './http/predict.js';
 import { reportRoutes } from './http/report.js';
 import { statusRoutes } from './http/status.js';
 import { labelRoutes } from './http/labels.js';
+import { predictionRoutes } from './http/predictions.js';
+import type { PredictionLookup } from './store/prediction-lookup.js';
 import type { LabelStore } from './store/audit-log.js';
 import type { DriftMonitor } from './drift/monitor.js';
 import type { ModelRegistry } from './model/registry.js';
@@ -32,6 +34,8 @@ export interface AppDeps {
   readonly monitor?: DriftMonitor;
   /** Serves `POST /v1/labels` when given. */
   readonly labels?: LabelStore;
+  /** Serves `GET /v1/predictions/{id}` when given. */
+  readonly predictions?: PredictionLookup;
 }
 
 /** The HTTP application as a node:http request listener (what `createServer` and supertest take). */
@@ -50,6 +54,7 @@ export function createApp(deps: AppDeps): App {
   app.use(instrumentRequests(deps.metrics));
   app.use(modelRoutes(deps.registry));
   if (deps.labels !== undefined) app.use(labelRoutes({ store: deps.labels, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024) }));
+  if (deps.predictions !== undefined) app.use(predictionRoutes(deps.predictions));
   if (deps.monitor !== undefined) {
     app.use(reportRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));
     app.use(statusRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));

@@ -7,6 +7,7 @@ import { loadModels, type ModelRegistry } from './model/registry.js';
 import { PredictionService } from './predict/service.js';
 import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
 import { openDatabase } from './store/database.js';
+import { SqlitePredictionLookup } from './store/prediction-lookup.js';
 import type { Logger } from './telemetry/logger.js';
 import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
@@ -123,6 +124,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     eventTime: { accept: config.acceptEventTime, maxAgeMs: config.maxEventAgeMs },
     monitor,
     ...(audit instanceof SqliteAuditLog ? { labels: audit } : {}),
+    predictions: new SqlitePredictionLookup(db),
     readiness: {
       models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
       database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),

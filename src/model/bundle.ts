@@ -1,6 +1,7 @@
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BundleError } from '../errors.js';
+import { loadExplainer, type Explainer } from '../explain/model-explainer.js';
 import { InputEncoder } from './input.js';
 import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest.js';
 import { OnnxScorer } from './onnx-scorer.js';
@@ -14,6 +15,8 @@ export interface LoadedModel {
   readonly scorer: Scorer;
   /** True when the ONNX probability output was a ZipMap, unwrapped at load. */
   readonly unwrappedZipMap: boolean;
+  /** TreeSHAP over the model's tree ensemble, or why the model cannot be explained. */
+  readonly explainer: Explainer;
 }
 
 /** Splits a CSV header line, dropping surrounding double quotes (R's write.csv quotes names). */
@@ -73,7 +76,14 @@ export async function loadBundle(dir: string): Promise<LoadedModel> {
     positiveClassIndex: manifest.positiveClassIndex,
     width: manifest.features.length,
   });
-  return { dir, manifest, encoder: new InputEncoder(manifest.features), scorer, unwrappedZipMap: scorer.unwrappedZipMap };
+  let explainer: Explainer;
+  try {
+    explainer = await loadExplainer(dir, manifest, new Uint8Array(await readFile(join(dir, manifest.modelFile))));
+  } catch (err) {
+    await scorer.close();
+    throw new BundleError(join(dir, manifest.modelFile), undefined, `cannot be prepared for explanations: ${(err as Error).message}`);
+  }
+  return { dir, manifest, encoder: new InputEncoder(manifest.features), scorer, unwrappedZipMap: scorer.unwrappedZipMap, explainer };
 }
 
 /** The bundle folders of a models directory: every sub-folder not starting with a dot. */

@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import type { Reason } from '../explain/reasons.js';
 import { startWorker } from '../worker-thread.js';
 import type { AuditRow, LabelOutcome, LabelRow, WriterReply, WriterRequest } from './audit-writer-protocol.js';
 
@@ -26,6 +27,8 @@ export interface AuditRecord {
   readonly threshold: number;
   readonly latencyMs: number;
   readonly traceId: string;
+  /** The principal reasons given with the decision, when it had any. */
+  readonly reasons?: readonly Reason[];
 }
 
 /** The seam around the audit log: `append` resolves once the rows are committed. */
@@ -56,6 +59,7 @@ export class AuditLogFailedError extends Error {
 const toRow = (r: AuditRecord): AuditRow => [
   r.id, r.requestId, r.tsMs, r.model, r.modelVersion, JSON.stringify(r.features),
   r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId, r.eventTsMs,
+  r.reasons === undefined ? null : JSON.stringify(r.reasons),
 ];
 
 /**

@@ -42,7 +42,13 @@ const MIGRATIONS: readonly string[] = [
    UPDATE labels SET (model, model_version, event_ts_ms, probability) =
      (SELECT p.model, p.model_version, p.event_ts_ms, p.probability FROM predictions p WHERE p.id = labels.prediction_id);
    CREATE INDEX labels_model_event_time ON labels (model, model_version, event_ts_ms);`,
+  // The principal reasons answered with a decision (JSON array of {code, reason, contribution}),
+  // NULL when it had none (decision 0 without "explain", or a model that cannot be explained).
+  `ALTER TABLE predictions ADD COLUMN reasons TEXT;`,
 ];
+
+/** The schema version a migrated database has (`PRAGMA user_version`). */
+export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Applies the steps not yet run, up to `target` (all of them; tests stop earlier to build old databases). */
 export function migrate(db: Database.Database, target = MIGRATIONS.length): void {

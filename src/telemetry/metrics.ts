@@ -58,6 +58,13 @@ export function createMetrics(registry: Registry) {
       buckets: INFERENCE_DURATION_BUCKETS,
       registers,
     }),
+    explanationDuration: new Histogram({
+      name: 'vigia_explanation_duration_seconds',
+      help: 'Time of TreeSHAP per explained row (mean over the rows of one request), by model and version.',
+      labelNames: ['model', 'version'] as const,
+      buckets: INFERENCE_DURATION_BUCKETS,
+      registers,
+    }),
     rejectedInputs: new Counter({
       name: 'vigia_rejected_inputs_total',
       help: 'Requests rejected before scoring, by model (empty when unknown) and reason.',

@@ -11,6 +11,7 @@ import { loadModels, type ModelRegistry } from '../../src/model/registry.js';
 import { PredictionService } from '../../src/predict/service.js';
 import { SqliteAuditLog } from '../../src/store/audit-log.js';
 import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
+import { SqlitePredictionLookup } from '../../src/store/prediction-lookup.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { DriftMonitor } from '../../src/drift/monitor.js';
 import { buildModelContext } from '../../src/report/model-context.js';
@@ -65,6 +66,7 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
   const app = createApp({
     ...(monitor === undefined ? {} : { monitor }),
     labels: audit,
+    predictions: new SqlitePredictionLookup(db),
     registry,
     service,
     metrics,
