@@ -3,6 +3,8 @@
 // priority (nice 10), so that on a small machine neither the read nor the statistics of a
 // large window take CPU from the event loop that serves /predict. It talks over the IPC
 // channel: one `init` with the baselines, then one request per evaluation.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { buildPerformanceReport, cohortRange, type PerformanceContext, type PerformanceReport } from '../performance/report.js';
 import { buildModelReport } from '../report/model-report.js';
@@ -11,12 +13,53 @@ import { WindowCache } from '../store/window.js';
 import { diagnose } from './diagnosis.js';
 import type { EvaluationInit, EvaluationReply, EvaluationRequest } from './evaluation-protocol.js';
 import { buildReport } from './report.js';
+import { ATTRIBUTION_SAMPLE_ROWS, attributionReport, evenSample, meanAbsoluteAttribution, shares, type AttributionReport } from '../explain/attribution-drift.js';
+import { loadExplainer, readSampleRows, type ModelExplainer } from '../explain/model-explainer.js';
+import type { WindowRows } from '../store/window.js';
 
 const send = (reply: EvaluationReply) => process.send!(reply);
 let data: EvaluationInit | undefined;
 let db: Database.Database | undefined;
 const caches = new Map<string, WindowCache>();
 let cohorts: CohortReader | undefined;
+/** Per model version: its explainer and the attribution shares of its reference sample. */
+const attributions = new Map<string, { explainer: ModelExplainer; names: string[]; reference: { shares: Float64Array; rows: number } }>();
+
+/** Loads the explainers of the tree models and explains (a sample of) their reference rows, once. */
+async function prepareAttributions(init: EvaluationInit): Promise<void> {
+  for (const [key, ctx] of Object.entries(init.models)) {
+    if (ctx.attribution === undefined) continue;
+    const { dir, manifest } = ctx.attribution;
+    const names = manifest.features.map((f) => f.name);
+    const explainer = await loadExplainer(dir, manifest, new Uint8Array(await readFile(join(dir, manifest.modelFile))));
+    if (!explainer.available) continue;
+    const sample = await readSampleRows(dir, manifest);
+    const rows = pick(sample.rows, names.length, evenSample(sample.count, ATTRIBUTION_SAMPLE_ROWS));
+    attributions.set(key, { explainer, names, reference: { shares: shares(meanAbsoluteAttribution(explainer, rows.rows, rows.count)), rows: rows.count } });
+  }
+}
+
+/** The rows at `indexes` of row-major float32 `rows`. */
+function pick(rows: Float32Array, width: number, indexes: Int32Array): { rows: Float32Array; count: number } {
+  const out = new Float32Array(indexes.length * width);
+  indexes.forEach((r, i) => out.set(rows.subarray(r * width, (r + 1) * width), i * width));
+  return { rows: out, count: indexes.length };
+}
+
+/** Attribution drift of the window: an even sample of at most ATTRIBUTION_SAMPLE_ROWS rows explained. */
+function attributionOf(key: string, window: WindowRows, minWindow: number): AttributionReport | undefined {
+  const a = attributions.get(key);
+  if (a === undefined) return undefined;
+  const indexes = evenSample(window.n, ATTRIBUTION_SAMPLE_ROWS);
+  const width = a.names.length;
+  const rows = new Float32Array(indexes.length * width);
+  a.names.forEach((name, j) => {
+    const column = window.columns.get(name)!;
+    indexes.forEach((r, i) => (rows[i * width + j] = column[r]!));
+  });
+  const windowShares = shares(meanAbsoluteAttribution(a.explainer, rows, indexes.length));
+  return attributionReport(a.names, a.reference, { shares: windowShares, rows: window.n, explained: indexes.length }, minWindow);
+}
 
 /** The performance section: realized on the matured cohort, estimated on the window's scores. */
 function performanceOf(ctx: PerformanceContext, model: string, version: string, scores: Float64Array, nowMs: number): PerformanceReport {
@@ -50,7 +93,8 @@ function evaluate(req: EvaluationRequest): void {
         performanceError = (err as Error).message;
       }
     }
-    const report = buildModelReport(drift, performance, { drift: ctx.thresholds, performance: ctx.performance?.thresholds ?? null }, performanceError);
+    const attribution = attributionOf(req.key, window, ctx.thresholds.minWindow);
+    const report = buildModelReport(drift, performance, { drift: ctx.thresholds, performance: ctx.performance?.thresholds ?? null }, performanceError, attribution);
     send({ kind: 'report', id: req.id, report, seconds: seconds(), peakRssBytes: process.resourceUsage().maxRSS * 1024 });
   } catch (err) {
     send({ kind: 'failed', id: req.id, error: (err as Error).message, seconds: seconds() });
@@ -59,14 +103,15 @@ function evaluate(req: EvaluationRequest): void {
 
 process.on('message', (msg: { kind: 'init'; data: EvaluationInit } | ({ kind: 'evaluate' } & EvaluationRequest)) => {
   if (msg.kind === 'init') {
-    try {
-      data = msg.data;
-      db = new Database(data.dbPath, { readonly: true, fileMustExist: true });
-      db.pragma('busy_timeout = 5000');
-      send({ kind: 'ready' });
-    } catch (err) {
-      send({ kind: 'failed', id: -1, error: (err as Error).message, seconds: 0 });
-    }
+    const init = msg.data;
+    prepareAttributions(init).then(
+      () => {
+        data = init;
+        db = new Database(init.dbPath, { readonly: true, fileMustExist: true });
+        db.pragma('busy_timeout = 5000');
+        send({ kind: 'ready' });
+      },
+    ).catch((err: unknown) => send({ kind: 'failed', id: -1, error: (err as Error).message, seconds: 0 }));
     return;
   }
   evaluate(msg);

@@ -33,6 +33,15 @@ export class ModelExplainer {
     return this.shap.base;
   }
 
+  get width(): number {
+    return this.shap.width;
+  }
+
+  /** SHAP values of the row at `offset` into `out`; returns the margin (for attribution drift). */
+  explainInto(rows: Float32Array, offset: number, out: Float64Array): number {
+    return this.shap.explainInto(rows, offset, out);
+  }
+
   /** Explains row `i` of `rows` (float32, row-major, manifest order). */
   explain(rows: Float32Array, i: number): RowExplanation {
     const contributions = new Float64Array(this.shap.width);
@@ -74,18 +83,26 @@ export async function loadExplainer(dir: string, manifest: Manifest, model: Uint
     source = 'nodes_hitrates';
     described = `${ensemble.source}; covers from nodes_hitrates`;
   } else {
-    const file = join(dir, manifest.referenceFile);
-    const csv = await readCsvColumns(file, { numeric: names, required: names });
-    const rows = new Float32Array(csv.rows * width);
-    names.forEach((name, j) => {
-      const col = csv.columns.get(name);
-      if (col?.kind !== 'numeric') throw new Error(`${file}: column ${name} is not numeric`);
-      for (let i = 0; i < csv.rows; i++) rows[i * width + j] = col.values[i]!;
-    });
-    covers = coversFromSample(ensemble, rows, csv.rows, width);
+    const sample = await readSampleRows(dir, manifest);
+    covers = coversFromSample(ensemble, sample.rows, sample.count, width);
     source = 'reference_sample';
-    described = `${ensemble.source}; covers from ${csv.rows} reference rows`;
+    described = `${ensemble.source}; covers from ${sample.count} reference rows`;
   }
   const shap = new TreeShap(ensemble, covers, width);
   return new ModelExplainer(shap, new ReasonRanker(names, manifest.explanations.groups, manifest.explanations.maxReasons), source, ensemble.link, described);
+}
+
+/** The bundle's reference sample as float32 rows in manifest order (NaN for missing). */
+export async function readSampleRows(dir: string, manifest: Manifest): Promise<{ rows: Float32Array; count: number }> {
+  const names = manifest.features.map((f) => f.name);
+  const width = names.length;
+  const file = join(dir, manifest.referenceFile);
+  const csv = await readCsvColumns(file, { numeric: names, required: names });
+  const rows = new Float32Array(csv.rows * width);
+  names.forEach((name, j) => {
+    const col = csv.columns.get(name);
+    if (col?.kind !== 'numeric') throw new Error(`${file}: column ${name} is not numeric`);
+    for (let i = 0; i < csv.rows; i++) rows[i * width + j] = col.values[i]!;
+  });
+  return { rows, count: csv.rows };
 }
