@@ -66,4 +66,11 @@ describe('a monitor-only bundle fed by ingest', () => {
     const gauges = (await request(observed.app).get('/metrics').expect(200)).text;
     assert.match(gauges, /^vigia_drift_status\{model="credit-default-observed",version="1\.0\.0"\} 2$/m);
   });
+
+  it('shows the verdict on the status page as for a model Vigia scores', async () => {
+    const page = (await request(observed.app).get('/status').expect(200)).text;
+    assert.match(page, /credit-default-observed/);
+    assert.match(page, /CRITICAL/);
+    assert.match(page, /LIMIT_BAL/);
+  });
 });
