@@ -26,7 +26,7 @@ export function modelOf(registry: ModelRegistry, req: Request, res: express.Resp
   const raw = req.params['model'];
   const name = typeof raw === 'string' ? raw : '';
   const model = registry.get(name);
-  if (model === undefined) throw new HttpError(404, 'model_not_found', `no model named ${quote(name)}; loaded: ${registry.list().map((m) => m.manifest.name).join(', ')}`);
+  if (model === undefined) throw new HttpError(404, 'unknown_model', `no model named ${quote(name)}; loaded: ${registry.list().map((m) => m.manifest.name).join(', ')}`, 'model');
   res.locals['model'] = name;
   return model;
 }

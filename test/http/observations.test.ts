@@ -70,7 +70,7 @@ describe('POST /v1/models/{model}/observations', () => {
     assert.equal((await request(t.app).post(PATH).send({ observations: [] }).expect(400)).body.error.code, 'empty_batch');
     assert.equal((await request(t.app).post(PATH).send({ features: rows[0] }).expect(400)).body.error.field, 'features');
     assert.equal((await request(t.app).post(PATH).set('content-type', 'application/json').send('{"observations": [').expect(400)).body.error.code, 'malformed_json');
-    assert.equal((await request(t.app).post('/v1/models/no-such-model/observations').send({ observations: [] }).expect(404)).body.error.code, 'model_not_found');
+    assert.equal((await request(t.app).post('/v1/models/no-such-model/observations').send({ observations: [] }).expect(404)).body.error.code, 'unknown_model');
   });
 
   it('joins labels to observations as to its own predictions', async () => {
