@@ -8,6 +8,12 @@ import { kserveHeaders, v1Request, v1Response } from '../helpers/kserve.js';
 import { startVigia } from '../helpers/process.js';
 
 const tmp = tempDir();
+
+/** Resolves when `done()` holds, checking every 20 ms, or after `ms` anyway. */
+async function waitFor(done: () => boolean, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!done() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+}
 after(() => tmp.remove());
 const MODEL = 'credit-default-observed';
 
@@ -48,7 +54,8 @@ describe('the ingest under SIGKILL', () => {
       }
     };
     const clients = Array.from({ length: 8 }, (_, c) => client(c));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Kill mid-load once enough was acknowledged (by count, not by time: the machine may be busy).
+    await waitFor(() => observed.length > 100 && halves.length > 20, 60_000);
     vigia.proc.kill('SIGKILL');
     assert.equal((await vigia.exited).signal, 'SIGKILL');
     stop = true;
