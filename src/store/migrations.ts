@@ -62,6 +62,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX cloudevents_waiting ON cloudevents (first_ms) WHERE paired_ms IS NULL AND expired_ms IS NULL;`,
 ];
 
+/** The schema version a fully migrated database records (`PRAGMA user_version`). */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
 /** Applies the steps not yet run, up to `target` (all of them; tests stop earlier to build old databases). */
 export function migrate(db: Database.Database, target = MIGRATIONS.length): void {
   const current = db.pragma('user_version', { simple: true }) as number;
