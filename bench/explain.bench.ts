@@ -39,7 +39,7 @@ async function treeShapAlone(): Promise<Record<string, unknown>> {
       explainUs.push(Number(process.hrtime.bigint() - t) / 1e3 / csv.rows);
       t = process.hrtime.bigint();
       const n = 1000;
-      for (let i = 0; i < n; i++) await model.scorer.score(rows.subarray(i * width, (i + 1) * width), 1);
+      for (let i = 0; i < n; i++) await model.scorer!.score(rows.subarray(i * width, (i + 1) * width), 1);
       inferUs.push(Number(process.hrtime.bigint() - t) / 1e3 / n);
       console.log(`  rep ${rep + 1}/${REPS}: TreeSHAP ${explainUs.at(-1)!.toFixed(1)} µs/row, onnxruntime single-row inference ${inferUs.at(-1)!.toFixed(1)} µs`);
     }
@@ -52,7 +52,7 @@ async function treeShapAlone(): Promise<Record<string, unknown>> {
       runs_us: explainUs.map((x) => Number(x.toFixed(1))),
     };
   } finally {
-    await model.scorer.close();
+    await model.scorer!.close();
   }
 }
 

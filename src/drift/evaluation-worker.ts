@@ -30,8 +30,9 @@ async function prepareAttributions(init: EvaluationInit): Promise<void> {
   for (const [key, ctx] of Object.entries(init.models)) {
     if (ctx.attribution === undefined) continue;
     const { dir, manifest } = ctx.attribution;
+    if (manifest.model === undefined) continue;
     const names = manifest.features.map((f) => f.name);
-    const explainer = await loadExplainer(dir, manifest, new Uint8Array(await readFile(join(dir, manifest.modelFile))));
+    const explainer = await loadExplainer(dir, manifest, new Uint8Array(await readFile(join(dir, manifest.model.file))));
     if (!explainer.available) continue;
     const sample = await readSampleRows(dir, manifest);
     const rows = pick(sample.rows, names.length, evenSample(sample.count, ATTRIBUTION_SAMPLE_ROWS));

@@ -65,9 +65,10 @@ export type Explainer = ModelExplainer | NoExplainer;
  * ensemble gets a `NoExplainer` saying why; it still serves.
  */
 export async function loadExplainer(dir: string, manifest: Manifest, model: Uint8Array): Promise<Explainer> {
+  if (manifest.model === undefined) return { available: false, reason: 'a monitor-only bundle has no model to explain' };
   let ensemble;
   try {
-    ensemble = readTreeEnsemble(model, { probabilityOutput: manifest.probabilityOutput, positiveClassIndex: manifest.positiveClassIndex });
+    ensemble = readTreeEnsemble(model, { probabilityOutput: manifest.model.probabilityOutput, positiveClassIndex: manifest.model.positiveClassIndex });
   } catch (err) {
     if (err instanceof NotExplainableError) return { available: false, reason: err.message };
     throw err;

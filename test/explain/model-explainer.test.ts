@@ -22,10 +22,10 @@ describe('loadExplainer (through loadBundle)', () => {
         const rows = new Float32Array(c.width).fill(Number.NaN);
         const e = model.explainer.explain(rows, 0);
         assert.equal(e.contributions.length, c.width);
-        const probability = (await model.scorer.score(rows, 1))[0]!;
+        const probability = (await model.scorer!.score(rows, 1))[0]!;
         assert.ok(Math.abs(1 / (1 + Math.exp(-e.margin)) - probability) < 1e-6, 'an all-missing row explains to the probability served');
       } finally {
-        await model.scorer.close();
+        await model.scorer!.close();
       }
     });
   }
@@ -35,9 +35,9 @@ describe('loadExplainer (through loadBundle)', () => {
     try {
       assert.equal(model.explainer.available, false);
       assert.ok(!model.explainer.available && model.explainer.reason === 'explanations need a model that is one ONNX tree ensemble (TreeEnsembleClassifier or TreeEnsembleRegressor); this model\'s operators are LinearClassifier');
-      assert.equal((await model.scorer.score(Float32Array.of(120, 35, 2), 1)).length, 1);
+      assert.equal((await model.scorer!.score(Float32Array.of(120, 35, 2), 1)).length, 1);
     } finally {
-      await model.scorer.close();
+      await model.scorer!.close();
     }
   });
 });

@@ -35,9 +35,8 @@ describe('the audit log under SIGKILL', () => {
       }
     };
     const clients = Array.from({ length: 16 }, (_, c) => client(c));
-    // Kill once well over 200 answers are in (or after 20 s), not after a fixed time: on a
-    // loaded machine a fixed 1.5 s may hold too few answers to prove anything.
-    for (const started = Date.now(); received.length <= 300 && Date.now() - started < 20_000; ) await new Promise((r) => setTimeout(r, 50));
+    // Kill mid-load once enough was answered (by count, not by time: the machine may be busy).
+    for (const until = Date.now() + 60_000; received.length <= 200 && Date.now() < until;) await new Promise((r) => setTimeout(r, 20));
     vigia.proc.kill('SIGKILL');
     const { signal } = await vigia.exited;
     stop = true;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { SCHEMA_VERSION, migrate } from '../../src/store/migrations.js';
+import { migrate, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { tempDir } from '../helpers/app.js';
 
 const tmp = tempDir();
@@ -34,13 +34,15 @@ describe('migrations', () => {
     db.close();
   });
 
-  it('gives the predictions of a version-4 audit log no reasons (NULL), and new rows a reasons column', () => {
+  it('marks the predictions of an older audit log as scored by Vigia, and adds the table of waiting CloudEvent halves', () => {
     const db = new Database(join(tmp.dir, 'v4.db'));
     migrate(db, 4);
     db.exec(`INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms)
              VALUES ('a', 'r', 1234, 'm', '1', '{}', 0.75, 1, 'b', 0.2, 1, 't', 1000)`);
     migrate(db);
-    assert.equal(db.prepare("SELECT reasons FROM predictions WHERE id = 'a'").pluck().get(), null);
+    assert.equal(db.prepare("SELECT reasons FROM predictions WHERE id = 'a'").pluck().get(), null, 'no reasons on rows logged before the reasons column');
+    assert.equal(db.prepare("SELECT source FROM predictions WHERE id = 'a'").pluck().get(), 'scored');
+    assert.deepEqual((db.prepare('PRAGMA table_info(cloudevents)').all() as { name: string }[]).map((c) => c.name), ['model', 'ce_id', 'request', 'response', 'first_ms', 'paired_ms', 'expired_ms', 'problem']);
     db.close();
   });
 });
