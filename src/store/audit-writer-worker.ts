@@ -49,8 +49,8 @@ const storeLabels = db.transaction((rows: readonly LabelRow[], receivedMs: numbe
 // Observations (predictions made elsewhere) are idempotent by their id: a retry finds the
 // row of the first try and answers its values, counted as a duplicate.
 const insertIfNew = db.prepare(
-  `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, source)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+  `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, source, reasons)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 );
 const loggedAs = db.prepare('SELECT model, probability, decision, band FROM predictions WHERE id = ?').raw();
 function observeOne(r: AuditRow): ObservationOutcome {
@@ -87,7 +87,7 @@ function recordHalf(h: EventHalf): HalfOutcome {
     const p = scores[i]!;
     const band = bands.find(([, min]) => p >= min) ?? bands[bands.length - 1]!;
     const id = scores.length === 1 ? h.ceId : `${h.ceId}/${i}`;
-    const inserted = insertIfNew.run(id, h.ceId, h.receivedMs, h.model, version, JSON.stringify(features[i]), p, p >= threshold ? 1 : 0, band[0], threshold, 0, '', firstMs, 'observed').changes;
+    const inserted = insertIfNew.run(id, h.ceId, h.receivedMs, h.model, version, JSON.stringify(features[i]), p, p >= threshold ? 1 : 0, band[0], threshold, 0, '', firstMs, 'observed', null).changes;
     if (inserted === 1) rows++;
     else duplicateRows++;
   }
