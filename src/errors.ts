@@ -69,7 +69,10 @@ export type RejectReason =
   | 'null_not_allowed'
   | 'invalid_labels'
   | 'event_time_not_accepted'
-  | 'invalid_event_time';
+  | 'invalid_event_time'
+  | 'unknown_attribute'
+  | 'missing_attribute'
+  | 'invalid_attribute';
 
 /** An input that cannot be scored; answered 400 naming the field and the value. */
 export class InputError extends Error {
