@@ -12,7 +12,7 @@ import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './tel
 import { startTracing } from './telemetry/tracing.js';
 import { DriftMonitor } from './drift/monitor.js';
 import { buildModelContext } from './report/model-context.js';
-import { publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
+import { publishFairnessThresholds, publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
 
 export interface RunningService {
   readonly url: string;
@@ -83,6 +83,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     );
     for (const c of contexts) {
       publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
+      if (c.fairness !== undefined) publishFairnessThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, c.fairness.thresholds, c.fairness.spec.minGroupSize);
     }
     monitor = await DriftMonitor.start({
       dbPath: config.dbPath,

@@ -7,6 +7,9 @@ import Database from 'better-sqlite3';
 import { buildPerformanceReport, cohortRange, type PerformanceContext, type PerformanceReport } from '../performance/report.js';
 import { buildModelReport } from '../report/model-report.js';
 import { CohortReader } from '../store/cohort.js';
+import { FairnessCountReader } from '../store/fairness-counts.js';
+import { buildFairnessReport, countGroups, type FairnessReport } from '../fairness/report.js';
+import type { ModelContext } from '../report/model-report.js';
 import { WindowCache } from '../store/window.js';
 import { diagnose } from './diagnosis.js';
 import type { EvaluationInit, EvaluationReply, EvaluationRequest } from './evaluation-protocol.js';
@@ -17,6 +20,18 @@ let data: EvaluationInit | undefined;
 let db: Database.Database | undefined;
 const caches = new Map<string, WindowCache>();
 let cohorts: CohortReader | undefined;
+let fairnessCounts: FairnessCountReader | undefined;
+
+/** Fairness by group: selection over the window, TPR/FPR over the matured cohort (the performance section's range). */
+function fairnessOf(ctx: ModelContext, fromMs: number, toMs: number, nowMs: number): FairnessReport | undefined {
+  if (ctx.fairness === undefined) return undefined;
+  const { model, modelVersion } = ctx.baseline;
+  fairnessCounts ??= new FairnessCountReader(db!);
+  const window = fairnessCounts.windowCounts(model, modelVersion, fromMs, toMs);
+  const range = ctx.performance === undefined ? undefined : cohortRange(ctx.performance, nowMs);
+  const cohort = range === undefined ? [] : fairnessCounts.cohortCounts(model, modelVersion, range.fromMs, range.toMs);
+  return buildFairnessReport(ctx.fairness.spec, countGroups(ctx.fairness.spec, window, cohort), ctx.fairness.thresholds);
+}
 
 /** The performance section: realized on the matured cohort, estimated on the window's scores. */
 function performanceOf(ctx: PerformanceContext, model: string, version: string, scores: Float64Array, nowMs: number): PerformanceReport {
@@ -50,7 +65,18 @@ function evaluate(req: EvaluationRequest): void {
         performanceError = (err as Error).message;
       }
     }
-    const report = buildModelReport(drift, performance, { drift: ctx.thresholds, performance: ctx.performance?.thresholds ?? null }, performanceError);
+    let fairness: FairnessReport | undefined;
+    let fairnessError: string | undefined;
+    try {
+      fairness = fairnessOf(ctx, req.fromMs, req.toMs, req.nowMs);
+    } catch (err) {
+      fairnessError = (err as Error).message;
+    }
+    const report = {
+      ...buildModelReport(drift, performance, { drift: ctx.thresholds, performance: ctx.performance?.thresholds ?? null }, performanceError),
+      ...(fairness === undefined ? {} : { fairness }),
+      ...(fairnessError === undefined ? {} : { fairness_error: fairnessError }),
+    };
     send({ kind: 'report', id: req.id, report, seconds: seconds(), peakRssBytes: process.resourceUsage().maxRSS * 1024 });
   } catch (err) {
     send({ kind: 'failed', id: req.id, error: (err as Error).message, seconds: seconds() });

@@ -19,6 +19,8 @@ export interface FairnessSpec {
   readonly attributes: readonly GroupAttribute[];
   /** A rate whose denominator is below this is "insufficient data", never a verdict. */
   readonly minGroupSize: number;
+  /** The decision that favors the applicant: 0 when decision 1 is an action against them (the default). */
+  readonly favorableDecision: 0 | 1;
 }
 
 /** Labels of the bands cut at `edges`: `<25`, `25-35`, …, `>=60`. */
@@ -50,6 +52,7 @@ export function validateMonitoring(spec: FairnessSpec | undefined, value: unknow
   const declared = spec?.attributes.filter((a): a is Extract<GroupAttribute, { source: 'monitoring' }> => a.source === 'monitoring') ?? [];
   if (value === undefined && declared.length === 0) return undefined;
   if (declared.length === 0) throw new InputError('invalid_body', path, `this model watches no monitoring attributes, so "${path}" is not accepted`);
+  if (value === undefined) throw new InputError('missing_attribute', path, `${path} is missing: this model needs the monitoring attribute(s) ${declared.map((a) => a.name).join(', ')} beside the features`);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InputError('invalid_body', path, `${path} must be an object of monitoring attributes (${declared.map((a) => a.name).join(', ')}), got ${quote(value)}`);
   }

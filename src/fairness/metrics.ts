@@ -4,9 +4,13 @@
  * Definitions (named after the library whose definition each follows):
  * - selection rate: fairlearn `selection_rate` — the share of a group with decision 1
  *   (Aequitas calls it predicted prevalence, `pprev` = PP / group size).
- * - adverse impact ratio: Aequitas `pprev_disparity` — the group's selection rate over the
- *   reference group's; Aequitas judges it fair when τ ≤ ratio ≤ 1/τ (τ = 0.8 by default, the
- *   four-fifths screen). Two-sided, because decision 1 can be the adverse action (credit).
+ * - favorable rate: the share of a group with the favorable decision — decision 0 when decision 1
+ *   is the action taken against the applicant (credit: intervention, refusal), decision 1
+ *   when it is the favorable one (the manifest's `fairness.favorable_decision`).
+ * - adverse impact ratio: the group's favorable rate over the reference group's — the EEOC
+ *   Uniform Guidelines' impact ratio (29 CFR 1607.4(D)), against a chosen reference group as
+ *   Aequitas computes disparities (with favorable decision 1 it is Aequitas `pprev_disparity`).
+ *   Judged as Aequitas does, fair when τ ≤ ratio ≤ 1/τ (τ = 0.8: the four-fifths screen).
  * - TPR and FPR: fairlearn `true_positive_rate` / `false_positive_rate` (from sklearn's
  *   confusion matrix) on the labelled matured cohort.
  * - TPR / FPR difference: the group's rate minus the reference group's.
@@ -55,6 +59,7 @@ export interface GroupFairness {
   readonly group: string;
   readonly n: number;
   readonly selection_rate: N;
+  readonly favorable_rate: N;
   readonly adverse_impact_ratio: N;
   readonly labelled: number;
   readonly positives: number;
@@ -93,27 +98,31 @@ export function attributeFairness(
   reference: string,
   counts: ReadonlyMap<string, GroupCounts>,
   minGroupSize: number,
+  favorableDecision: 0 | 1,
   t: FairnessThresholds = DEFAULT_FAIRNESS_THRESHOLDS,
 ): AttributeFairness {
+  const favorable = (c: GroupCounts) => rate(favorableDecision === 1 ? c.selected : c.n - c.selected, c.n, minGroupSize);
   const ref = counts.get(reference) ?? EMPTY_COUNTS;
-  const refSelection = rate(ref.selected, ref.n, minGroupSize);
+  const refFavorable = favorable(ref);
   const refTpr = rate(ref.tp, ref.tp + ref.fn, minGroupSize);
   const refFpr = rate(ref.fp, ref.fp + ref.tn, minGroupSize);
   const warnings: string[] = [];
   const groups = [...counts].map(([group, c]): GroupFairness => {
     const selection = rate(c.selected, c.n, minGroupSize);
-    const air = selection === null || refSelection === null || refSelection === 0 ? null : selection / refSelection;
+    const fav = favorable(c);
+    const air = fav === null || refFavorable === null || refFavorable === 0 ? null : fav / refFavorable;
     const tpr = rate(c.tp, c.tp + c.fn, minGroupSize);
     const fpr = rate(c.fp, c.fp + c.tn, minGroupSize);
     let status: GroupFairness['status'] = selection === null ? 'insufficient_data' : 'ok';
     if (air !== null && (air < t.adverseImpactRatioMin - TOLERANCE || air > t.adverseImpactRatioMax + TOLERANCE)) {
       status = 'warning';
-      warnings.push(`${attribute}=${group}: adverse impact ratio ${air.toFixed(3)} (selection rate ${pct(selection!)} against ${pct(refSelection!)} for ${reference}) is outside ${t.adverseImpactRatioMin}–${t.adverseImpactRatioMax}`);
+      warnings.push(`${attribute}=${group}: adverse impact ratio ${air.toFixed(3)} (favorable decision ${favorableDecision} for ${pct(fav!)} against ${pct(refFavorable!)} for ${reference}) is outside ${t.adverseImpactRatioMin}–${t.adverseImpactRatioMax}`);
     }
     return {
       group,
       n: c.n,
       selection_rate: selection,
+      favorable_rate: fav,
       adverse_impact_ratio: air,
       labelled: c.tp + c.fp + c.tn + c.fn,
       positives: c.tp + c.fn,

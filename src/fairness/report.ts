@@ -46,6 +46,7 @@ export function countGroups(spec: FairnessSpec, window: Iterable<WindowGroupCoun
 
 export interface FairnessReport {
   readonly min_group_size: number;
+  readonly favorable_decision: 0 | 1;
   readonly attributes: readonly AttributeFairness[];
   readonly warnings: readonly string[];
   readonly status: 'ok' | 'warning' | 'insufficient_data';
@@ -53,10 +54,11 @@ export interface FairnessReport {
 
 /** The fairness section of a model report, from the counts. Pure. */
 export function buildFairnessReport(spec: FairnessSpec, counts: ReadonlyMap<string, ReadonlyMap<string, GroupCounts>>, thresholds: FairnessThresholds): FairnessReport {
-  const attributes = spec.attributes.map((a) => attributeFairness(a.name, a.reference, counts.get(a.name) ?? new Map(), spec.minGroupSize, thresholds));
+  const attributes = spec.attributes.map((a) => attributeFairness(a.name, a.reference, counts.get(a.name) ?? new Map(), spec.minGroupSize, spec.favorableDecision, thresholds));
   const warnings = attributes.flatMap((a) => a.warnings);
   return {
     min_group_size: spec.minGroupSize,
+    favorable_decision: spec.favorableDecision,
     attributes,
     warnings,
     status: warnings.length > 0 ? 'warning' : attributes.some((a) => a.status === 'ok') ? 'ok' : 'insufficient_data',

@@ -48,14 +48,14 @@ export function readEventTime(raw: unknown, policy: EventTimePolicy | undefined)
 }
 
 /** The instances of a predict body: `{ features: {...} }` or `{ instances: [{...}, ...] }`. */
-export function readPredictBody(body: unknown, maxBatch: number, eventTime?: EventTimePolicy): { instances: unknown[]; shape: 'features' | 'instances'; eventTimeMs?: number } {
+export function readPredictBody(body: unknown, maxBatch: number, eventTime?: EventTimePolicy): { instances: unknown[]; shape: 'features' | 'instances'; eventTimeMs?: number; monitoring?: unknown[] } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InputError('invalid_body', undefined, `the body must be a JSON object with "features" or "instances", got ${quote(body)}`);
   }
   const b = body as Record<string, unknown>;
   for (const key of Object.keys(b)) {
-    if (key !== 'features' && key !== 'instances' && key !== 'event_time') {
-      throw new InputError('invalid_body', key, `unknown field ${JSON.stringify(key)} in the body; expected "features" (one prediction) or "instances" (a batch), and optionally "event_time"`);
+    if (key !== 'features' && key !== 'instances' && key !== 'event_time' && key !== 'monitoring') {
+      throw new InputError('invalid_body', key, `unknown field ${JSON.stringify(key)} in the body; expected "features" (one prediction) or "instances" (a batch), and optionally "event_time" and "monitoring"`);
     }
   }
   const hasFeatures = Object.hasOwn(b, 'features');
@@ -64,7 +64,8 @@ export function readPredictBody(body: unknown, maxBatch: number, eventTime?: Eve
     throw new InputError('invalid_body', 'instances', 'give either "features" (one prediction) or "instances" (a batch), not both');
   }
   const event = Object.hasOwn(b, 'event_time') ? { eventTimeMs: readEventTime(b['event_time'], eventTime) } : {};
-  if (hasFeatures) return { instances: [b['features']], shape: 'features', ...event };
+  const hasMonitoring = Object.hasOwn(b, 'monitoring');
+  if (hasFeatures) return { instances: [b['features']], shape: 'features', ...event, ...(hasMonitoring ? { monitoring: [b['monitoring']] } : {}) };
   if (!hasInstances) {
     throw new InputError('invalid_body', undefined, 'the body must hold "features" (one prediction) or "instances" (a batch)');
   }
@@ -76,7 +77,12 @@ export function readPredictBody(body: unknown, maxBatch: number, eventTime?: Eve
   if (instances.length > maxBatch) {
     throw new InputError('batch_too_large', 'instances', `"instances" holds ${instances.length} rows, more than the limit of ${maxBatch} (VIGIA_MAX_BATCH)`);
   }
-  return { instances, shape: 'instances', ...event };
+  if (!hasMonitoring) return { instances, shape: 'instances', ...event };
+  const monitoring = b['monitoring'];
+  if (!Array.isArray(monitoring) || monitoring.length !== instances.length) {
+    throw new InputError('invalid_body', 'monitoring', `"monitoring" of a batch must be an array with one object per instance (${instances.length}), got ${quote(monitoring)}`);
+  }
+  return { instances, shape: 'instances', ...event, monitoring };
 }
 
 /** Checks the media type and encoding a predict body must have. */
@@ -156,8 +162,11 @@ export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, r
       }
       modelLabel = name;
       checkContentType(req);
-      const { instances, shape, eventTimeMs } = readPredictBody(await readJsonBody(req, deps.bodyLimitBytes), deps.maxBatch, deps.eventTime);
-      const predictions = await service.predict({ model, instances, shape, requestId, receivedAt, parent: contextFromHeaders(req.headers), ...(eventTimeMs === undefined ? {} : { eventTimeMs }) });
+      const { instances, shape, eventTimeMs, monitoring } = readPredictBody(await readJsonBody(req, deps.bodyLimitBytes), deps.maxBatch, deps.eventTime);
+      const predictions = await service.predict({
+        model, instances, shape, requestId, receivedAt, parent: contextFromHeaders(req.headers),
+        ...(eventTimeMs === undefined ? {} : { eventTimeMs }), ...(monitoring === undefined ? {} : { monitoring }),
+      });
       send(res, 200, shape === 'features' ? predictions[0] : { predictions });
     } catch (err) {
       const answer = errorResponse(err, logger, `${req.method} ${route}`);

@@ -228,7 +228,11 @@ function readFairness(r: Reader, value: unknown, features: readonly FeatureSpec[
   const attributes = r.array(f, 'attributes', 'fairness.').map((a, i) => readGroupAttribute(r, a, i, features));
   const names = attributes.map((a) => a.name);
   if (new Set(names).size !== names.length) r.fail('fairness.attributes', `repeats an attribute name: ${JSON.stringify(names)}`);
-  return { attributes, minGroupSize: r.integer(f, 'min_group_size', 'fairness.', 1, 1_000_000_000, DEFAULT_MIN_GROUP_SIZE) };
+  return {
+    attributes,
+    minGroupSize: r.integer(f, 'min_group_size', 'fairness.', 1, 1_000_000_000, DEFAULT_MIN_GROUP_SIZE),
+    favorableDecision: r.integer(f, 'favorable_decision', 'fairness.', 0, 1, 0) as 0 | 1,
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { SpanStatusCode, type Context, type Tracer } from '@opentelemetry/api';
 import { HttpError, InputError } from '../errors.js';
 import type { LoadedModel } from '../model/bundle.js';
+import { groupsOf, validateMonitoring } from '../fairness/groups.js';
 import { decide } from '../model/decision.js';
 import type { UnseenCategory } from '../model/input.js';
 import type { AuditLog, AuditRecord } from '../store/audit-log.js';
@@ -37,6 +38,8 @@ export interface PredictRequest {
   readonly parent: Context;
   /** Client-supplied event time (ms), already validated; the decision time stays the server's. */
   readonly eventTimeMs?: number;
+  /** Attributes sent beside each instance for monitoring only (never given to the model), not yet validated. */
+  readonly monitoring?: readonly unknown[];
 }
 
 export interface PredictionServiceDeps {
@@ -74,9 +77,11 @@ export class PredictionService {
       const validate = childSpan(tracer, 'validate', root);
       const rows = new Float32Array(instances.length * encoder.width);
       const unseen: UnseenCategory[][] = [];
+      const monitoring: (Readonly<Record<string, string | null>> | undefined)[] = [];
       try {
         for (let i = 0; i < instances.length; i++) {
           unseen.push(encoder.encode(instances[i], rows, i, shape === 'features' ? 'features' : `instances[${i}]`));
+          monitoring.push(validateMonitoring(manifest.fairness, req.monitoring?.[i], shape === 'features' ? 'monitoring' : `monitoring[${i}]`));
         }
       } finally {
         validate.end();
@@ -130,9 +135,12 @@ export class PredictionService {
                 })),
               }),
         });
+        const attributes = monitoring[i];
         records.push({
           id, requestId: req.requestId, tsMs, eventTsMs, model: manifest.name, modelVersion: manifest.version, features: instances[i],
-          probability, decision, band: band.name, threshold: manifest.threshold, latencyMs, traceId,
+          probability, decision, band: band.name, threshold: manifest.threshold, latencyMs, traceId, bundleHash: model.contentHash,
+          ...(manifest.fairness === undefined ? {} : { groups: groupsOf(manifest.fairness, instances[i] as Record<string, unknown>, attributes) }),
+          ...(attributes === undefined ? {} : { monitoring: attributes }),
         });
       }
 

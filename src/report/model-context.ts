@@ -7,6 +7,7 @@ import { MANIFEST_FILE } from '../model/manifest.js';
 import { BUSINESS_MANIFEST_KEYS, PERFORMANCE_MANIFEST_KEYS, businessThresholds, performanceThresholds, type BusinessThresholds } from '../performance/thresholds.js';
 import type { PerformanceContext } from '../performance/report.js';
 import type { ModelContext } from './model-report.js';
+import { FAIRNESS_MANIFEST_KEYS, fairnessThresholds } from '../fairness/thresholds.js';
 
 const DAY_MS = 86_400_000;
 
@@ -27,7 +28,7 @@ export interface ModelContextWithBusiness extends ModelContext {
   readonly business: BusinessThresholds;
 }
 
-const KNOWN_KEYS = new Set([...Object.keys(DRIFT_MANIFEST_KEYS), ...Object.keys(PERFORMANCE_MANIFEST_KEYS), ...Object.keys(BUSINESS_MANIFEST_KEYS)]);
+const KNOWN_KEYS = new Set([...Object.keys(DRIFT_MANIFEST_KEYS), ...Object.keys(PERFORMANCE_MANIFEST_KEYS), ...Object.keys(BUSINESS_MANIFEST_KEYS), ...Object.keys(FAIRNESS_MANIFEST_KEYS)]);
 
 /**
  * Everything the monitor needs about one loaded model: the frozen baseline, the score
@@ -43,7 +44,9 @@ export async function buildModelContext(m: LoadedModel, opts: ModelContextOption
   let drift: DriftThresholds;
   let business: BusinessThresholds;
   let performance;
+  let fairness;
   try {
+    fairness = fairnessThresholds(overrides);
     drift = driftThresholds(overrides, { ...DEFAULT_DRIFT_THRESHOLDS, minWindow: opts.minWindow ?? DEFAULT_DRIFT_THRESHOLDS.minWindow, ksMinStatistic: opts.ksMinStatistic ?? DEFAULT_DRIFT_THRESHOLDS.ksMinStatistic });
     performance = performanceThresholds(overrides);
     business = businessThresholds(overrides);
@@ -64,5 +67,6 @@ export async function buildModelContext(m: LoadedModel, opts: ModelContextOption
       windowMs: m.manifest.performanceWindowDays * DAY_MS,
       calibrator,
     },
+    ...(m.manifest.fairness === undefined ? {} : { fairness: { spec: m.manifest.fairness, thresholds: fairness } }),
   };
 }

@@ -26,6 +26,12 @@ export interface AuditRecord {
   readonly threshold: number;
   readonly latencyMs: number;
   readonly traceId: string;
+  /** The group of each fairness attribute (`{SEX: "2", AGE_BAND: "25-35"}`); none when the model watches none. */
+  readonly groups?: Readonly<Record<string, string>>;
+  /** The attributes the caller sent beside the features for monitoring only (never given to the model). */
+  readonly monitoring?: Readonly<Record<string, string | null>>;
+  /** SHA-256 of the bundle that decided (model file, manifest, reference): the row's lineage. */
+  readonly bundleHash?: string;
 }
 
 /** The seam around the audit log: `append` resolves once the rows are committed. */
@@ -56,6 +62,7 @@ export class AuditLogFailedError extends Error {
 const toRow = (r: AuditRecord): AuditRow => [
   r.id, r.requestId, r.tsMs, r.model, r.modelVersion, JSON.stringify(r.features),
   r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId, r.eventTsMs,
+  JSON.stringify(r.groups ?? {}), r.monitoring === undefined ? null : JSON.stringify(r.monitoring), r.bundleHash ?? '',
 ];
 
 /**
@@ -64,7 +71,8 @@ const toRow = (r: AuditRecord): AuditRow => [
  * transaction, and every `append` resolves only after the COMMIT of its group returned
  * (then the rows are in the WAL and survive a crash of the process). A failed group
  * rejects all its appends, so no caller answers a prediction that was not logged.
- * The INSERTs and the fsync run off the event loop.
+ * The INSERTs, the hash chain (one link per transaction, see audit-chain.ts) and the fsync
+ * run off the event loop.
  */
 export class SqliteAuditLog implements AuditLog, LabelStore {
   private queue: AuditRow[] = [];

@@ -1,7 +1,9 @@
 // The audit-log writer thread: commits groups of prediction rows to SQLite so that the
 // INSERTs and the fsync of each COMMIT never block the event loop that serves /predict.
 // Groups that queue up while a commit is running are drained into the next transaction.
+// Each transaction extends the hash chain by one link, computed here, inside the commit.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { GENESIS_HASH, linkHash, rowHash, type ChainedRow } from './audit-chain.js';
 import { openDatabase } from './database.js';
 import type { AuditRow, LabelOutcome, LabelRow, WriterReply, WriterRequest } from './audit-writer-protocol.js';
 
@@ -9,12 +11,36 @@ const port = parentPort!;
 const { path, synchronous } = workerData as { path: string; synchronous: 'FULL' | 'NORMAL' };
 const db = openDatabase({ path, synchronous });
 const insert = db.prepare(
-  `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  `INSERT INTO predictions (seq, id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, row_hash)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 );
-const commit = db.transaction((rows: readonly AuditRow[]) => {
-  for (const r of rows) insert.run(r);
+const lastSeq = db.prepare('SELECT coalesce(max(seq), 0) FROM predictions').pluck();
+const insertLink = db.prepare('INSERT INTO audit_chain (first_seq, last_seq, rows, prev_hash, hash, committed_ms) VALUES (?, ?, ?, ?, ?, ?)');
+/** The last link's hash: where the next link chains from. Only this thread writes links. */
+let head = (db.prepare('SELECT hash FROM audit_chain ORDER BY link DESC LIMIT 1').pluck().get() as string | undefined) ?? GENESIS_HASH;
+
+/** Inserts the rows and their link in one transaction; returns the new head, adopted only once committed. */
+const commitRows = db.transaction((rows: readonly AuditRow[]): string => {
+  // This thread is the only writer, so the rows take the next seqs; numbering them here lets
+  // each row's hash, which covers its seq, go in with its INSERT.
+  const first = (lastSeq.get() as number) + 1;
+  const hashes: Buffer[] = [];
+  let seq = first;
+  for (const r of rows) {
+    const chained: ChainedRow = [seq, ...r];
+    const h = rowHash(chained);
+    insert.run(...chained, h);
+    hashes.push(h);
+    seq++;
+  }
+  const last = seq - 1;
+  const hash = linkHash(head, hashes);
+  insertLink.run(first, last, rows.length, head, hash, Date.now());
+  return hash;
 });
+const commit = (rows: readonly AuditRow[]): void => {
+  head = commitRows(rows);
+};
 
 const predictionOf = db.prepare('SELECT model, model_version, event_ts_ms, probability FROM predictions WHERE id = ?').raw();
 const existingLabel = db.prepare('SELECT label FROM labels WHERE prediction_id = ?').pluck();

@@ -42,7 +42,27 @@ const MIGRATIONS: readonly string[] = [
    UPDATE labels SET (model, model_version, event_ts_ms, probability) =
      (SELECT p.model, p.model_version, p.event_ts_ms, p.probability FROM predictions p WHERE p.id = labels.prediction_id);
    CREATE INDEX labels_model_event_time ON labels (model, model_version, event_ts_ms);`,
+  // Governance: the groups of each prediction for fairness (JSON, attribute → group), the
+  // attributes the caller sent only for monitoring (JSON or NULL), the content hash of the
+  // bundle that decided (lineage), and the hash chain: each row's SHA-256 over its canonical
+  // bytes, and one link per committed group covering its rows and the previous link.
+  `ALTER TABLE predictions ADD COLUMN groups TEXT NOT NULL DEFAULT '{}';
+   ALTER TABLE predictions ADD COLUMN monitoring TEXT;
+   ALTER TABLE predictions ADD COLUMN bundle_hash TEXT NOT NULL DEFAULT '';
+   ALTER TABLE predictions ADD COLUMN row_hash BLOB;
+   CREATE TABLE audit_chain (
+     link         INTEGER PRIMARY KEY,
+     first_seq    INTEGER NOT NULL,     -- predictions.seq of the first row the link covers
+     last_seq     INTEGER NOT NULL,
+     rows         INTEGER NOT NULL,
+     prev_hash    TEXT NOT NULL,        -- the previous link's hash (hex), or the checkpoint's
+     hash         TEXT NOT NULL,        -- SHA-256 (hex) of prev_hash and the rows' hashes
+     committed_ms INTEGER NOT NULL
+   ) STRICT;`,
 ];
+
+/** The schema version a fully migrated database has (`PRAGMA user_version`). */
+export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Applies the steps not yet run, up to `target` (all of them; tests stop earlier to build old databases). */
 export function migrate(db: Database.Database, target = MIGRATIONS.length): void {

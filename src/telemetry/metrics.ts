@@ -14,6 +14,8 @@ export const COMMIT_DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 
 const FEATURE_LABELS = ['model', 'version', 'feature'] as const;
 const MODEL_LABELS = ['model', 'version'] as const;
 const PERFORMANCE_LABELS = ['model', 'version', 'source'] as const;
+const GROUP_LABELS = ['model', 'version', 'attribute', 'group'] as const;
+const ATTRIBUTE_LABELS = ['model', 'version', 'attribute'] as const;
 /** Label delays (seconds): 1 h, 6 h, 1, 3, 7, 14, 30, 60, 90, 180 days. */
 export const LABEL_DELAY_BUCKETS = [3600, 21600, 86400, 259200, 604800, 1209600, 2592000, 5184000, 7776000, 15552000];
 
@@ -138,6 +140,15 @@ export function createMetrics(registry: Registry) {
     performanceMeanPredicted: new Gauge({ name: 'vigia_performance_mean_predicted_probability', help: 'Mean predicted probability of the labelled matured cohort (compare with the observed positive ratio).', labelNames: MODEL_LABELS, registers }),
     performanceSeverity: new Gauge({ name: 'vigia_performance_severity', help: 'Performance verdict of a realized metric by the threshold table: -1 insufficient data, 0 ok, 1 warning, 2 critical.', labelNames: ['model', 'version', 'metric'] as const, registers }),
     performanceLastEvaluation: new Gauge({ name: 'vigia_performance_last_evaluation_timestamp_seconds', help: 'Unix time of the last successful performance evaluation.', labelNames: MODEL_LABELS, registers }),
+    // Fairness by group: attribute names and group labels come from the manifest (bounded:
+    // at most 32 groups per attribute), never from the caller. NaN below the minimum group size.
+    groupSize: new Gauge({ name: 'vigia_group_window_predictions', help: 'Predictions of the drift window in a group of a fairness attribute: the sample size of its selection rate.', labelNames: GROUP_LABELS, registers }),
+    groupSelectionRate: new Gauge({ name: 'vigia_group_selection_rate', help: 'Share of a group\'s predictions of the window with decision 1 (fairlearn selection_rate); NaN below the minimum group size.', labelNames: GROUP_LABELS, registers }),
+    groupAdverseImpactRatio: new Gauge({ name: 'vigia_group_adverse_impact_ratio', help: 'Selection rate of a group over that of the attribute\'s reference group (Aequitas pprev_disparity); the four-fifths screen flags it outside 0.8-1.25. NaN below the minimum group size.', labelNames: GROUP_LABELS, registers }),
+    groupTruePositiveRate: new Gauge({ name: 'vigia_group_true_positive_rate', help: 'True-positive rate of a group on the labelled matured cohort (fairlearn true_positive_rate); NaN below the minimum positives.', labelNames: GROUP_LABELS, registers }),
+    groupFalsePositiveRate: new Gauge({ name: 'vigia_group_false_positive_rate', help: 'False-positive rate of a group on the labelled matured cohort (fairlearn false_positive_rate); NaN below the minimum negatives.', labelNames: GROUP_LABELS, registers }),
+    equalOpportunityDifference: new Gauge({ name: 'vigia_group_equal_opportunity_difference', help: 'Max minus min true-positive rate over the groups of an attribute with enough positives (fairlearn equal_opportunity_difference).', labelNames: ATTRIBUTE_LABELS, registers }),
+    equalizedOddsDifference: new Gauge({ name: 'vigia_group_equalized_odds_difference', help: 'The larger of the between-groups TPR and FPR differences of an attribute (fairlearn equalized_odds_difference).', labelNames: ATTRIBUTE_LABELS, registers }),
     // The threshold table of each model (defaults with the manifest's overrides), so alert
     // rules join it instead of hard-coding numbers.
     threshold: new Gauge({ name: 'vigia_threshold', help: 'A threshold of the model, by signal and severity: the design table with the bundle overrides; alert rules compare against it.', labelNames: ['model', 'version', 'signal', 'severity'] as const, registers }),

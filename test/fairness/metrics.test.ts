@@ -7,9 +7,9 @@ import type { FairnessSpec } from '../../src/fairness/groups.js';
 import { attributeFairness, DEFAULT_FAIRNESS_THRESHOLDS, EMPTY_COUNTS } from '../../src/fairness/metrics.js';
 import { buildFairnessReport, countGroups } from '../../src/fairness/report.js';
 
-interface Expected { n: number; selection_rate: number | null; adverse_impact_ratio: number | null; positives: number; negatives: number; tpr: number | null; fpr: number | null; tpr_difference: number | null; fpr_difference: number | null }
+interface Expected { n: number; selection_rate: number | null; favorable_rate: number | null; adverse_impact_ratio: number | null; positives: number; negatives: number; tpr: number | null; fpr: number | null; tpr_difference: number | null; fpr_difference: number | null }
 interface Case {
-  name: string; reference: string; min_group_size: number; groups: string[];
+  name: string; reference: string; min_group_size: number; favorable_decision: 0 | 1; groups: string[];
   window: [string, number][]; cohort: [string, number, number][];
   expected: { groups: Record<string, Expected>; equal_opportunity_difference: number | null; equalized_odds_difference: number | null };
 }
@@ -25,6 +25,7 @@ function fromRows(c: Case) {
   const spec: FairnessSpec = {
     attributes: [{ name: 'A', source: 'monitoring', values: c.groups, nullable: false, reference: c.reference, groups: c.groups }],
     minGroupSize: c.min_group_size,
+    favorableDecision: c.favorable_decision,
   };
   const tally = <K extends string>(keys: K[]) => {
     const m = new Map<K, number>();
@@ -54,7 +55,7 @@ describe('fairness by group', () => {
         assert.equal(g.n, e.n);
         assert.equal(g.positives, e.positives);
         assert.equal(g.negatives, e.negatives);
-        for (const k of ['selection_rate', 'adverse_impact_ratio', 'tpr', 'fpr', 'tpr_difference', 'fpr_difference'] as const) close(g[k], e[k], `${g.group} ${k}`);
+        for (const k of ['selection_rate', 'favorable_rate', 'adverse_impact_ratio', 'tpr', 'fpr', 'tpr_difference', 'fpr_difference'] as const) close(g[k], e[k], `${g.group} ${k}`);
         assert.equal(g.status === 'insufficient_data', e.selection_rate === null, `${g.group}: a group below the minimum is insufficient data`);
       }
       close(a.equal_opportunity_difference, c.expected.equal_opportunity_difference, 'equal opportunity difference');
@@ -78,18 +79,27 @@ describe('fairness by group', () => {
     assert.ok(a.warnings.every((w) => !w.includes('adverse impact')), a.warnings.join('; '));
   });
 
-  it('warns on a selection rate outside the four-fifths screen in either direction, and stays silent inside it', () => {
+  it('judges the favorable rate of decision 0 when decision 1 is the action against the applicant', () => {
+    const a = attributeFairness('AGE_BAND', 'ref', new Map([['ref', { ...EMPTY_COUNTS, n: 1000, selected: 300 }], ['young', { ...EMPTY_COUNTS, n: 1000, selected: 450 }]]), 100, 0);
+    const young = a.groups.find((g) => g.group === 'young')!;
+    assert.equal(young.selection_rate, 0.45);
+    assert.equal(young.favorable_rate, 0.55);
+    assert.ok(Math.abs(young.adverse_impact_ratio! - 0.55 / 0.7) < 1e-12);
+    assert.equal(young.status, 'warning');
+  });
+
+  it('warns on a favorable rate outside the four-fifths screen in either direction, and stays silent inside it', () => {
     const counts = (sel: number) => ({ ...EMPTY_COUNTS, n: 1000, selected: sel });
-    const judge = (sel: number) => attributeFairness('SEX', '1', new Map([['1', counts(200)], ['2', counts(sel)]]), 100);
+    const judge = (sel: number) => attributeFairness('SEX', '1', new Map([['1', counts(200)], ['2', counts(sel)]]), 100, 1);
     assert.equal(judge(159).status, 'warning'); // 0.795 < 0.8
     assert.equal(judge(160).status, 'ok'); // 0.8
     assert.equal(judge(250).status, 'ok'); // 1.25
     assert.equal(judge(251).status, 'warning'); // 1.255 > 1.25
-    assert.match(judge(251).warnings[0]!, /SEX=2: adverse impact ratio 1\.255 \(selection rate 25\.1% against 20\.0% for 1\) is outside 0\.8–1\.25/);
+    assert.match(judge(251).warnings[0]!, /SEX=2: adverse impact ratio 1\.255 \(favorable decision 1 for 25\.1% against 20\.0% for 1\) is outside 0\.8–1\.25/);
   });
 
   it('says insufficient data, never a verdict, when every group is below the minimum', () => {
-    const a = attributeFairness('SEX', '1', new Map([['1', { ...EMPTY_COUNTS, n: 99, selected: 1 }], ['2', { ...EMPTY_COUNTS, n: 99, selected: 90 }]]), 100);
+    const a = attributeFairness('SEX', '1', new Map([['1', { ...EMPTY_COUNTS, n: 99, selected: 1 }], ['2', { ...EMPTY_COUNTS, n: 99, selected: 90 }]]), 100, 0);
     assert.equal(a.status, 'insufficient_data');
     assert.deepEqual(a.warnings, []);
   });

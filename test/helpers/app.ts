@@ -14,7 +14,7 @@ import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { DriftMonitor } from '../../src/drift/monitor.js';
 import { buildModelContext } from '../../src/report/model-context.js';
-import { publishModelReport, publishThresholds } from '../../src/telemetry/performance-metrics.js';
+import { publishFairnessThresholds, publishModelReport, publishThresholds } from '../../src/telemetry/performance-metrics.js';
 import { auditCommitRecorder, createMetrics, type Metrics } from '../../src/telemetry/metrics.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -53,7 +53,10 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
   let monitor: DriftMonitor | undefined;
   if (opts.drift === true) {
     const contexts = await Promise.all(registry.list().map((m) => buildModelContext(m, { quantiles: 10, topK: 20, now: new Date(), ...(opts.labelDelayMs === undefined ? {} : { labelDelayMs: opts.labelDelayMs }) })));
-    for (const c of contexts) publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
+    for (const c of contexts) {
+      publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
+      if (c.fairness !== undefined) publishFairnessThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, c.fairness.thresholds, c.fairness.spec.minGroupSize);
+    }
     monitor = await DriftMonitor.start({
       dbPath, models: contexts, windowMs: 7 * 86_400_000, intervalMs: 0,
       onEvaluated: (_key, outcome) => {
