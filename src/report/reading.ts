@@ -3,6 +3,7 @@ import type { Diagnosis } from '../drift/diagnosis.js';
 import type { Severity } from '../drift/severity.js';
 import { change, count, fixed, millis, percent, pvalue, span, when } from './format.js';
 import { SERVICE_LIMITS, type ReportLimits, type ServedReport } from './limits.js';
+import { readFairness, type FairnessReading } from './fairness-reading.js';
 
 /**
  * A report read for people: the key figures against their limits, the feature table, the
@@ -59,6 +60,8 @@ export interface Reading {
   readonly performance: { readonly note: string; readonly lines: readonly PerformanceLine[]; readonly cohort: string | null };
   readonly steps: { readonly title: string; readonly items: readonly string[] };
   readonly alerts: { readonly critical: readonly string[]; readonly warnings: readonly string[] };
+  /** Fairness by group, when the model's manifest names group attributes. */
+  readonly fairness: FairnessReading | null;
 }
 
 export const toneOf = (s: Severity | undefined): Tone => (s === 'ok' || s === 'warning' || s === 'critical' ? s : 'unknown');
@@ -276,5 +279,6 @@ export function readReport(r: ServedReport, limits: ReportLimits): Reading {
     performance: performanceSection(r, limits),
     steps: nextSteps(r, limits),
     alerts: { critical, warnings },
+    fairness: readFairness(r.fairness),
   };
 }

@@ -84,6 +84,17 @@ function performance(r: Reading): string {
   return `<section id="performance"><h2>Model performance</h2><p>${h(p.note)}</p>${p.cohort === null ? '' : `<p class="muted">Matured cohort: ${h(p.cohort)}.</p>`}${table}</section>`;
 }
 
+function fairness(r: Reading): string {
+  const f = r.fairness;
+  if (f === null) return '';
+  const rows = f.lines
+    .map((l) => `<tr class="tone-${l.tone}" data-attribute="${h(l.attribute)}" data-group="${h(l.group)}"><td>${h(l.attribute)}</td><td class="text">${h(l.group)}${l.reference ? ' (reference)' : ''}</td><td>${h(l.n)}</td><td>${h(l.selection)}</td><td>${h(l.ratio)}</td><td>${h(l.tpr)}</td><td>${h(l.fpr)}</td><td class="text">${l.tone === 'unknown' ? h(l.verdict) : pill(l.tone, l.verdict)}</td></tr>`)
+    .join('');
+  const spreads = f.spreads.map((s) => `<li>${h(s.attribute)}: equal opportunity difference ${h(s.equalOpportunity)}, equalized odds difference ${h(s.equalizedOdds)}</li>`).join('');
+  const warnings = f.warnings.length === 0 ? '<p>No group is flagged.</p>' : `<ul>${f.warnings.map((w) => `<li>${h(w)}</li>`).join('')}</ul>`;
+  return `<section id="fairness"><h2>Fairness by group</h2><p class="muted">${h(f.note)}</p>${warnings}<div class="scroll"><table><thead><tr><th>attribute</th><th class="text">group</th><th>predictions</th><th>selection rate</th><th>impact ratio</th><th>TPR</th><th>FPR</th><th class="text">verdict</th></tr></thead><tbody>${rows}</tbody></table></div><ul class="muted">${spreads}</ul></section>`;
+}
+
 const STATE_TONE: Readonly<Record<string, Tone>> = { HEALTHY: 'ok', ATTENTION: 'warning', CRITICAL: 'critical' };
 
 /** The status page of one model's report. */
@@ -111,6 +122,7 @@ ${[...r.figures, ...r.service].map(card).join('\n')}
 <section id="explanation"><h2>In plain words</h2>${r.explanation.map((s) => `<p>${h(s)}</p>`).join('')}</section>
 <section id="drift"><h2>Inputs: drift per feature</h2><p class="muted">PSI compares the mix of values with the reference (frozen bins); KS and chi² test whether the window could come from the reference. Flagged features first.</p>${featureTable(r)}</section>
 ${performance(r)}
+${fairness(r)}
 <footer>The same report as JSON: <a href="/v1/models/${encodeURIComponent(r.model)}/report">/v1/models/${h(r.model)}/report</a> · Prometheus: <a href="/metrics">/metrics</a> · <a href="/status${q}&amp;refresh=true">evaluate now</a>${opts.refreshSeconds > 0 ? ` · this page reloads every ${opts.refreshSeconds} s` : ''}</footer>
 </main>
 </body>

@@ -63,6 +63,15 @@ describe('fairness by group, end to end', () => {
       assert.ok(groups.size <= 32, `${groups.size} group labels`);
     });
 
+    it('shows a fairness section on the status page, small groups without a verdict', async () => {
+      const html = (await request(t.app).get(`/status?model=${MODEL}&refresh=true`).expect(200)).text;
+      assert.match(html, /<section id="fairness"><h2>Fairness by group<\/h2>/);
+      assert.match(html, /It is a screen, not a legal test\./);
+      assert.match(html, /<tr class="tone-ok" data-attribute="SEX" data-group="2"><td>SEX<\/td><td class="text">2 \(reference\)<\/td>/);
+      assert.match(html, /<tr class="tone-unknown" data-attribute="EDUCATION" data-group="3">.*?too few rows<\/td><\/tr>/);
+      assert.match(html, /No group is flagged\./);
+    });
+
     it('records each row\'s groups and the bundle\'s content hash in the audit log', () => {
       const row = t.db.prepare('SELECT groups, bundle_hash, monitoring FROM predictions ORDER BY seq LIMIT 1').get() as { groups: string; bundle_hash: string; monitoring: string | null };
       assert.deepEqual(Object.keys(JSON.parse(row.groups)), ['SEX', 'EDUCATION', 'MARRIAGE', 'AGE_BAND']);

@@ -26,6 +26,8 @@ const MODEL = 'credit-default';
 /** Grafana's macros as the queries are run here: 1 s scrapes, an hour of dashboard range. */
 const GRAFANA_MACROS: Readonly<Record<string, string>> = { $__rate_interval: '1m', $__interval: '15s', $__range: '1h', $model: MODEL };
 const DRIFT_ALERTS = alertRules(['drift.rules.yml']).map((a) => a.alert);
+/** Fairness alerts: the demo's own traffic (the stable rows) must not raise them either. */
+const FAIRNESS_ALERTS = alertRules(['fairness.rules.yml']).map((a) => a.alert);
 const SHORT_FOR = 'for: 3s';
 
 const ROWS = demoLabelledRows(1200);
@@ -194,13 +196,16 @@ describe('the monitoring stack, end to end', () => {
     assert.deepEqual(variable.data?.result.map((r) => r.metric['model']), [MODEL], 'the model variable (label_values(vigia_model_info, model))');
   });
 
-  it('lets no drift alert even go pending on stable traffic, and sends none to Alertmanager', async () => {
+  it('lets no drift or fairness alert even go pending on stable traffic, and sends none to Alertmanager', async () => {
     // Long enough for an alert on the full window to pass its 3 s `for` and Alertmanager's 1 s group_wait.
     await new Promise((r) => setTimeout(r, Math.max(0, stableAt + 12_000 - Date.now())));
-    const seen = await query(`count_over_time(ALERTS{alertname=~"${DRIFT_ALERTS.join('|')}"}[10m])`);
+    const seen = await query(`count_over_time(ALERTS{alertname=~"${[...DRIFT_ALERTS, ...FAIRNESS_ALERTS].join('|')}"}[10m])`);
     assert.equal(seen.status, 'success');
-    assert.deepEqual(seen.data?.result.map((r) => r.metric), [], 'drift alerts were pending or firing on stable traffic');
+    assert.deepEqual(seen.data?.result.map((r) => r.metric), [], 'drift or fairness alerts were pending or firing on stable traffic');
     assert.deepEqual(driftDeliveries(), []);
+    assert.deepEqual(hook.deliveries.filter((d) => d.body.alerts.some((a) => FAIRNESS_ALERTS.includes(a.labels['alertname'] ?? ''))), []);
+    // The fairness gauges were live: the stable rows' SEX groups are both large enough for a ratio.
+    assert.ok((await value(`vigia_group_adverse_impact_ratio{model="${MODEL}",attribute="SEX",group="1"}`)) !== undefined, 'no fairness gauge reached Prometheus');
     // The pipeline was live all along: VigiaLowRequestRate (this test sends far below 5 req/s) got through.
     assert.ok(hook.deliveries.some((d) => d.body.alerts.some((a) => a.labels['alertname'] === 'VigiaLowRequestRate')), 'nothing reached the webhook: the pipeline is not live');
   });
