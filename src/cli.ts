@@ -4,6 +4,8 @@ import { Command, CommanderError } from 'commander';
 import { errorMessage, integerArg, numberArg } from './cli/args.js';
 import { reportCommand } from './cli/report-command.js';
 import { simulateCommand } from './cli/simulate-command.js';
+import { exportCommand } from './cli/export-command.js';
+import { auditCommand } from './cli/audit-command.js';
 import { formatBaselineSummary } from './cli/baseline-summary.js';
 import { formatDriftJson, formatDriftTable } from './cli/drift-table.js';
 import { CONFIG_KEYS, loadConfig } from './config.js';
@@ -180,6 +182,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   };
   program.addCommand(simulateCommand(setCode));
   program.addCommand(reportCommand(setCode));
+  program.addCommand(exportCommand(setCode));
+  program.addCommand(auditCommand(setCode));
   try {
     await program.parseAsync([...argv]);
   } catch (err) {
