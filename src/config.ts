@@ -29,6 +29,12 @@ export interface Config {
   readonly maxEventAgeMs: number;
   /** Label delay for every model, ms, overriding the bundles' `label.delay_days` (0 for demos and tests). */
   readonly labelDelayMs: number | undefined;
+  /** Audit-log rows older than this (decision time) are archived then removed, ms. */
+  readonly retentionMs: number;
+  /** How often retention runs, ms (0: never). */
+  readonly retentionIntervalMs: number;
+  /** Where retention writes its archives (default: `archive/` beside the database). */
+  readonly archiveDir: string;
 }
 
 /** The repository root (where `models/` lives), from this file's place in src/ or dist/. */
@@ -111,6 +117,9 @@ export const CONFIG_KEYS = {
   topK: { key: 'VIGIA_TOP_K', flag: '--top-k', doc: 'reference categories kept per categorical feature; the rest share __other__', fallback: '20', parse: int(1, 10_000) },
   acceptEventTime: { key: 'VIGIA_ACCEPT_EVENT_TIME', flag: '--accept-event-time', doc: 'accept a client-supplied event_time on predict requests (simulation, backfill); the audit log keeps the server time too', fallback: 'false', parse: flag },
   maxEventAgeMs: { key: 'VIGIA_MAX_EVENT_AGE', flag: '--max-event-age', doc: 'oldest event_time accepted, as a duration before now', fallback: '400d', parse: duration(1000) },
+  retentionMs: { key: 'VIGIA_RETENTION', flag: '--retention', doc: 'audit-log rows older than this are archived (gzip\'d JSON Lines with their labels and hash-chain links) then removed', fallback: '730d', parse: duration(60_000) },
+  retentionIntervalMs: { key: 'VIGIA_RETENTION_INTERVAL', flag: '--retention-interval', doc: 'how often retention runs, in small steps off the event loop (0s: never)', fallback: '1h', parse: duration(0) },
+  archiveDir: { key: 'VIGIA_ARCHIVE_DIR', flag: '--archive-dir', doc: 'folder of the retention archives (default: archive/ beside VIGIA_DB)', fallback: undefined, parse: text },
   labelDelayMs: { key: 'VIGIA_LABEL_DELAY', flag: '--label-delay', doc: 'label delay for every model, overriding the bundles\' label.delay_days (0s: every labelled prediction is matured at once)', fallback: undefined, parse: duration(0) },
 } satisfies { [K in keyof Config]: KeySpec<unknown> };
 
@@ -145,5 +154,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     acceptEventTime: read(k.acceptEventTime)!,
     maxEventAgeMs: read(k.maxEventAgeMs)!,
     labelDelayMs: read(k.labelDelayMs),
+    retentionMs: read(k.retentionMs)!,
+    retentionIntervalMs: read(k.retentionIntervalMs)!,
+    archiveDir: resolve(read(k.archiveDir) ?? resolve(dirname(resolve(read(k.dbPath)!)), 'archive')),
   };
 }

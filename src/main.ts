@@ -7,6 +7,7 @@ import { loadModels, type ModelRegistry } from './model/registry.js';
 import { PredictionService } from './predict/service.js';
 import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
 import { openDatabase } from './store/database.js';
+import { RetentionScheduler } from './store/retention-scheduler.js';
 import type { Logger } from './telemetry/logger.js';
 import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
@@ -111,6 +112,25 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   }
   void monitor.evaluateAll();
 
+  let retention: RetentionScheduler;
+  try {
+    retention = await RetentionScheduler.start({
+      dbPath: config.dbPath, archiveDir: config.archiveDir, retentionMs: config.retentionMs, intervalMs: config.retentionIntervalMs,
+      onArchived: (rows) => metrics.auditArchivedRows.inc(rows),
+      onFailed: (error) => {
+        metrics.auditRetentionFailures.inc();
+        logger.warn('audit-log retention failed', { error });
+      },
+    });
+  } catch (err) {
+    await monitor.close();
+    await audit.close();
+    db.close();
+    await registry.close();
+    await tracing.shutdown();
+    throw err;
+  }
+
   let draining = false;
   const service = new PredictionService({ audit, metrics, tracer: tracing.tracer });
   const app = createApp({
@@ -156,6 +176,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
+      await retention.close();
       await monitor.close();
       await audit.close();
       db.close();

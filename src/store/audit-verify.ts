@@ -29,7 +29,8 @@ interface Link { link: number; first_seq: number; last_seq: number; rows: number
  * that no row lies outside the links (inserted after the fact) or is missing from one
  * (deleted). Stops at the first break and names it. `onProgress` is called every 100,000 rows.
  */
-export function verifyAuditChain(db: SqliteDatabase, onProgress?: (rows: number) => void): ChainVerification {
+export function verifyAuditChain(db: SqliteDatabase, onProgress?: (rows: number) => void, archivedHead?: string): ChainVerification {
+  const checkpoint = db.prepare('SELECT link, hash FROM audit_checkpoint WHERE id = 1').get() as { link: number; hash: string } | undefined;
   const links = db.prepare('SELECT link, first_seq, last_seq, rows, prev_hash, hash FROM audit_chain ORDER BY link').iterate() as IterableIterator<Link>;
   const firstLinkSeq = db.prepare('SELECT min(first_seq) FROM audit_chain').pluck().get() as number | null;
   const unchained = firstLinkSeq === null
@@ -58,9 +59,14 @@ export function verifyAuditChain(db: SqliteDatabase, onProgress?: (rows: number)
   let first = true;
   for (const l of links) {
     if (!first && l.prev_hash !== head) return result({ link: l.link, seq: l.first_seq, id: null, reason: `link ${l.link} does not follow link ${l.link - 1}: its previous hash ${l.prev_hash.slice(0, 16)}… is not ${head.slice(0, 16)}…` });
-    // No retention prunes links yet, so the chain must start at the genesis hash (a pruning
-    // checkpoint would record where it starts instead).
-    if (first && l.prev_hash !== GENESIS_HASH) return result({ link: l.link, seq: l.first_seq, id: null, reason: `the chain starts at link ${l.link}, whose previous hash is not the genesis hash: earlier links were removed` });
+    // The chain starts at the genesis hash, or, once retention archived its oldest links, at
+    // the checkpoint (which must be where the archives' chain ends, when they are checked).
+    if (first) {
+      const start = checkpoint?.hash ?? GENESIS_HASH;
+      if (l.prev_hash !== start) return result({ link: l.link, seq: l.first_seq, id: null, reason: `the chain starts at link ${l.link}, whose previous hash is not ${checkpoint === undefined ? 'the genesis hash: earlier links were removed' : `the checkpoint of link ${checkpoint.link}`}` });
+      if (archivedHead !== undefined && start !== archivedHead) return result({ link: l.link, seq: l.first_seq, id: null, reason: `the checkpoint (${start.slice(0, 16)}…) is not where the archives' chain ends (${archivedHead.slice(0, 16)}…)` });
+      head = start;
+    }
     first = false;
     const hashes: Buffer[] = [];
     for (;;) {
@@ -84,6 +90,9 @@ export function verifyAuditChain(db: SqliteDatabase, onProgress?: (rows: number)
     if (h !== l.hash) return result({ link: l.link, seq: l.first_seq, id: null, reason: `link ${l.link} (seq ${l.first_seq}–${l.last_seq}) does not match its rows: the link or its rows' stored hashes were rewritten` });
     head = h;
     nLinks++;
+  }
+  if (first && archivedHead !== undefined && (checkpoint?.hash ?? GENESIS_HASH) !== archivedHead) {
+    return result({ link: null, seq: null, id: null, reason: `the checkpoint is not where the archives' chain ends (${archivedHead.slice(0, 16)}…)` });
   }
   const extra = next();
   if (extra !== undefined) return result({ link: null, seq: extra[0] as number, id: extra[1] as string, reason: `row seq ${extra[0] as number} (prediction ${extra[1] as string}) is after the last link: it was inserted after the fact` });

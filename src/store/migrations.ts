@@ -58,6 +58,13 @@ const MIGRATIONS: readonly string[] = [
      prev_hash    TEXT NOT NULL,        -- the previous link's hash (hex), or the checkpoint's
      hash         TEXT NOT NULL,        -- SHA-256 (hex) of prev_hash and the rows' hashes
      committed_ms INTEGER NOT NULL
+   ) STRICT;
+   -- Where the chain resumes once retention archived and removed its oldest links.
+   CREATE TABLE audit_checkpoint (
+     id          INTEGER PRIMARY KEY CHECK (id = 1),
+     link        INTEGER NOT NULL,     -- the last archived link
+     hash        TEXT NOT NULL,        -- its hash: the next link's prev_hash
+     pruned_rows INTEGER NOT NULL
    ) STRICT;`,
 ];
 

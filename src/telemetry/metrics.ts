@@ -152,6 +152,16 @@ export function createMetrics(registry: Registry) {
     // The threshold table of each model (defaults with the manifest's overrides), so alert
     // rules join it instead of hard-coding numbers.
     threshold: new Gauge({ name: 'vigia_threshold', help: 'A threshold of the model, by signal and severity: the design table with the bundle overrides; alert rules compare against it.', labelNames: ['model', 'version', 'signal', 'severity'] as const, registers }),
+    auditArchivedRows: new Counter({
+      name: 'vigia_audit_archived_rows_total',
+      help: 'Audit-log rows past retention archived (with their labels) then removed from the database.',
+      registers,
+    }),
+    auditRetentionFailures: new Counter({
+      name: 'vigia_audit_retention_failures_total',
+      help: 'Retention passes that failed (archive not written, or rows not removed); nothing is removed before its archive is on disk.',
+      registers,
+    }),
     auditCommitFailures: new Counter({
       name: 'vigia_audit_commit_failures_total',
       help: 'Audit-log group commits that failed; their predictions were answered 503, not scored as done.',
