@@ -35,6 +35,8 @@ export interface Config {
   readonly retentionIntervalMs: number;
   /** Where retention writes its archives (default: `archive/` beside the database). */
   readonly archiveDir: string;
+  /** Free space under which the database's filesystem counts as nearly full, bytes. */
+  readonly diskMinFreeBytes: number;
 }
 
 /** The repository root (where `models/` lives), from this file's place in src/ or dist/. */
@@ -120,6 +122,7 @@ export const CONFIG_KEYS = {
   retentionMs: { key: 'VIGIA_RETENTION', flag: '--retention', doc: 'audit-log rows older than this are archived (gzip\'d JSON Lines with their labels and hash-chain links) then removed', fallback: '730d', parse: duration(60_000) },
   retentionIntervalMs: { key: 'VIGIA_RETENTION_INTERVAL', flag: '--retention-interval', doc: 'how often retention runs, in small steps off the event loop (0s: never)', fallback: '1h', parse: duration(0) },
   archiveDir: { key: 'VIGIA_ARCHIVE_DIR', flag: '--archive-dir', doc: 'folder of the retention archives (default: archive/ beside VIGIA_DB)', fallback: undefined, parse: text },
+  diskMinFreeBytes: { key: 'VIGIA_DISK_MIN_FREE', flag: '--disk-min-free', doc: 'free space on the database\'s filesystem below which /readyz answers 503 and an alert fires', fallback: '64mb', parse: bytes },
   labelDelayMs: { key: 'VIGIA_LABEL_DELAY', flag: '--label-delay', doc: 'label delay for every model, overriding the bundles\' label.delay_days (0s: every labelled prediction is matured at once)', fallback: undefined, parse: duration(0) },
 } satisfies { [K in keyof Config]: KeySpec<unknown> };
 
@@ -155,6 +158,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxEventAgeMs: read(k.maxEventAgeMs)!,
     labelDelayMs: read(k.labelDelayMs),
     retentionMs: read(k.retentionMs)!,
+    diskMinFreeBytes: read(k.diskMinFreeBytes)!,
     retentionIntervalMs: read(k.retentionIntervalMs)!,
     archiveDir: resolve(read(k.archiveDir) ?? resolve(dirname(resolve(read(k.dbPath)!)), 'archive')),
   };

@@ -1,4 +1,6 @@
+import { statfsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
@@ -58,7 +60,15 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   }
   let audit: AuditLog;
   try {
-    audit = overrides.audit ?? (await SqliteAuditLog.open({ path: config.dbPath, synchronous: config.dbSynchronous, onCommit: auditCommitRecorder(metrics) }));
+    audit = overrides.audit ?? (await SqliteAuditLog.open({
+      path: config.dbPath, synchronous: config.dbSynchronous, onCommit: auditCommitRecorder(metrics),
+      onWritable: (writable) => {
+        metrics.auditLogWritable.set(writable ? 1 : 0);
+        if (writable) logger.info('the audit log takes writes again');
+        else logger.error('an audit-log commit failed: predictions answer 503 until a write succeeds', { problem: (audit as SqliteAuditLog).problem });
+      },
+    }));
+    metrics.auditLogWritable.set(1);
   } catch (err) {
     db.close();
     await registry.close();
@@ -131,6 +141,22 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     throw err;
   }
 
+  // Free space of the database's filesystem: sampled off the request path, read by /readyz and /metrics.
+  metrics.auditDiskMinFreeBytes.set(config.diskMinFreeBytes);
+  let diskFree = Number.POSITIVE_INFINITY;
+  const sampleDisk = () => {
+    try {
+      const s = statfsSync(dirname(config.dbPath));
+      diskFree = s.bavail * s.bsize;
+      metrics.auditDiskFreeBytes.set(diskFree);
+    } catch {
+      // Unknown: the readiness check says nothing it cannot know.
+    }
+  };
+  sampleDisk();
+  const diskTimer = setInterval(sampleDisk, 5000);
+  diskTimer.unref();
+
   let draining = false;
   const service = new PredictionService({ audit, metrics, tracer: tracing.tracer });
   const app = createApp({
@@ -148,6 +174,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
       database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),
       audit_log: () => (audit instanceof SqliteAuditLog ? audit.problem : undefined),
+      disk: () => (diskFree < config.diskMinFreeBytes ? `only ${Math.round(diskFree / 2 ** 20)} MB free on the database's filesystem (VIGIA_DISK_MIN_FREE ${Math.round(config.diskMinFreeBytes / 2 ** 20)} MB)` : undefined),
       draining: () => (draining ? 'shutting down' : undefined),
     },
   });
@@ -176,6 +203,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
+      clearInterval(diskTimer);
       await retention.close();
       await monitor.close();
       await audit.close();

@@ -85,10 +85,15 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
   private closedResolve: (() => void) | undefined;
+  /** The error of the last failed commit, until a commit or a probe write succeeds. */
+  private writeError: string | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly worker: Worker,
     private readonly onCommit: CommitObserver,
+    private readonly onWritable: (writable: boolean) => void,
+    private readonly probeIntervalMs: number,
   ) {
     worker.on('message', (reply: WriterReply) => this.onReply(reply));
     worker.on('error', (err) => this.fail(new AuditLogFailedError(`the audit-log writer failed: ${err.message}`)));
@@ -99,14 +104,14 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
   }
 
   /** Starts the writer thread on the database file (already created and migrated). */
-  static open(opts: { path: string; synchronous: 'FULL' | 'NORMAL'; onCommit?: CommitObserver }): Promise<SqliteAuditLog> {
+  static open(opts: { path: string; synchronous: 'FULL' | 'NORMAL'; onCommit?: CommitObserver; onWritable?: (writable: boolean) => void; probeIntervalMs?: number }): Promise<SqliteAuditLog> {
     const worker = startWorker(import.meta.url, 'audit-writer-worker', { path: opts.path, synchronous: opts.synchronous });
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(new Error(`cannot start the audit-log writer on ${opts.path}: ${err.message}`));
       worker.once('error', onError);
       worker.once('message', (m: WriterReply) => {
         worker.off('error', onError);
-        if (m.kind === 'ready') resolve(new SqliteAuditLog(worker, opts.onCommit ?? (() => {})));
+        if (m.kind === 'ready') resolve(new SqliteAuditLog(worker, opts.onCommit ?? (() => {}), opts.onWritable ?? (() => {}), opts.probeIntervalMs ?? 1000));
         else reject(new Error(`audit-log writer said ${m.kind} before ready`));
       });
     });
@@ -114,7 +119,27 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
 
   /** Why the log cannot take rows, if it cannot (for /readyz). */
   get problem(): string | undefined {
-    return this.failure?.message ?? (this.closing === undefined ? undefined : 'the audit log is closed');
+    if (this.failure !== undefined) return this.failure.message;
+    if (this.closing !== undefined) return 'the audit log is closed';
+    return this.writeError === undefined ? undefined : `the last audit-log write failed (${this.writeError}); predictions answer 503 until a write succeeds`;
+  }
+
+  /**
+   * A failed commit (disk full, I/O error) puts the log in the failing state: /readyz says so
+   * and, since a balancer then sends no traffic whose commits would show recovery, the writer
+   * probes a one-row write every `probeIntervalMs` until one succeeds.
+   */
+  private setWritable(writable: boolean, error?: string): void {
+    const was = this.writeError === undefined;
+    this.writeError = writable ? undefined : error ?? 'write failed';
+    if (was !== writable) this.onWritable(writable);
+    if (writable) {
+      clearInterval(this.probeTimer);
+      this.probeTimer = undefined;
+    } else if (this.probeTimer === undefined && this.closing === undefined) {
+      this.probeTimer = setInterval(() => this.worker.postMessage({ kind: 'probe' } satisfies WriterRequest), this.probeIntervalMs);
+      this.probeTimer.unref();
+    }
   }
 
   append(records: readonly AuditRecord[]): Promise<void> {
@@ -162,10 +187,13 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
     switch (reply.kind) {
       case 'committed':
         this.onCommit(reply.rows, reply.seconds, false);
+        this.setWritable(true);
         for (const g of reply.groups) this.settle(g);
         break;
       case 'partial':
         this.onCommit(0, reply.seconds, true);
+        if (reply.failed.length > 0) this.setWritable(false, reply.failed[0]!.error);
+        else this.setWritable(true);
         for (const g of reply.committed) this.settle(g);
         for (const f of reply.failed) this.settle(f.group, new AuditLogFailedError(`the audit-log commit failed: ${f.error}`));
         break;
@@ -177,6 +205,9 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
         else w?.reject(new AuditLogFailedError(`storing labels failed: ${reply.error}`));
         break;
       }
+      case 'probe':
+        this.setWritable(reply.ok, reply.error);
+        break;
       case 'ready':
       case 'closed':
         break;
@@ -197,6 +228,7 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
   /** Commits what is queued, stops the writer and refuses new rows. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.probeTimer);
       this.send();
       if (this.failure !== undefined) {
         await this.worker.terminate();

@@ -25,6 +25,7 @@ export interface LabelOutcome {
 export type WriterRequest =
   | { readonly kind: 'write'; readonly group: number; readonly rows: readonly AuditRow[] }
   | { readonly kind: 'labels'; readonly id: number; readonly rows: readonly LabelRow[]; readonly receivedMs: number }
+  | { readonly kind: 'probe' }
   | { readonly kind: 'close' };
 
 export type WriterReply =
@@ -33,4 +34,5 @@ export type WriterReply =
   | { readonly kind: 'partial'; readonly committed: readonly number[]; readonly failed: readonly { group: number; error: string }[]; readonly firstError: string; readonly seconds: number }
   | { readonly kind: 'labels'; readonly id: number; readonly outcome: LabelOutcome }
   | { readonly kind: 'labels-failed'; readonly id: number; readonly error: string }
+  | { readonly kind: 'probe'; readonly ok: boolean; readonly error?: string }
   | { readonly kind: 'closed' };

@@ -72,6 +72,8 @@ const storeLabels = db.transaction((rows: readonly LabelRow[], receivedMs: numbe
   return { accepted, duplicate, conflicting, unknown, delays };
 });
 
+const probe = db.prepare('INSERT OR REPLACE INTO audit_probe (id, at_ms) VALUES (1, ?)');
+
 function handle(first: WriterRequest): void {
   const groups: WriterRequest[] = [first];
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) groups.push(m.message as WriterRequest);
@@ -106,6 +108,14 @@ function handle(first: WriterRequest): void {
       port.postMessage({ kind: 'labels', id: g.id, outcome: storeLabels(g.rows, g.receivedMs) } satisfies WriterReply);
     } catch (err) {
       port.postMessage({ kind: 'labels-failed', id: g.id, error: (err as Error).message } satisfies WriterReply);
+    }
+  }
+  if (groups.some((g) => g.kind === 'probe')) {
+    try {
+      probe.run(Date.now());
+      port.postMessage({ kind: 'probe', ok: true } satisfies WriterReply);
+    } catch (err) {
+      port.postMessage({ kind: 'probe', ok: false, error: (err as Error).message } satisfies WriterReply);
     }
   }
   if (closing) {

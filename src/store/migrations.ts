@@ -65,7 +65,9 @@ const MIGRATIONS: readonly string[] = [
      link        INTEGER NOT NULL,     -- the last archived link
      hash        TEXT NOT NULL,        -- its hash: the next link's prev_hash
      pruned_rows INTEGER NOT NULL
-   ) STRICT;`,
+   ) STRICT;
+   -- One row the writer rewrites to learn whether the disk takes writes again after a failure.
+   CREATE TABLE audit_probe (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL) STRICT;`,
 ];
 
 /** The schema version a fully migrated database has (`PRAGMA user_version`). */

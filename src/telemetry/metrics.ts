@@ -152,6 +152,21 @@ export function createMetrics(registry: Registry) {
     // The threshold table of each model (defaults with the manifest's overrides), so alert
     // rules join it instead of hard-coding numbers.
     threshold: new Gauge({ name: 'vigia_threshold', help: 'A threshold of the model, by signal and severity: the design table with the bundle overrides; alert rules compare against it.', labelNames: ['model', 'version', 'signal', 'severity'] as const, registers }),
+    auditLogWritable: new Gauge({
+      name: 'vigia_audit_log_writable',
+      help: '1 while audit-log commits succeed; 0 after a failed commit (disk full, I/O error) until a commit or a probe write succeeds. At 0, predictions answer 503.',
+      registers,
+    }),
+    auditDiskFreeBytes: new Gauge({
+      name: 'vigia_audit_disk_free_bytes',
+      help: 'Bytes available to Vigia on the filesystem of the audit-log database, sampled every few seconds.',
+      registers,
+    }),
+    auditDiskMinFreeBytes: new Gauge({
+      name: 'vigia_audit_disk_min_free_bytes',
+      help: 'VIGIA_DISK_MIN_FREE: below this free space /readyz answers 503 and VigiaAuditDiskLow fires.',
+      registers,
+    }),
     auditArchivedRows: new Counter({
       name: 'vigia_audit_archived_rows_total',
       help: 'Audit-log rows past retention archived (with their labels) then removed from the database.',
