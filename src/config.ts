@@ -35,6 +35,8 @@ export interface Config {
   readonly retentionIntervalMs: number;
   /** Where retention writes its archives (default: `archive/` beside the database). */
   readonly archiveDir: string;
+  /** Bytes of audit-log pages above which retention archives the oldest rows whatever their age (0: none). */
+  readonly dbSizeBudgetBytes: number;
   /** Free space under which the database's filesystem counts as nearly full, bytes. */
   readonly diskMinFreeBytes: number;
 }
@@ -98,6 +100,13 @@ const bytes = (raw: string, key: string): number => {
   return n;
 };
 
+const sizeBudget = (raw: string, key: string): number => {
+  const m = /^(\d+)\s*(b|kb|mb|gb|tb)?$/i.exec(raw.trim());
+  if (!m) throw new ConfigError(key, raw, 'a size such as 50gb, 512mb or 0 for none');
+  const unit = { b: 1, kb: 2 ** 10, mb: 2 ** 20, gb: 2 ** 30, tb: 2 ** 40 }[(m[2] ?? 'b').toLowerCase() as 'b'];
+  return Number(m[1]) * unit;
+};
+
 /** Every key, its flag, its one-line doc and its default. The README's table is this list. */
 export const CONFIG_KEYS = {
   port: { key: 'PORT', flag: '--port', doc: 'HTTP port to listen on (0 picks a free port)', fallback: '8080', parse: int(0, 65535) },
@@ -122,6 +131,7 @@ export const CONFIG_KEYS = {
   retentionMs: { key: 'VIGIA_RETENTION', flag: '--retention', doc: 'audit-log rows older than this are archived (gzip\'d JSON Lines with their labels and hash-chain links) then removed', fallback: '730d', parse: duration(60_000) },
   retentionIntervalMs: { key: 'VIGIA_RETENTION_INTERVAL', flag: '--retention-interval', doc: 'how often retention runs, in small steps off the event loop (0s: never)', fallback: '1h', parse: duration(0) },
   archiveDir: { key: 'VIGIA_ARCHIVE_DIR', flag: '--archive-dir', doc: 'folder of the retention archives (default: archive/ beside VIGIA_DB)', fallback: undefined, parse: text },
+  dbSizeBudgetBytes: { key: 'VIGIA_DB_SIZE_BUDGET', flag: '--db-size-budget', doc: 'size budget of the audit log (e.g. 50gb): above it, retention archives the oldest rows whatever their age; 0 for none', fallback: '0', parse: sizeBudget },
   diskMinFreeBytes: { key: 'VIGIA_DISK_MIN_FREE', flag: '--disk-min-free', doc: 'free space on the database\'s filesystem below which /readyz answers 503 and an alert fires', fallback: '64mb', parse: bytes },
   labelDelayMs: { key: 'VIGIA_LABEL_DELAY', flag: '--label-delay', doc: 'label delay for every model, overriding the bundles\' label.delay_days (0s: every labelled prediction is matured at once)', fallback: undefined, parse: duration(0) },
 } satisfies { [K in keyof Config]: KeySpec<unknown> };
@@ -159,6 +169,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     labelDelayMs: read(k.labelDelayMs),
     retentionMs: read(k.retentionMs)!,
     diskMinFreeBytes: read(k.diskMinFreeBytes)!,
+    dbSizeBudgetBytes: read(k.dbSizeBudgetBytes)!,
     retentionIntervalMs: read(k.retentionIntervalMs)!,
     archiveDir: resolve(read(k.archiveDir) ?? resolve(dirname(resolve(read(k.dbPath)!)), 'archive')),
   };

@@ -125,7 +125,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   let retention: RetentionScheduler;
   try {
     retention = await RetentionScheduler.start({
-      dbPath: config.dbPath, archiveDir: config.archiveDir, retentionMs: config.retentionMs, intervalMs: config.retentionIntervalMs,
+      dbPath: config.dbPath, archiveDir: config.archiveDir, retentionMs: config.retentionMs, intervalMs: config.retentionIntervalMs, sizeBudgetBytes: config.dbSizeBudgetBytes,
       onArchived: (rows) => metrics.auditArchivedRows.inc(rows),
       onFailed: (error) => {
         metrics.auditRetentionFailures.inc();

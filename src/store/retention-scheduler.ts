@@ -9,6 +9,8 @@ export interface RetentionOptions {
   readonly retentionMs: number;
   /** How often a pass runs; 0: only on demand (`pruneNow`). */
   readonly intervalMs: number;
+  /** Bytes of database pages above which the oldest rows are archived whatever their age (0: no budget). */
+  readonly sizeBudgetBytes?: number;
   /** Rows per step (rounded to whole links). */
   readonly maxRows?: number;
   readonly now?: () => number;
@@ -48,7 +50,7 @@ export class RetentionScheduler {
   }
 
   static async start(opts: RetentionOptions): Promise<RetentionScheduler> {
-    const worker = startWorker(import.meta.url, 'retention-worker', { path: opts.dbPath, archiveDir: opts.archiveDir, maxRows: opts.maxRows ?? 2000 });
+    const worker = startWorker(import.meta.url, 'retention-worker', { path: opts.dbPath, archiveDir: opts.archiveDir, maxRows: opts.maxRows ?? 2000, sizeBudgetBytes: opts.sizeBudgetBytes ?? 0 });
     await new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
       worker.once('message', (m: RetentionReply) => {

@@ -104,6 +104,15 @@ describe('retention with archive', () => {
     assert.match(run.stdout, /is not where the archives' chain ends/);
   });
 
+  it('archives the oldest rows whatever their age while the database is over its size budget', async () => {
+    const { path, archiveDir, ids } = await logged();
+    const s = await RetentionScheduler.start({ dbPath: path, archiveDir, retentionMs: 365 * 86_400_000, intervalMs: 0, maxRows: 20, sizeBudgetBytes: 1, now: () => T0 });
+    const pass = await s.pruneNow();
+    await s.close();
+    assert.equal(pass.rows, 200, 'a budget of 1 byte archives everything');
+    assert.deepEqual(archived(archiveDir).map((r) => r.id), ids);
+  });
+
   it('runs in its own thread on a schedule, reporting the rows it archived', async () => {
     const { path, archiveDir, ids } = await logged();
     const seen: number[] = [];
