@@ -38,8 +38,11 @@ const commitRows = db.transaction((rows: readonly AuditRow[]): string => {
   insertLink.run(first, last, rows.length, head, hash, Date.now());
   return hash;
 });
+// BEGIN IMMEDIATE: the transaction reads (max seq) before it writes, and a deferred one
+// would then fail at once with SQLITE_BUSY, without waiting, whenever the retention thread
+// committed in between; IMMEDIATE takes the write lock first, under busy_timeout.
 const commit = (rows: readonly AuditRow[]): void => {
-  head = commitRows(rows);
+  head = commitRows.immediate(rows);
 };
 
 const predictionOf = db.prepare('SELECT model, model_version, event_ts_ms, probability FROM predictions WHERE id = ?').raw();
@@ -105,7 +108,7 @@ function handle(first: WriterRequest): void {
   for (const g of groups) {
     if (g.kind !== 'labels') continue;
     try {
-      port.postMessage({ kind: 'labels', id: g.id, outcome: storeLabels(g.rows, g.receivedMs) } satisfies WriterReply);
+      port.postMessage({ kind: 'labels', id: g.id, outcome: storeLabels.immediate(g.rows, g.receivedMs) } satisfies WriterReply);
     } catch (err) {
       port.postMessage({ kind: 'labels-failed', id: g.id, error: (err as Error).message } satisfies WriterReply);
     }

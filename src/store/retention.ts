@@ -72,6 +72,6 @@ export function pruneStep(db: SqliteDatabase, opts: { cutoffMs: number; archiveD
       `INSERT INTO audit_checkpoint (id, link, hash, pruned_rows) VALUES (1, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET link = excluded.link, hash = excluded.hash, pruned_rows = pruned_rows + excluded.pruned_rows`,
     ).run(last.link, last.hash, rows);
-  })();
+  }).immediate();
   return { rows, file };
 }
