@@ -39,6 +39,10 @@ export interface Config {
   readonly dbSizeBudgetBytes: number;
   /** Free space under which the database's filesystem counts as nearly full, bytes. */
   readonly diskMinFreeBytes: number;
+  /** Most ingested rows admitted and not yet committed; beyond it the ingest answers 503 with Retry-After. */
+  readonly ingestQueueRows: number;
+  /** How long half of a KServe CloudEvent pair waits for its partner before it is counted unpaired, ms. */
+  readonly ingestPairTimeoutMs: number;
 }
 
 /** The repository root (where `models/` lives), from this file's place in src/ or dist/. */
@@ -134,6 +138,8 @@ export const CONFIG_KEYS = {
   dbSizeBudgetBytes: { key: 'VIGIA_DB_SIZE_BUDGET', flag: '--db-size-budget', doc: 'size budget of the audit log (e.g. 50gb): above it, retention archives the oldest rows whatever their age; 0 for none', fallback: '0', parse: sizeBudget },
   diskMinFreeBytes: { key: 'VIGIA_DISK_MIN_FREE', flag: '--disk-min-free', doc: 'free space on the database\'s filesystem below which /readyz answers 503 and an alert fires', fallback: '64mb', parse: bytes },
   labelDelayMs: { key: 'VIGIA_LABEL_DELAY', flag: '--label-delay', doc: 'label delay for every model, overriding the bundles\' label.delay_days (0s: every labelled prediction is matured at once)', fallback: undefined, parse: duration(0) },
+  ingestQueueRows: { key: 'VIGIA_INGEST_QUEUE_ROWS', flag: '--ingest-queue-rows', doc: 'most ingested rows (observations, CloudEvents) waiting for the audit-log writer; more gets 503 with Retry-After, never accepted unlogged', fallback: '20000', parse: int(1, 10_000_000) },
+  ingestPairTimeoutMs: { key: 'VIGIA_INGEST_PAIR_TIMEOUT', flag: '--ingest-pair-timeout', doc: 'how long a KServe request or response CloudEvent waits for its other half before it is counted in vigia_ingest_unpaired_total (kept, and still paired if the partner comes later)', fallback: '5m', parse: duration(1000) },
 } satisfies { [K in keyof Config]: KeySpec<unknown> };
 
 /**
@@ -172,5 +178,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     dbSizeBudgetBytes: read(k.dbSizeBudgetBytes)!,
     retentionIntervalMs: read(k.retentionIntervalMs)!,
     archiveDir: resolve(read(k.archiveDir) ?? resolve(dirname(resolve(read(k.dbPath)!)), 'archive')),
+    ingestQueueRows: read(k.ingestQueueRows)!,
+    ingestPairTimeoutMs: read(k.ingestPairTimeoutMs)!,
   };
 }

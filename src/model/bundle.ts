@@ -8,12 +8,13 @@ import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest.js';
 import { OnnxScorer } from './onnx-scorer.js';
 import type { Scorer } from './scorer.js';
 
-/** A loaded model bundle: its manifest, its input encoder and its scorer. */
+/** A loaded model bundle: its manifest, its input encoder and its scorer (none when monitor-only). */
 export interface LoadedModel {
   readonly dir: string;
   readonly manifest: Manifest;
   readonly encoder: InputEncoder;
-  readonly scorer: Scorer;
+  /** Absent in a monitor-only bundle: its predictions are made elsewhere and ingested. */
+  readonly scorer: Scorer | undefined;
   /** True when the ONNX probability output was a ZipMap, unwrapped at load. */
   readonly unwrappedZipMap: boolean;
   /** SHA-256 (hex) of the bundle's content (see `bundleContentHash`), recorded on every audit row. */
@@ -21,12 +22,13 @@ export interface LoadedModel {
 }
 
 /**
- * The bundle's content hash, its lineage: SHA-256 over, for the model file, the manifest, the
+ * The bundle's content hash, its lineage: SHA-256 over, for the model file (none in a
+ * monitor-only bundle), the manifest, the
  * reference sample and the calibration sample if any, in that order, each file's name, a
  * newline, its SHA-256 (hex) and a newline. Any byte changed in any of them changes it.
  */
 export async function bundleContentHash(dir: string, manifest: Manifest): Promise<string> {
-  const files = [manifest.modelFile, MANIFEST_FILE, manifest.referenceFile, ...(manifest.calibrationFile === undefined ? [] : [manifest.calibrationFile])];
+  const files = [...(manifest.model === undefined ? [] : [manifest.model.file]), MANIFEST_FILE, manifest.referenceFile, ...(manifest.calibrationFile === undefined ? [] : [manifest.calibrationFile])];
   const outer = createHash('sha256');
   for (const f of files) {
     const inner = createHash('sha256');
@@ -68,13 +70,14 @@ async function checkSample(dir: string, manifest: Manifest, manifestPath: string
   } catch (err) {
     throw new BundleError(manifestPath, field, `names ${JSON.stringify(file)}, which cannot be read: ${(err as Error).message}`);
   }
-  const missing = [...manifest.features.map((f) => f.name), manifest.labelColumn].filter((c) => !header.includes(c));
+  const columns = [...manifest.features.map((f) => f.name), manifest.labelColumn, ...(manifest.scoreColumn === undefined ? [] : [manifest.scoreColumn])];
+  const missing = columns.filter((c) => !header.includes(c));
   if (missing.length > 0) {
     throw new BundleError(path, undefined, `header lacks the column(s) ${missing.map((m) => JSON.stringify(m)).join(', ')} named in ${MANIFEST_FILE}`);
   }
 }
 
-/** Loads one bundle folder: validates the manifest and the reference header, loads the ONNX model. */
+/** Loads one bundle folder: validates the manifest and the reference header, loads the ONNX model if it has one. */
 export async function loadBundle(dir: string): Promise<LoadedModel> {
   const manifestPath = join(dir, MANIFEST_FILE);
   let text: string;
@@ -85,12 +88,16 @@ export async function loadBundle(dir: string): Promise<LoadedModel> {
   }
   const manifest = parseManifest(text, manifestPath);
   await checkReference(dir, manifest, manifestPath);
+  const encoder = new InputEncoder(manifest.features);
+  if (manifest.model === undefined) {
+    return { dir, manifest, encoder, scorer: undefined, unwrappedZipMap: false, contentHash: await bundleContentHash(dir, manifest) };
+  }
   const scorer = await OnnxScorer.load({
-    modelPath: join(dir, manifest.modelFile),
+    modelPath: join(dir, manifest.model.file),
     manifestPath,
-    inputName: manifest.inputName,
-    probabilityOutput: manifest.probabilityOutput,
-    positiveClassIndex: manifest.positiveClassIndex,
+    inputName: manifest.model.input,
+    probabilityOutput: manifest.model.probabilityOutput,
+    positiveClassIndex: manifest.model.positiveClassIndex,
     width: manifest.features.length,
   });
   let contentHash: string;
@@ -100,7 +107,7 @@ export async function loadBundle(dir: string): Promise<LoadedModel> {
     await scorer.close();
     throw new BundleError(manifestPath, undefined, `cannot hash the bundle's files: ${(err as Error).message}`);
   }
-  return { dir, manifest, encoder: new InputEncoder(manifest.features), scorer, unwrappedZipMap: scorer.unwrappedZipMap, contentHash };
+  return { dir, manifest, encoder, scorer, unwrappedZipMap: scorer.unwrappedZipMap, contentHash };
 }
 
 /** The bundle folders of a models directory: every sub-folder not starting with a dot. */
@@ -113,6 +120,6 @@ export async function listBundleDirs(modelsDir: string): Promise<string[]> {
     throw new BundleError(modelsDir, undefined, `is not a readable models directory (VIGIA_MODELS_DIR): ${(err as Error).message}`);
   }
   const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(modelsDir, e.name)).sort();
-  if (dirs.length === 0) throw new BundleError(modelsDir, undefined, 'holds no model bundle (one sub-folder per model, each with vigia.json and model.onnx)');
+  if (dirs.length === 0) throw new BundleError(modelsDir, undefined, 'holds no model bundle (one sub-folder per model, each with vigia.json, and model.onnx unless monitor-only)');
   return dirs;
 }

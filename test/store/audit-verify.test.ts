@@ -61,6 +61,26 @@ describe('the audit log hash chain', () => {
     assert.ok(links.every((l) => l.rows === 25));
   });
 
+  it('chains observations and KServe pairs ingested beside the predictions, retries included', async () => {
+    const path = join(tmp.dir, `chain${n++}.db`);
+    openDatabase({ path, synchronous: 'NORMAL' }).close();
+    const log = await SqliteAuditLog.open({ path, synchronous: 'NORMAL' });
+    await log.append([record('p0', 0), record('p1', 1)]);
+    const observed = (id: string, i: number): AuditRecord => ({ ...record(id, i), source: 'observed', latencyMs: 0, traceId: '' });
+    assert.deepEqual((await log.observe([observed('o0', 2), observed('o1', 3)])).map((o) => o.status), ['created', 'created']);
+    // A retry inserts nothing, so it adds no row to any link.
+    assert.deepEqual((await log.observe([observed('o0', 2)])).map((o) => o.status), ['duplicate']);
+    const policy = { version: '1', threshold: 0.5, bands: [['high', 0.5], ['low', 0]] as const, bundleHash: 'c'.repeat(64) };
+    await log.recordHalf({ model: 'm', ceId: 'ce1', half: 'response', payload: '[0.75, 0.1]', receivedMs: 1000, policy });
+    assert.deepEqual(await log.recordHalf({ model: 'm', ceId: 'ce1', half: 'request', payload: JSON.stringify([{ a: 1 }, { a: 2 }]), receivedMs: 2000, policy }), { status: 'paired', rows: 2, duplicateRows: 0 });
+    await log.append([record('p2', 4)]);
+    await log.close();
+    const r = verify(path);
+    assert.equal(r.ok, true, r.firstBreak?.reason);
+    assert.equal(r.rows, 7);
+    assert.equal(r.unchained, 0);
+  });
+
   it('verifies a clean log', async () => {
     const r = verify(await logged(5, 40));
     assert.equal(r.ok, true, r.firstBreak?.reason);

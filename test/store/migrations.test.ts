@@ -33,4 +33,15 @@ describe('migrations', () => {
     assert.deepEqual(db.prepare("SELECT model, model_version, event_ts_ms, probability FROM labels WHERE prediction_id = 'a'").get(), { model: 'm', model_version: '1', event_ts_ms: 1000, probability: 0.75 });
     db.close();
   });
+
+  it('marks the predictions of an older audit log as scored by Vigia, and adds the table of waiting CloudEvent halves', () => {
+    const db = new Database(join(tmp.dir, 'v4.db'));
+    migrate(db, 4);
+    db.exec(`INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms)
+             VALUES ('a', 'r', 1234, 'm', '1', '{}', 0.75, 1, 'b', 0.2, 1, 't', 1000)`);
+    migrate(db);
+    assert.equal(db.prepare("SELECT source FROM predictions WHERE id = 'a'").pluck().get(), 'scored');
+    assert.deepEqual((db.prepare('PRAGMA table_info(cloudevents)').all() as { name: string }[]).map((c) => c.name), ['model', 'ce_id', 'request', 'response', 'first_ms', 'paired_ms', 'expired_ms', 'problem']);
+    db.close();
+  });
 });
