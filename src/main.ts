@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
-import type { Config } from './config.js';
+import { PROJECT_ROOT, type Config } from './config.js';
 import { loadModels, type ModelRegistry } from './model/registry.js';
 import { PredictionService } from './predict/service.js';
 import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
@@ -13,6 +14,8 @@ import { startTracing } from './telemetry/tracing.js';
 import { DriftMonitor } from './drift/monitor.js';
 import { buildModelContext } from './report/model-context.js';
 import { publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
+
+const DOCS_DIR = `${PROJECT_ROOT}/docs`;
 
 export interface RunningService {
   readonly url: string;
@@ -123,6 +126,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     eventTime: { accept: config.acceptEventTime, maxAgeMs: config.maxEventAgeMs },
     monitor,
     ...(audit instanceof SqliteAuditLog ? { labels: audit } : {}),
+    // The runbooks that alerts link to (docs/alerts.md...), served by the service itself.
+    ...(existsSync(DOCS_DIR) ? { docsDir: DOCS_DIR } : {}),
     readiness: {
       models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
       database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),
