@@ -59,7 +59,7 @@ export function createApp(deps: AppDeps): App {
   }
   if (deps.docsDir !== undefined) app.use(docsRoutes(deps.docsDir));
   app.use(healthRoutes(deps.readiness));
-  app.use(metricsRoutes(deps.metricsRegistry));
+  app.use(metricsRoutes(deps.metricsRegistry, deps.metrics.otel));
   app.use(notFound);
   app.use(errorHandler(deps.metrics, deps.logger));
   return (req, res) => {

@@ -164,6 +164,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await audit.close();
       db.close();
       await registry.close();
+      await metrics.otel.close();
       await tracing.shutdown();
     })();
     return closing;
