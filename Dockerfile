@@ -6,7 +6,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-# onnxruntime-node's install script would download CUDA libraries; Vigia runs on CPU.
+# onnxruntime-node's install script would download CUDA libraries; Vigia runs on CPU. The
+# image's npm 10 ignores package.json's allowScripts, so the script is told to skip itself.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
