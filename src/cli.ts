@@ -118,7 +118,7 @@ async function drift(opts: DriftOptions & { reference: string; current: string }
     process.stderr.write(`vigia: ${errorMessage(err)}\n`);
     return EXIT_BAD_INPUT;
   } finally {
-    await model?.scorer.close();
+    await model?.scorer?.close();
   }
 }
 
@@ -141,7 +141,7 @@ async function baseline(dir: string, opts: { out?: string; quantiles: number; to
     process.stderr.write(`vigia: ${errorMessage(err)}\n`);
     return EXIT_BAD_INPUT;
   } finally {
-    await model?.scorer.close();
+    await model?.scorer?.close();
   }
 }
 

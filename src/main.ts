@@ -14,6 +14,8 @@ import { startTracing } from './telemetry/tracing.js';
 import { DriftMonitor } from './drift/monitor.js';
 import { buildModelContext } from './report/model-context.js';
 import { publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
+import { Admission } from './ingest/admission.js';
+import { PairExpiry } from './ingest/pair-expiry.js';
 
 const DOCS_DIR = `${PROJECT_ROOT}/docs`;
 
@@ -113,6 +115,24 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   }
   void monitor.evaluateAll();
 
+  const admission = new Admission(config.ingestQueueRows, (rows) => metrics.ingestQueueRows.set(rows));
+  const expiry = audit instanceof SqliteAuditLog
+    ? new PairExpiry({
+        store: audit,
+        timeoutMs: config.ingestPairTimeoutMs,
+        intervalMs: Math.min(60_000, Math.max(1000, config.ingestPairTimeoutMs / 5)),
+        onSwept: ({ expired, waiting }) => {
+          if (expired > 0) {
+            metrics.ingestUnpaired.inc(expired);
+            logger.warn('KServe CloudEvent halves unpaired', { expired, timeout_ms: config.ingestPairTimeoutMs });
+          }
+          metrics.ingestWaitingHalves.set(waiting);
+        },
+        onError: (err) => logger.warn('the unpaired-halves sweep failed', { error: err.message }),
+      })
+    : undefined;
+  void expiry?.sweep();
+
   let draining = false;
   const service = new PredictionService({ audit, metrics, tracer: tracing.tracer });
   const app = createApp({
@@ -125,7 +145,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     maxBatch: config.maxBatch,
     eventTime: { accept: config.acceptEventTime, maxAgeMs: config.maxEventAgeMs },
     monitor,
-    ...(audit instanceof SqliteAuditLog ? { labels: audit } : {}),
+    ...(audit instanceof SqliteAuditLog ? { labels: audit, ingest: { store: audit, admission, maxEventAgeMs: config.maxEventAgeMs } } : {}),
     // The runbooks that alerts link to (docs/alerts.md...), served by the service itself.
     ...(existsSync(DOCS_DIR) ? { docsDir: DOCS_DIR } : {}),
     readiness: {
@@ -160,6 +180,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
+      await expiry?.close();
       await monitor.close();
       await audit.close();
       db.close();
