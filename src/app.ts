@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Registry } from 'prom-client';
+import { docsRoutes } from './http/docs.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { healthRoutes, type ReadinessCheck } from './http/health.js';
 import { instrumentRequests } from './http/instrument.js';
@@ -35,6 +36,8 @@ export interface AppDeps {
   readonly monitor?: DriftMonitor;
   /** Serves `POST /v1/labels` when given. */
   readonly labels?: LabelStore;
+  /** Serves the Markdown files of this folder (the project's docs/) as HTML at `/docs/<name>` when given. */
+  readonly docsDir?: string;
   /** Serves the ingest of predictions made elsewhere (observations, KServe CloudEvents) when given. */
   readonly ingest?: IngestDeps;
 }
@@ -52,7 +55,7 @@ export type App = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * Builds the HTTP application; never listens. The predict routes are served first on
- * node:http (the hot path); everything else is Express: models, labels, ingest, report, status page, health, metrics, 404,
+ * node:http (the hot path); everything else is Express: models, labels, ingest, report, status page, docs, health, metrics, 404,
  * and the one error handler.
  */
 export function createApp(deps: AppDeps): App {
@@ -72,8 +75,9 @@ export function createApp(deps: AppDeps): App {
     app.use(reportRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));
     app.use(statusRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));
   }
+  if (deps.docsDir !== undefined) app.use(docsRoutes(deps.docsDir));
   app.use(healthRoutes(deps.readiness));
-  app.use(metricsRoutes(deps.metricsRegistry));
+  app.use(metricsRoutes(deps.metricsRegistry, deps.metrics.otel));
   app.use(notFound);
   app.use(errorHandler(deps.metrics, deps.logger));
   return (req, res) => {

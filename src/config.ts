@@ -48,7 +48,7 @@ export interface Config {
 /** The repository root (where `models/` lives), from this file's place in src/ or dist/. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-interface KeySpec<T> {
+export interface KeySpec<T> {
   readonly key: string;
   /** The command-line flag that sets the same key (`vigia serve --port 9090`). */
   readonly flag: string;
@@ -85,7 +85,8 @@ const fraction = (raw: string, key: string): number => {
   if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(key, raw, 'a number from 0 to 1');
   return n;
 };
-const flag = (raw: string, key: string): boolean => {
+/** Parses a true/false key; a bare command-line flag (`--accept-event-time`) means true. */
+export const flag = (raw: string, key: string): boolean => {
   const v = raw.trim().toLowerCase();
   if (v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
@@ -181,4 +182,33 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ingestQueueRows: read(k.ingestQueueRows)!,
     ingestPairTimeoutMs: read(k.ingestPairTimeoutMs)!,
   };
+}
+
+/** What the client commands (`vigia simulate`, `vigia report`) read from their environment. */
+export interface ClientConfig {
+  /** The running service they talk to. */
+  readonly url: string;
+}
+
+const httpUrl = (raw: string, key: string): string => {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError(key, raw, 'an http:// or https:// URL such as http://localhost:8080');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(key, raw, 'an http:// or https:// URL such as http://localhost:8080');
+  return raw.trim().replace(/\/+$/, '');
+};
+
+/** The keys of the client commands; each is also their flag. The second table of docs/configuration.md is this list. */
+export const CLIENT_CONFIG_KEYS = {
+  url: { key: 'VIGIA_URL', flag: '--url', doc: 'the running service that vigia simulate and vigia report talk to', fallback: 'http://localhost:8080', parse: httpUrl },
+} satisfies { [K in keyof ClientConfig]: KeySpec<unknown> };
+
+/** Reads the client commands' configuration from `env`; throws a `ConfigError` naming the key and the value. */
+export function loadClientConfig(env: Readonly<Record<string, string | undefined>>): ClientConfig {
+  const spec = CLIENT_CONFIG_KEYS.url;
+  const raw = env[spec.key];
+  return { url: spec.parse(raw === undefined || raw === '' ? spec.fallback : raw, spec.key) };
 }

@@ -11,7 +11,7 @@ export class ConfigError extends Error {
   constructor(
     readonly key: string,
     readonly value: string,
-    expected: string,
+    readonly expected: string,
   ) {
     super(`config ${key}=${JSON.stringify(value)} is invalid: expected ${expected}`);
   }

@@ -1,10 +1,10 @@
-import { statfsSync } from 'node:fs';
+import { existsSync, statfsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
-import type { Config } from './config.js';
+import { PROJECT_ROOT, type Config } from './config.js';
 import { loadModels, type ModelRegistry } from './model/registry.js';
 import { PredictionService } from './predict/service.js';
 import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
@@ -18,6 +18,8 @@ import { buildModelContext } from './report/model-context.js';
 import { publishFairnessThresholds, publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
 import { Admission } from './ingest/admission.js';
 import { PairExpiry } from './ingest/pair-expiry.js';
+
+const DOCS_DIR = `${PROJECT_ROOT}/docs`;
 
 export interface RunningService {
   readonly url: string;
@@ -189,6 +191,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     eventTime: { accept: config.acceptEventTime, maxAgeMs: config.maxEventAgeMs },
     monitor,
     ...(audit instanceof SqliteAuditLog ? { labels: audit, ingest: { store: audit, admission, maxEventAgeMs: config.maxEventAgeMs } } : {}),
+    // The runbooks that alerts link to (docs/alerts.md...), served by the service itself.
+    ...(existsSync(DOCS_DIR) ? { docsDir: DOCS_DIR } : {}),
     readiness: {
       models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
       database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),
@@ -229,6 +233,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await audit.close();
       db.close();
       await registry.close();
+      await metrics.otel.close();
       await tracing.shutdown();
     })();
     return closing;

@@ -63,6 +63,11 @@ export class DriftMonitor {
     this.init = { dbPath: opts.dbPath, models };
   }
 
+  /** How often the reports are evaluated, ms (0: on demand only). */
+  get intervalMs(): number {
+    return this.opts.intervalMs;
+  }
+
   static async start(opts: DriftMonitorOptions): Promise<DriftMonitor> {
     const monitor = new DriftMonitor(opts);
     await monitor.evaluator();

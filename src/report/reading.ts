@@ -82,7 +82,7 @@ function latencyFigure(r: ServedReport): Figure {
     label: 'Latency p50 / p95 / p99',
     value: l === null ? '—' : `${[l.p50, l.p95, l.p99].map((x) => millis(x).replace(/ ms$/, '')).join(' / ')} ms`,
     detail: 'from the arrival of a request to its decision, over the window',
-    limit: `targets ${t.latencyTargetMs.p50} / ${t.latencyTargetMs.p95} / ${t.latencyTargetMs.p99} ms`,
+    limit: `alerts above ${t.latencyWarningMs.p50} / ${t.latencyWarningMs.p95} (critical ${t.latencyCriticalMs.p95}) / ${t.latencyCriticalMs.p99} ms`,
     tone,
   };
 }
@@ -96,7 +96,7 @@ function errorFigure(r: ServedReport): Figure {
     label: 'Errors 4xx / 5xx',
     value: e === undefined ? '—' : `${percent(e.ratio_4xx)} / ${percent(e.ratio_5xx)}`,
     detail: e === undefined ? 'not reported by this service' : `of ${plural(e.requests, 'predict request')} since the service started`,
-    limit: `targets < ${percent(t.ratio4xx.target, 0)} / < ${percent(t.ratio5xx.target)}; alerts above ${percent(t.ratio4xx.warning, 0)} / ${percent(t.ratio5xx.critical, 0)}`,
+    limit: `alerts above ${percent(t.ratio4xx.warning, 0)} / ${percent(t.ratio5xx.critical, 0)}`,
     tone,
   };
 }

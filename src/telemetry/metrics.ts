@@ -1,3 +1,6 @@
+import type { Attributes, Histogram as OtelHistogram } from '@opentelemetry/api';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 
 /** Latency buckets (seconds): every SLO edge of the design's table is a bucket boundary. */
@@ -22,6 +25,8 @@ export const LABEL_DELAY_BUCKETS = [3600, 21600, 86400, 259200, 604800, 1209600,
 export function createMetrics(registry: Registry) {
   const registers = [registry];
   return {
+    /** The OpenTelemetry semantic-convention HTTP server metrics, exported on the same /metrics. */
+    otel: createOtelHttpMetrics(),
     httpRequestDuration: new Histogram({
       name: 'vigia_http_request_duration_seconds',
       help: 'Time from receiving an HTTP request to finishing its response, by route, method and status code.',
@@ -195,6 +200,58 @@ export function createMetrics(registry: Registry) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The bucket boundaries the HTTP semantic conventions advise for http.server.request.duration (s). */
+export const OTEL_HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+/** The methods the conventions name; any other is recorded as `_OTHER`, so the label stays bounded. */
+const KNOWN_METHODS = new Set(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE']);
+
+/**
+ * OpenTelemetry's `http.server.request.duration` (unit s, with `http.request.method`,
+ * `http.route`, `http.response.status_code`, `url.scheme`, `network.protocol.version`, and
+ * `error.type` on a 5xx; `network.protocol.name` is left out, as the conventions allow for
+ * http), recorded through the OTel SDK on its own
+ * MeterProvider. Its PrometheusExporter starts no server: `exposition()` collects and
+ * serializes it, and `GET /metrics` appends that to prom-client's text, so one scrape has
+ * both (as `http_server_request_duration_seconds`). It lives here, beside the prom-client
+ * metrics, so this file stays the one place that creates metrics.
+ */
+function createOtelHttpMetrics() {
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  const provider = new MeterProvider({ readers: [exporter] });
+  const duration: OtelHistogram = provider.getMeter('vigia').createHistogram('http.server.request.duration', {
+    unit: 's',
+    description: 'Duration of HTTP server requests.',
+    advice: { explicitBucketBoundaries: OTEL_HTTP_DURATION_BUCKETS },
+  });
+  // Target identity comes from Prometheus (job, instance); the SDK's default resource would say unknown_service.
+  const serializer = new PrometheusSerializer(undefined, false, undefined, true);
+  // One attribute object per (route, method, status), built once: the hot path only looks it up.
+  const attributes = new Map<string, Attributes>();
+  const attributesOf = (route: string, method: string, status: number): Attributes => {
+    const key = `${route} ${method} ${status}`;
+    let attrs = attributes.get(key);
+    if (attrs === undefined) {
+      attrs = {
+        'http.request.method': KNOWN_METHODS.has(method) ? method : '_OTHER',
+        'http.route': route,
+        'http.response.status_code': status,
+        'url.scheme': 'http',
+        'network.protocol.version': '1.1',
+        ...(status >= 500 ? { 'error.type': String(status) } : {}),
+      };
+      attributes.set(key, attrs);
+    }
+    return attrs;
+  };
+  return {
+    /** Records one finished request (seconds from arrival to the end of the response). */
+    recordRequest: (route: string, method: string, status: number, seconds: number): void => duration.record(seconds, attributesOf(route, method, status)),
+    /** The OTel metrics in the Prometheus text format, for `GET /metrics`. */
+    exposition: async (): Promise<string> => serializer.serialize((await exporter.collect()).resourceMetrics),
+    close: (): Promise<void> => provider.shutdown(),
+  };
+}
 
 /** Records one audit-log commit: rows committed, its duration, whether a group failed. */
 export function auditCommitRecorder(metrics: Metrics): (rows: number, seconds: number, failed: boolean) => void {

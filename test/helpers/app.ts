@@ -44,7 +44,7 @@ export interface TestApp {
 }
 
 /** The real app on real models and a real SQLite file in a temp folder; spans kept in memory. */
-export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean; eventTime?: EventTimePolicy; labelDelayMs?: number; ingestQueueRows?: number } = {}): Promise<TestApp> {
+export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean; eventTime?: EventTimePolicy; labelDelayMs?: number; ingestQueueRows?: number; docsDir?: string } = {}): Promise<TestApp> {
   const tmp = tempDir();
   const dbPath = join(tmp.dir, 'vigia.db');
   const registry = await loadModels(opts.modelsDir ?? DEMO_MODELS, opts.defaultModel);
@@ -84,6 +84,7 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
     bodyLimitBytes: opts.bodyLimitBytes ?? 1024 * 1024,
     maxBatch: opts.maxBatch ?? 1000,
     ...(opts.eventTime === undefined ? {} : { eventTime: opts.eventTime }),
+    ...(opts.docsDir === undefined ? {} : { docsDir: opts.docsDir }),
   });
   return {
     app, db, registry, metrics, metricsRegistry, spans, dbPath,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
+import { refreshSeconds } from '../../src/http/status.js';
 import { buildTestApp, postRows, type TestApp } from '../helpers/app.js';
 import { resample } from '../helpers/demo-baseline.js';
 
@@ -48,3 +49,14 @@ describe('GET / and GET /status', () => {
     assert.match(res.body.error.message, /no model named "fraud"; loaded: credit-default/);
   });
 });
+
+describe('the status page reload', () => {
+  it('reloads as often as the monitor evaluates, between 5 s and 60 s, and every 30 s when evaluations are on demand', () => {
+    assert.equal(refreshSeconds(10_000), 10);
+    assert.equal(refreshSeconds(60_000), 60);
+    assert.equal(refreshSeconds(1_000), 5);
+    assert.equal(refreshSeconds(3_600_000), 60);
+    assert.equal(refreshSeconds(0), 30);
+  });
+});
+

@@ -25,7 +25,7 @@ describe('the weekly report', () => {
     assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]!)), JSON.stringify(order));
     assert.match(md, /^\*\*CRITICAL\*\*: 1 critical signal \(feature LIMIT_BAL\) and \d+ warnings? \([^)]+\)\.$/m);
     assert.match(md, /^Window 2026-11-24 12:00 UTC → 2026-12-01 12:00 UTC \(7 days\), evaluated 2026-12-01 12:00 UTC\. It covers the 7 days asked for/m);
-    assert.match(md, /^\| Latency p50 \/ p95 \/ p99 \| 1\.00 \/ 1\.00 \/ 1\.00 ms \| .* \| targets 100 \/ 200 \/ 500 ms \| ok \|$/m);
+    assert.match(md, /^\| Latency p50 \/ p95 \/ p99 \| 1\.00 \/ 1\.00 \/ 1\.00 ms \| .* \| alerts above 150 \/ 200 \(critical 300\) \/ 1000 ms \| ok \|$/m);
     assert.match(md, /^\| Errors 4xx \/ 5xx \| 0\.2 % \/ 0\.0 % \| of 2,000 predict requests since the service started \| .* \| ok \|$/m);
     assert.match(md, /^\| LIMIT_BAL \| numeric \| \d+\.\d{3} \| 0\.\d{3} \| .* \| critical \|$/m);
     assert.match(md, /^\| AUC \| 0\.7\d\d \| 0\.\d{3}–0\.\d{3} \| — \| ≥ 0\.78 \(critical < 0\.75\) \| ok \|$/m);

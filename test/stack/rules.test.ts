@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { ROOT } from '../helpers/app.js';
+import { SERVICE_LIMITS } from '../../src/report/limits.js';
 import { docExists, readDoc, runbookTarget } from '../helpers/docs.js';
 import { alertRules, markdownAnchors, metricNames, PROMETHEUS_DIR, recordingRules, RULE_TESTS_DIR, RULES_DIR, ruleFileNames } from '../helpers/rules.js';
 import { requireTool } from '../helpers/tools.js';
@@ -98,6 +99,25 @@ describe('Prometheus configuration and rules', () => {
     for (const a of alertRules()) {
       const row = `| \`${a.alert}\` | ${a.labels?.['severity']} | ${a.for} | [runbook](#${a.alert.toLowerCase()}) |`;
       assert.ok(alertsDoc.includes(row), `docs/alerts.md lacks the row ${row}`);
+    }
+  });
+
+  it('fires the service alerts at the limits the status page and the weekly report show (SERVICE_LIMITS)', () => {
+    const S = SERVICE_LIMITS;
+    const edges: Record<string, RegExp> = {
+      VigiaLatencyP50High: new RegExp(`\\{quantile="0\\.5"\\} > ${S.latencyWarningMs.p50 / 1000}$`),
+      VigiaLatencyP95High: new RegExp(`\\{quantile="0\\.95"\\} > ${S.latencyWarningMs.p95 / 1000}$`),
+      VigiaLatencyP95Critical: new RegExp(`\\{quantile="0\\.95"\\} > ${S.latencyCriticalMs.p95 / 1000}$`),
+      VigiaLatencyP99Critical: new RegExp(`\\{quantile="0\\.99"\\} > ${S.latencyCriticalMs.p99 / 1000}$`),
+      VigiaHttp4xxRatioHigh: new RegExp(`\\{status_class="4xx"\\} > ${S.ratio4xx.warning}$`),
+      VigiaHttp5xxRatioCritical: new RegExp(`\\{status_class="5xx"\\} > ${S.ratio5xx.critical}$`),
+      VigiaErrorRatioCritical: new RegExp(`\\) > ${S.errorRatio.critical}$`),
+    };
+    const rules = alertRules(['service.rules.yml']);
+    for (const [alert, edge] of Object.entries(edges)) {
+      const rule = rules.find((r) => r.alert === alert);
+      assert.ok(rule, `${alert} is not in service.rules.yml`);
+      assert.match(rule.expr.trim(), edge, alert);
     }
   });
 

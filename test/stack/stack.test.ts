@@ -232,6 +232,10 @@ describe('the monitoring stack, end to end', () => {
       });
       assert.equal(alert.annotations['summary'], rule.annotations!['summary']);
       assert.equal(alert.annotations['runbook_url'], `http://${new URL(vigia.url).host}/docs/alerts#vigiafeaturepsicritical`);
+      // The link in the notification opens: the service serves the runbook, with the anchor.
+      const runbook = await fetch(alert.annotations['runbook_url']!);
+      assert.equal(runbook.status, 200);
+      assert.match(await runbook.text(), /<h3 id="vigiafeaturepsicritical">/);
       const m = /^credit-default 1\.0\.0: feature LIMIT_BAL has PSI (\d+\.\d{3}) over the drift window, at or above the critical threshold 0\.25\.$/.exec(alert.annotations['description'] ?? '');
       assert.ok(m, alert.annotations['description']);
       assert.ok(Number(m[1]) >= 0.25, m[1]);
