@@ -89,6 +89,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       models: contexts,
       windowMs: config.windowMs,
       intervalMs: config.evalIntervalMs,
+      exactWindowRows: config.exactWindowRows,
       onEvaluated: (key, outcome) => {
         if ('report' in outcome) {
           const r = outcome.report;

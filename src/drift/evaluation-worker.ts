@@ -8,14 +8,17 @@ import { buildPerformanceReport, cohortRange, type PerformanceContext, type Perf
 import { buildModelReport } from '../report/model-report.js';
 import { CohortReader } from '../store/cohort.js';
 import { WindowCache } from '../store/window.js';
+import { SqliteWindowBuckets } from '../store/window-buckets.js';
+import { aggregateCount, windowAggregateLayout } from './window-aggregate.js';
 import { diagnose } from './diagnosis.js';
 import type { EvaluationInit, EvaluationReply, EvaluationRequest } from './evaluation-protocol.js';
-import { buildReport } from './report.js';
+import { buildAggregateReport, buildReport, type DriftReport } from './report.js';
 
 const send = (reply: EvaluationReply) => process.send!(reply);
 let data: EvaluationInit | undefined;
 let db: Database.Database | undefined;
 const caches = new Map<string, WindowCache>();
+const buckets = new Map<string, SqliteWindowBuckets>();
 let cohorts: CohortReader | undefined;
 
 /** The performance section: realized on the matured cohort, estimated on the window's scores. */
@@ -34,24 +37,41 @@ function evaluate(req: EvaluationRequest): void {
     const ctx = data.models[req.key];
     if (ctx === undefined) throw new Error(`no baseline for ${req.key}`);
     const { baseline } = ctx;
-    let cache = caches.get(req.key);
-    if (cache === undefined) {
-      cache = new WindowCache(db, baseline.model, baseline.modelVersion, baseline.features.map((f) => f.name));
-      caches.set(req.key, cache);
+    let source = buckets.get(req.key);
+    if (source === undefined) {
+      source = new SqliteWindowBuckets(db, windowAggregateLayout(baseline, ctx.bands));
+      buckets.set(req.key, source);
     }
-    const window = cache.refresh(req.fromMs);
-    const drift = buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose);
+    const aggregated = source.refresh(req.fromMs);
+    const exact = aggregateCount(aggregated.aggregate) <= data.exactWindowRows;
+    let drift: DriftReport;
+    let scores: Float64Array;
+    if (exact) {
+      let cache = caches.get(req.key);
+      if (cache === undefined) {
+        cache = new WindowCache(db, baseline.model, baseline.modelVersion, baseline.features.map((f) => f.name));
+        caches.set(req.key, cache);
+      }
+      const window = cache.refresh(req.fromMs);
+      drift = buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose);
+      scores = window.scores;
+    } else {
+      // Too many rows to hold: the rows' columns go, the hourly aggregates answer.
+      caches.delete(req.key);
+      drift = buildAggregateReport(ctx, { layout: source.layout, ...aggregated }, { fromMs: aggregated.fromMs, toMs: req.toMs }, new Date(req.nowMs));
+      scores = new Float64Array(0);
+    }
     let performance: PerformanceReport | null = null;
     let performanceError: string | undefined;
     if (ctx.performance !== undefined) {
       try {
-        performance = performanceOf(ctx.performance, baseline.model, baseline.modelVersion, window.scores, req.nowMs);
+        performance = performanceOf(ctx.performance, baseline.model, baseline.modelVersion, scores, req.nowMs);
       } catch (err) {
         performanceError = (err as Error).message;
       }
     }
     const report = buildModelReport(drift, performance, { drift: ctx.thresholds, performance: ctx.performance?.thresholds ?? null }, performanceError);
-    send({ kind: 'report', id: req.id, report, seconds: seconds(), peakRssBytes: process.resourceUsage().maxRSS * 1024 });
+    send({ kind: 'report', id: req.id, report, seconds: seconds(), peakRssBytes: process.resourceUsage().maxRSS * 1024, path: exact ? 'rows' : 'aggregates' });
   } catch (err) {
     send({ kind: 'failed', id: req.id, error: (err as Error).message, seconds: seconds() });
   }

@@ -39,7 +39,7 @@ export interface TestApp {
 }
 
 /** The real app on real models and a real SQLite file in a temp folder; spans kept in memory. */
-export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean; eventTime?: EventTimePolicy; labelDelayMs?: number } = {}): Promise<TestApp> {
+export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean; eventTime?: EventTimePolicy; labelDelayMs?: number; exactWindowRows?: number } = {}): Promise<TestApp> {
   const tmp = tempDir();
   const dbPath = join(tmp.dir, 'vigia.db');
   const registry = await loadModels(opts.modelsDir ?? DEMO_MODELS, opts.defaultModel);
@@ -56,6 +56,7 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
     for (const c of contexts) publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
     monitor = await DriftMonitor.start({
       dbPath, models: contexts, windowMs: 7 * 86_400_000, intervalMs: 0,
+      ...(opts.exactWindowRows === undefined ? {} : { exactWindowRows: opts.exactWindowRows }),
       onEvaluated: (_key, outcome) => {
         if (!('report' in outcome)) return;
         publishModelReport(metrics, outcome.report, outcome.seconds);

@@ -1,0 +1,109 @@
+import { aggregateCount, emptyAggregate, foldPrediction, mergeInto, type WindowAggregateLayout } from '../drift/window-aggregate.js';
+import type { SqliteDatabase } from './database.js';
+
+/** The length of one bucket: an hour of event time. */
+export const BUCKET_MS = 3_600_000;
+
+/** A window kept as aggregates: what the evaluation of a large window reads. */
+export interface AggregateWindow {
+  /** The merged aggregate of the buckets in the window. */
+  readonly aggregate: Float64Array;
+  /** The start of the oldest bucket in the window (the window is aligned to buckets). */
+  readonly fromMs: number;
+  readonly buckets: number;
+  readonly firstHalfMean: number;
+  readonly secondHalfMean: number;
+}
+
+/**
+ * The seam a store implements to keep a model version's window as time-bucketed aggregates
+ * (see docs/fleet.md): `refresh` brings the buckets up to date with every committed row and
+ * returns the merge of those whose start is at or after the bucket holding `fromMs`.
+ */
+export interface WindowBucketSource {
+  refresh(fromMs: number): AggregateWindow;
+  /** Rows folded into the buckets held now (for tests and metrics). */
+  readonly rows: number;
+}
+
+/** Merges the buckets (sorted by start) of a window and splits their score sums into halves at the bucket nearest the middle row. */
+export function mergeBuckets(layout: WindowAggregateLayout, buckets: readonly (readonly [number, Float64Array])[], fromMs: number): AggregateWindow {
+  const aggregate = emptyAggregate(layout);
+  for (const [, b] of buckets) mergeInto(aggregate, b);
+  const n = aggregateCount(aggregate);
+  let firstN = 0;
+  let firstSum = 0;
+  for (const [, b] of buckets) {
+    if (firstN + b[0]! / 2 > n / 2) break;
+    firstN += b[0]!;
+    firstSum += b[1]!;
+  }
+  const firstHalfMean = firstN === 0 ? NaN : firstSum / firstN;
+  const secondHalfMean = n - firstN === 0 ? NaN : (aggregate[1]! - firstSum) / (n - firstN);
+  return { aggregate, fromMs, buckets: buckets.length, firstHalfMean, secondHalfMean };
+}
+
+/**
+ * A model version's window as hourly aggregates built from the SQLite audit log by the
+ * evaluation process, off the request path. Each `refresh` folds the rows committed since
+ * the last one, read by `seq` (the rowid). In SQLite that cursor is commit-safe: one writer
+ * connection inserts, rowids grow with each insert, and a transaction's rows become visible
+ * all at once at its commit, so the rows a reader sees always form a prefix of `seq` and
+ * "seq > last" never skips a committed row. (Not so in PostgreSQL, where a sequence value is
+ * taken before commit; a PostgreSQL store upserts bucket deltas in the writer's transaction
+ * instead, see docs/fleet.md.) A row lands in the bucket of its event time, so a replayed
+ * row leaves the window with its own hour. Buckets older than the window are dropped. The
+ * audit rows stay the source of truth: a new process rebuilds the buckets with one read.
+ */
+export class SqliteWindowBuckets implements WindowBucketSource {
+  private lastSeq = 0;
+  private readonly buckets = new Map<number, Float64Array>();
+  private readonly select;
+  private folded = 0;
+
+  constructor(
+    db: SqliteDatabase,
+    readonly layout: WindowAggregateLayout,
+  ) {
+    this.select = db
+      .prepare('SELECT seq, features, probability, event_ts_ms, latency_ms FROM predictions WHERE seq > ? AND model = ? AND model_version = ? AND event_ts_ms >= ? ORDER BY seq')
+      .raw();
+  }
+
+  get rows(): number {
+    return this.folded;
+  }
+
+  refresh(fromMs: number): AggregateWindow {
+    const first = Math.floor(fromMs / BUCKET_MS);
+    for (const [k, b] of this.buckets) {
+      if (k < first) {
+        this.folded -= b[0]!;
+        this.buckets.delete(k);
+      }
+    }
+    const { layout } = this;
+    const names = layout.features.map((f) => f.name);
+    const { model, modelVersion } = layout.baseline;
+    let values: Record<string, unknown> = {};
+    const value = (j: number) => {
+      const v = values[names[j]!];
+      return typeof v === 'number' ? v : Number.NaN;
+    };
+    const rows = this.select.iterate(this.lastSeq, model, modelVersion, first * BUCKET_MS) as IterableIterator<[number, string, number, number, number]>;
+    for (const [seq, features, probability, ts, latency] of rows) {
+      this.lastSeq = seq;
+      const k = Math.floor(ts / BUCKET_MS);
+      let bucket = this.buckets.get(k);
+      if (bucket === undefined) {
+        bucket = emptyAggregate(layout);
+        this.buckets.set(k, bucket);
+      }
+      values = JSON.parse(features) as Record<string, unknown>;
+      foldPrediction(layout, bucket, value, probability, latency);
+      this.folded++;
+    }
+    const held = [...this.buckets].sort((a, b) => a[0] - b[0]);
+    return mergeBuckets(layout, held, first * BUCKET_MS);
+  }
+}
