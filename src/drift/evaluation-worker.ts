@@ -1,5 +1,7 @@
 // The drift evaluation process: reads a window from the audit log (its own read-only
-// SQLite connection) and evaluates it. It runs as a child process at a lower scheduling
+// SQLite connection) and evaluates it, from the rows when the window holds at most
+// VIGIA_EXACT_WINDOW_ROWS of them, otherwise from its hourly aggregates, which this process
+// folds from the audit log and stores (a second connection that writes only those tables). It runs as a child process at a lower scheduling
 // priority (nice 10), so that on a small machine neither the read nor the statistics of a
 // large window take CPU from the event loop that serves /predict. It talks over the IPC
 // channel: one `init` with the baselines, then one request per evaluation.
@@ -17,6 +19,8 @@ import { buildAggregateReport, buildReport, type DriftReport } from './report.js
 const send = (reply: EvaluationReply) => process.send!(reply);
 let data: EvaluationInit | undefined;
 let db: Database.Database | undefined;
+/** The one writable connection of this process: it stores the window's hourly aggregates, nothing else. */
+let aggregatesDb: Database.Database | undefined;
 const caches = new Map<string, WindowCache>();
 const buckets = new Map<string, SqliteWindowBuckets>();
 let cohorts: CohortReader | undefined;
@@ -39,7 +43,7 @@ function evaluate(req: EvaluationRequest): void {
     const { baseline } = ctx;
     let source = buckets.get(req.key);
     if (source === undefined) {
-      source = new SqliteWindowBuckets(db, windowAggregateLayout(baseline, ctx.bands));
+      source = new SqliteWindowBuckets(db, windowAggregateLayout(baseline, ctx.bands), aggregatesDb);
       buckets.set(req.key, source);
     }
     const aggregated = source.refresh(req.fromMs);
@@ -83,6 +87,8 @@ process.on('message', (msg: { kind: 'init'; data: EvaluationInit } | ({ kind: 'e
       data = msg.data;
       db = new Database(data.dbPath, { readonly: true, fileMustExist: true });
       db.pragma('busy_timeout = 5000');
+      aggregatesDb = new Database(data.dbPath, { fileMustExist: true });
+      aggregatesDb.pragma('busy_timeout = 5000');
       send({ kind: 'ready' });
     } catch (err) {
       send({ kind: 'failed', id: -1, error: (err as Error).message, seconds: 0 });
@@ -94,5 +100,6 @@ process.on('message', (msg: { kind: 'init'; data: EvaluationInit } | ({ kind: 'e
 // The parent closes the channel (or dies): finish.
 process.on('disconnect', () => {
   db?.close();
+  aggregatesDb?.close();
   process.exit(0);
 });

@@ -85,10 +85,14 @@ export function windowAggregateLayout(baseline: Baseline, bands: WindowAggregate
   const score = { offset: scoreOffset, bins: baseline.score.bins.labels.length, edges: Float64Array.from(baseline.score.bins.edges), ks: ksSlot(baseline.score.sample) };
   const latency = size;
   size += LATENCY_CELLS;
-  const hash = createHash('sha256')
-    .update(JSON.stringify({ v: 1, ksResolution, threshold: baseline.threshold, bands, features: baseline.features.map((f) => [f.name, f.bins, f.kind === 'numeric' ? f.sample.length : 0]), score: [baseline.score.bins, baseline.score.sample.length], builtAt: baseline.builtAt }))
-    .digest('hex')
-    .slice(0, 16);
+  // The hash covers what decides where a row lands, not when the baseline was built, so a
+  // restart that rebuilds the same baseline finds its buckets again.
+  const digest = createHash('sha256').update(JSON.stringify({ v: 1, ksResolution, threshold: baseline.threshold, bands, features: baseline.features.map((f) => [f.name, f.kind, f.bins]), score: baseline.score.bins }));
+  for (const k of [...features.map((f) => f.ks), score.ks]) {
+    if (k === null) digest.update('-');
+    else digest.update(new Uint8Array(k.layout.edges.buffer)).update(new Uint8Array(k.layout.refCounts.buffer));
+  }
+  const hash = digest.digest('hex').slice(0, 16);
   return { baseline, bands, size, hash, features, risk, score, latency };
 }
 

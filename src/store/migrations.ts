@@ -42,6 +42,25 @@ const MIGRATIONS: readonly string[] = [
    UPDATE labels SET (model, model_version, event_ts_ms, probability) =
      (SELECT p.model, p.model_version, p.event_ts_ms, p.probability FROM predictions p WHERE p.id = labels.prediction_id);
    CREATE INDEX labels_model_event_time ON labels (model, model_version, event_ts_ms);`,
+  // The window as hourly aggregates (src/store/window-buckets.ts), derived from the
+  // predictions and rebuilt from them when missing: a bucket's counts as float64 bytes, and
+  // per model version and layout the last seq folded in, written in the same transaction.
+  `CREATE TABLE window_buckets (
+     model           TEXT NOT NULL,
+     model_version   TEXT NOT NULL,
+     layout          TEXT NOT NULL,     -- the aggregate layout's hash (bins and KS cells of the baseline)
+     bucket_start_ms INTEGER NOT NULL,  -- event time, a multiple of the bucket length
+     rows            INTEGER NOT NULL,
+     data            BLOB NOT NULL,     -- Float64Array of the layout's entries, little-endian
+     PRIMARY KEY (model, model_version, layout, bucket_start_ms)
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE window_cursors (
+     model         TEXT NOT NULL,
+     model_version TEXT NOT NULL,
+     layout        TEXT NOT NULL,
+     through_seq   INTEGER NOT NULL,    -- every predictions row with seq <= this is in the buckets
+     PRIMARY KEY (model, model_version, layout)
+   ) STRICT, WITHOUT ROWID;`,
 ];
 
 /** Applies the steps not yet run, up to `target` (all of them; tests stop earlier to build old databases). */

@@ -52,18 +52,29 @@ export function mergeBuckets(layout: WindowAggregateLayout, buckets: readonly (r
  * "seq > last" never skips a committed row. (Not so in PostgreSQL, where a sequence value is
  * taken before commit; a PostgreSQL store upserts bucket deltas in the writer's transaction
  * instead, see docs/fleet.md.) A row lands in the bucket of its event time, so a replayed
- * row leaves the window with its own hour. Buckets older than the window are dropped. The
- * audit rows stay the source of truth: a new process rebuilds the buckets with one read.
+ * row leaves the window with its own hour. Buckets older than the window are dropped.
+ *
+ * With `persist` (a writable connection), the buckets changed by a refresh and the cursor
+ * are written in one transaction (`window_buckets`, `window_cursors`), so a row is in the
+ * stored buckets exactly when its seq is at most the stored cursor. A new process loads
+ * them, checks their row count against the audit log (the rows stay the source of truth)
+ * and rebuilds from the rows when they disagree or are missing; then it folds only the
+ * rows committed since.
  */
 export class SqliteWindowBuckets implements WindowBucketSource {
   private lastSeq = 0;
   private readonly buckets = new Map<number, Float64Array>();
+  private readonly dirty = new Set<number>();
   private readonly select;
   private folded = 0;
+  private loaded = false;
+  /** How the buckets were obtained at the first refresh (for tests and the benchmark). */
+  origin: 'rows' | 'stored' | 'rebuilt' = 'rows';
 
   constructor(
-    db: SqliteDatabase,
+    private readonly db: SqliteDatabase,
     readonly layout: WindowAggregateLayout,
+    private readonly persist?: SqliteDatabase,
   ) {
     this.select = db
       .prepare('SELECT seq, features, probability, event_ts_ms, latency_ms FROM predictions WHERE seq > ? AND model = ? AND model_version = ? AND event_ts_ms >= ? ORDER BY seq')
@@ -74,12 +85,66 @@ export class SqliteWindowBuckets implements WindowBucketSource {
     return this.folded;
   }
 
+  /** Loads the stored buckets of this layout from `first` on, if they agree with the audit log. */
+  private load(first: number): void {
+    this.loaded = true;
+    if (this.persist === undefined) return;
+    const { model, modelVersion } = this.layout.baseline;
+    const key = [model, modelVersion, this.layout.hash] as const;
+    const cursor = this.persist.prepare('SELECT through_seq FROM window_cursors WHERE model = ? AND model_version = ? AND layout = ?').pluck().get(...key) as number | undefined;
+    if (cursor === undefined) return;
+    const stored = this.persist.prepare('SELECT bucket_start_ms, rows, data FROM window_buckets WHERE model = ? AND model_version = ? AND layout = ? AND bucket_start_ms >= ?').raw().all(...key, first * BUCKET_MS) as [number, number, Buffer][];
+    let rows = 0;
+    for (const [, n] of stored) rows += n;
+    const inLog = this.db.prepare('SELECT count(*) FROM predictions WHERE model = ? AND model_version = ? AND event_ts_ms >= ? AND seq <= ?').pluck().get(model, modelVersion, first * BUCKET_MS, cursor) as number;
+    if (inLog !== rows) {
+      this.origin = 'rebuilt';
+      return;
+    }
+    for (const [startMs, n, data] of stored) {
+      if (data.byteLength !== this.layout.size * 8) {
+        this.buckets.clear();
+        this.folded = 0;
+        this.origin = 'rebuilt';
+        return;
+      }
+      const bucket = new Float64Array(this.layout.size);
+      new Uint8Array(bucket.buffer).set(data);
+      this.buckets.set(startMs / BUCKET_MS, bucket);
+      this.folded += n;
+    }
+    this.lastSeq = cursor;
+    this.origin = 'stored';
+  }
+
+  /** Writes the changed buckets and the cursor in one transaction; drops stored buckets older than `first`. */
+  private save(first: number): void {
+    if (this.persist === undefined) return;
+    const { model, modelVersion } = this.layout.baseline;
+    const key = [model, modelVersion, this.layout.hash] as const;
+    const upsert = this.persist.prepare('INSERT INTO window_buckets (model, model_version, layout, bucket_start_ms, rows, data) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET rows = excluded.rows, data = excluded.data');
+    this.persist.transaction(() => {
+      for (const k of this.dirty) {
+        const b = this.buckets.get(k);
+        if (b !== undefined) upsert.run(...key, k * BUCKET_MS, b[0]!, Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+      }
+      // Buckets of other layouts of this model version belong to older baselines: they go too.
+      this.persist!.prepare('DELETE FROM window_buckets WHERE model = ? AND model_version = ? AND (layout <> ? OR bucket_start_ms < ?)').run(model, modelVersion, this.layout.hash, first * BUCKET_MS);
+      this.persist!.prepare('DELETE FROM window_cursors WHERE model = ? AND model_version = ? AND layout <> ?').run(...key);
+      this.persist!.prepare('INSERT INTO window_cursors (model, model_version, layout, through_seq) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET through_seq = excluded.through_seq').run(...key, this.lastSeq);
+    })();
+    this.dirty.clear();
+  }
+
   refresh(fromMs: number): AggregateWindow {
     const first = Math.floor(fromMs / BUCKET_MS);
+    if (!this.loaded) this.load(first);
+    let dropped = false;
     for (const [k, b] of this.buckets) {
       if (k < first) {
         this.folded -= b[0]!;
         this.buckets.delete(k);
+        dropped = true;
       }
     }
     const { layout } = this;
@@ -90,6 +155,7 @@ export class SqliteWindowBuckets implements WindowBucketSource {
       const v = values[names[j]!];
       return typeof v === 'number' ? v : Number.NaN;
     };
+    const seqBefore = this.lastSeq;
     const rows = this.select.iterate(this.lastSeq, model, modelVersion, first * BUCKET_MS) as IterableIterator<[number, string, number, number, number]>;
     for (const [seq, features, probability, ts, latency] of rows) {
       this.lastSeq = seq;
@@ -101,8 +167,10 @@ export class SqliteWindowBuckets implements WindowBucketSource {
       }
       values = JSON.parse(features) as Record<string, unknown>;
       foldPrediction(layout, bucket, value, probability, latency);
+      this.dirty.add(k);
       this.folded++;
     }
+    if (this.lastSeq !== seqBefore || dropped) this.save(first);
     const held = [...this.buckets].sort((a, b) => a[0] - b[0]);
     return mergeBuckets(layout, held, first * BUCKET_MS);
   }

@@ -105,9 +105,12 @@ describe('the aggregate window against the exact row path', () => {
     }
   });
 
-  it('names its layout by the baseline: another baseline gives another hash', async () => {
-    const other = { ...baseline, builtAt: new Date(1).toISOString() };
-    assert.notEqual(windowAggregateLayout(other, bands()).hash, layout.hash);
-    assert.equal(windowAggregateLayout(baseline, bands()).hash, layout.hash);
+  it('names its layout by the bins and cells: other bins or another reference give another hash, a rebuild of the same baseline the same', async () => {
+    const otherBins = { ...baseline, score: { ...baseline.score, bins: { ...baseline.score.bins, edges: baseline.score.bins.edges.map((e, i) => (i === 1 ? e + 1e-9 : e)) } } };
+    assert.notEqual(windowAggregateLayout(otherBins, bands()).hash, layout.hash);
+    const otherSample = { ...baseline, score: { ...baseline.score, sample: baseline.score.sample.map((v, i) => (i === 0 ? v - 1e-9 : v)) } };
+    assert.notEqual(windowAggregateLayout(otherSample, bands()).hash, layout.hash);
+    assert.notEqual(windowAggregateLayout(baseline, bands(), 512).hash, layout.hash);
+    assert.equal(windowAggregateLayout({ ...baseline, builtAt: new Date(1).toISOString() }, bands()).hash, layout.hash);
   });
 });

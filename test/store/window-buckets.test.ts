@@ -103,3 +103,48 @@ describe('SqliteWindowBuckets', () => {
     await log.close();
   });
 });
+
+describe('SqliteWindowBuckets with stored aggregates', () => {
+  it('stores the buckets and the cursor, and a new process loads them and folds only the rows committed since', () => {
+    const { db, add } = fresh();
+    for (let i = 0; i < 500; i++) add(i * 20_000, i % 90, (i % 10) / 10);
+    const first = new SqliteWindowBuckets(db, layout, db);
+    const a = first.refresh(0);
+    assert.equal(first.origin, 'rows');
+    assert.equal(db.prepare('SELECT sum(rows) FROM window_buckets').pluck().get(), 500);
+    for (let i = 500; i < 600; i++) add(i * 20_000, i % 90, (i % 10) / 10);
+    const second = new SqliteWindowBuckets(db, layout, db);
+    const b = second.refresh(0);
+    assert.equal(second.origin, 'stored');
+    assert.equal(b.aggregate[0], 600);
+    const fromRows = new SqliteWindowBuckets(db, layout).refresh(0);
+    assert.deepEqual(Array.from(b.aggregate), Array.from(fromRows.aggregate));
+    assert.ok(a.aggregate[0]! < b.aggregate[0]!);
+    db.close();
+  });
+
+  it('rebuilds from the rows when the stored buckets disagree with the audit log', () => {
+    const { db, add } = fresh();
+    for (let i = 0; i < 300; i++) add(i * 20_000, i % 90);
+    new SqliteWindowBuckets(db, layout, db).refresh(0);
+    db.prepare('DELETE FROM predictions WHERE seq % 7 = 0').run();
+    const again = new SqliteWindowBuckets(db, layout, db);
+    const r = again.refresh(0);
+    assert.equal(again.origin, 'rebuilt');
+    assert.equal(r.aggregate[0], db.prepare('SELECT count(*) FROM predictions').pluck().get());
+    db.close();
+  });
+
+  it('forgets the buckets of another layout (an older baseline) of the same model version', () => {
+    const { db, add } = fresh();
+    for (let i = 0; i < 100; i++) add(i * 20_000, i % 90);
+    new SqliteWindowBuckets(db, layout, db).refresh(0);
+    const other = windowAggregateLayout(layout.baseline, bands, 32);
+    add(3_000_000, 1);
+    const w = new SqliteWindowBuckets(db, other, db);
+    assert.equal(w.refresh(0).aggregate[0], 101);
+    assert.deepEqual(db.prepare('SELECT DISTINCT layout FROM window_buckets').pluck().all(), [other.hash]);
+    assert.deepEqual(db.prepare('SELECT layout FROM window_cursors').pluck().all(), [other.hash]);
+    db.close();
+  });
+});
