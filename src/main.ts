@@ -10,7 +10,8 @@ import { openDatabase } from './store/database.js';
 import type { Logger } from './telemetry/logger.js';
 import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
-import { DriftMonitor } from './drift/monitor.js';
+import { DriftMonitor, modelKey } from './drift/monitor.js';
+import { ReferenceBinCounts } from './telemetry/reference-bins.js';
 import { buildModelContext } from './report/model-context.js';
 import { publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
 
@@ -72,6 +73,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   }
 
   let monitor: DriftMonitor;
+  const referenceBins = new Map<string, ReferenceBinCounts>();
   try {
     const now = new Date();
     const contexts = await Promise.all(
@@ -82,6 +84,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
         })),
     );
     for (const c of contexts) {
+      referenceBins.set(modelKey(c.baseline.model, c.baseline.modelVersion), new ReferenceBinCounts(metrics, c.baseline));
       publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
     }
     monitor = await DriftMonitor.start({
@@ -112,7 +115,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   void monitor.evaluateAll();
 
   let draining = false;
-  const service = new PredictionService({ audit, metrics, tracer: tracing.tracer });
+  const service = new PredictionService({ audit, metrics, tracer: tracing.tracer, referenceBins });
   const app = createApp({
     registry,
     service,

@@ -77,7 +77,9 @@ export class SqliteWindowBuckets implements WindowBucketSource {
     private readonly persist?: SqliteDatabase,
   ) {
     this.select = db
-      .prepare('SELECT seq, features, probability, event_ts_ms, latency_ms FROM predictions WHERE seq > ? AND model = ? AND model_version = ? AND event_ts_ms >= ? ORDER BY seq')
+      // The unary + keeps SQLite off the (model, version, event time) index, which would make
+      // every refresh walk the whole window: the rowid range reads only the rows since the cursor.
+      .prepare('SELECT seq, features, probability, event_ts_ms, latency_ms FROM predictions WHERE seq > ? AND +model = ? AND +model_version = ? AND +event_ts_ms >= ? ORDER BY seq')
       .raw();
   }
 
