@@ -18,6 +18,9 @@ import { loadModels } from '../src/model/registry.js';
 import { newPredictionId } from '../src/predict/prediction-id.js';
 import { openDatabase } from '../src/store/database.js';
 import { BUCKET_MS, mergeBuckets } from '../src/store/window-buckets.js';
+import { Registry } from 'prom-client';
+import { createMetrics } from '../src/telemetry/metrics.js';
+import { ReferenceBinCounts } from '../src/telemetry/reference-bins.js';
 import { demoRows } from '../test/helpers/demo-rows.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -134,6 +137,25 @@ async function weekAtRateChild(): Promise<void> {
   });
 }
 
+/** The hot-path cost of the reference-bin counters: ns per answered prediction (23 features), and of a scrape's flush. */
+async function referenceBinCost() {
+  const { registry, ctx } = await demo();
+  await registry.close();
+  const metrics = createMetrics(new Registry());
+  const counts = new ReferenceBinCounts(metrics, ctx.baseline);
+  const rows = demoRows(5000);
+  const perRow: number[] = [];
+  for (let rep = 0; rep < 5; rep++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < 200_000; i++) counts.record([rows[i % rows.length]!]);
+    perRow.push(Number(process.hrtime.bigint() - t0) / 200_000);
+  }
+  const t0 = process.hrtime.bigint();
+  counts.flush();
+  const flushUs = Number(process.hrtime.bigint() - t0) / 1000;
+  return { ns_per_prediction_median: Math.round(median(perRow)), flush_us: Math.round(flushUs), series: ctx.baseline.features.reduce((s, f) => s + f.bins.labels.length, 0) * 2 };
+}
+
 if (process.argv[2] === 'week-child') {
   await weekAtRateChild();
   process.exit(0);
@@ -147,8 +169,10 @@ const week = await new Promise<unknown>((res, rej) => {
   child.once('exit', (code) => (code === 0 ? undefined : rej(new Error(`week child exited ${code}`))));
 });
 log(JSON.stringify(week));
+const referenceBins = await referenceBinCost();
+log(JSON.stringify(referenceBins));
 const million = process.env['BENCH_WINDOW_SKIP_ROWS'] === '1' ? null : await millionRowWindow(dir);
-const result = { date: new Date().toISOString(), cores: cpus().length, million_row_window: million, week_at_1000_per_second: week };
+const result = { date: new Date().toISOString(), cores: cpus().length, million_row_window: million, week_at_1000_per_second: week, reference_bin_counters: referenceBins };
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 writeFileSync(join(ROOT, 'bench', 'results', 'window.json'), `${JSON.stringify(result, null, 2)}\n`);
 console.log(JSON.stringify(result, null, 2));
