@@ -17,7 +17,7 @@ export interface AggregateWindow {
 
 /**
  * The seam a store implements to keep a model version's window as time-bucketed aggregates
- * (see docs/fleet.md): `refresh` brings the buckets up to date with every committed row and
+ * (see docs/drift.md): `refresh` brings the buckets up to date with every committed row and
  * returns the merge of those whose start is at or after the bucket holding `fromMs`.
  */
 export interface WindowBucketSource {
@@ -51,7 +51,7 @@ export function mergeBuckets(layout: WindowAggregateLayout, buckets: readonly (r
  * all at once at its commit, so the rows a reader sees always form a prefix of `seq` and
  * "seq > last" never skips a committed row. (Not so in PostgreSQL, where a sequence value is
  * taken before commit; a PostgreSQL store upserts bucket deltas in the writer's transaction
- * instead, see docs/fleet.md.) A row lands in the bucket of its event time, so a replayed
+ * instead, see docs/drift.md.) A row lands in the bucket of its event time, so a replayed
  * row leaves the window with its own hour. Buckets older than the window are dropped.
  *
  * With `persist` (a writable connection), the buckets changed by a refresh and the cursor

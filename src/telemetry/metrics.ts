@@ -23,7 +23,7 @@ export function createMetrics(registry: Registry) {
   const referenceBinFlushers = new Set<() => void>();
   return {
     referenceBinFlushers,
-    // Fleet drift in PromQL (docs/fleet.md): per frozen reference bin of each feature, the
+    // Fleet drift in PromQL (docs/drift.md): per frozen reference bin of each feature, the
     // predictions answered and the reference's share; prometheus/rules/fleet.rules.yml sums
     // the counters over replicas into a fleet PSI. Series: 2 × Σ bins over features, per version.
     featureBinPredictions: new Counter({
