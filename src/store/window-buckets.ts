@@ -68,6 +68,8 @@ export class SqliteWindowBuckets implements WindowBucketSource {
   private readonly select;
   private folded = 0;
   private loaded = false;
+  /** Why the last store of the buckets failed, if it did (the window itself is unaffected). */
+  saveError: string | undefined;
   /** How the buckets were obtained at the first refresh (for tests and the benchmark). */
   origin: 'rows' | 'stored' | 'rebuilt' = 'rows';
 
@@ -136,6 +138,7 @@ export class SqliteWindowBuckets implements WindowBucketSource {
       this.persist!.prepare('INSERT INTO window_cursors (model, model_version, layout, through_seq) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET through_seq = excluded.through_seq').run(...key, this.lastSeq);
     })();
     this.dirty.clear();
+    this.saveError = undefined;
   }
 
   refresh(fromMs: number): AggregateWindow {
@@ -172,7 +175,15 @@ export class SqliteWindowBuckets implements WindowBucketSource {
       this.dirty.add(k);
       this.folded++;
     }
-    if (this.lastSeq !== seqBefore || dropped) this.save(first);
+    if (this.lastSeq !== seqBefore || dropped) {
+      try {
+        this.save(first);
+      } catch (err) {
+        // The stored buckets only spare a restart its fold: the evaluation goes on from memory,
+        // and the buckets still marked changed are written at the next refresh.
+        this.saveError = (err as Error).message;
+      }
+    }
     const held = [...this.buckets].sort((a, b) => a[0] - b[0]);
     return mergeBuckets(layout, held, first * BUCKET_MS);
   }

@@ -148,3 +148,20 @@ describe('SqliteWindowBuckets with stored aggregates', () => {
     db.close();
   });
 });
+
+describe('SqliteWindowBuckets when the aggregates cannot be stored', () => {
+  it('keeps the window from memory and says why the store failed; a process that can write stores them', () => {
+    const { db, add, path } = fresh();
+    for (let i = 0; i < 50; i++) add(i * 20_000, i % 90);
+    const readOnly = new Database(path, { readonly: true });
+    const w = new SqliteWindowBuckets(db, layout, readOnly);
+    assert.equal(w.refresh(0).aggregate[0], 50);
+    assert.match(w.saveError ?? '', /readonly/);
+    readOnly.close();
+    const again = new SqliteWindowBuckets(db, layout, db);
+    assert.equal(again.refresh(0).aggregate[0], 50);
+    assert.equal(again.saveError, undefined);
+    assert.equal(db.prepare('SELECT sum(rows) FROM window_buckets').pluck().get(), 50);
+    db.close();
+  });
+});
