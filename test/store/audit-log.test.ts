@@ -27,7 +27,7 @@ describe('SqliteAuditLog', () => {
     const db = openDatabase({ path: join(tmp.dir, `a${n++}.db`), synchronous: 'FULL' });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(db.pragma('synchronous', { simple: true }), 2);
-    assert.equal(db.pragma('user_version', { simple: true }), 4);
+    assert.equal(db.pragma('user_version', { simple: true }), 5);
     db.close();
   });
 
@@ -92,6 +92,6 @@ describe('SqliteAuditLog', () => {
     const db = openDatabase({ path, synchronous: 'NORMAL' });
     db.pragma('user_version = 99');
     db.close();
-    assert.throws(() => openDatabase({ path, synchronous: 'NORMAL' }), /cannot open the database .* \(VIGIA_DB\): schema version 99 is newer than this Vigia knows \(4\)/);
+    assert.throws(() => openDatabase({ path, synchronous: 'NORMAL' }), /cannot open the database .* \(VIGIA_DB\): schema version 99 is newer than this Vigia knows \(5\)/);
   });
 });
