@@ -31,6 +31,10 @@ export interface Config {
   readonly maxEventAgeMs: number;
   /** Label delay for every model, ms, overriding the bundles' `label.delay_days` (0 for demos and tests). */
   readonly labelDelayMs: number | undefined;
+  /** Most ingested rows admitted and not yet committed; beyond it the ingest answers 503 with Retry-After. */
+  readonly ingestQueueRows: number;
+  /** How long half of a KServe CloudEvent pair waits for its partner before it is counted unpaired, ms. */
+  readonly ingestPairTimeoutMs: number;
 }
 
 /** The repository root (where `models/` lives), from this file's place in src/ or dist/. */
@@ -115,6 +119,8 @@ export const CONFIG_KEYS = {
   acceptEventTime: { key: 'VIGIA_ACCEPT_EVENT_TIME', flag: '--accept-event-time', doc: 'accept a client-supplied event_time on predict requests (simulation, backfill); the audit log keeps the server time too', fallback: 'false', parse: flag },
   maxEventAgeMs: { key: 'VIGIA_MAX_EVENT_AGE', flag: '--max-event-age', doc: 'oldest event_time accepted, as a duration before now', fallback: '400d', parse: duration(1000) },
   labelDelayMs: { key: 'VIGIA_LABEL_DELAY', flag: '--label-delay', doc: 'label delay for every model, overriding the bundles\' label.delay_days (0s: every labelled prediction is matured at once)', fallback: undefined, parse: duration(0) },
+  ingestQueueRows: { key: 'VIGIA_INGEST_QUEUE_ROWS', flag: '--ingest-queue-rows', doc: 'most ingested rows (observations, CloudEvents) waiting for the audit-log writer; more gets 503 with Retry-After, never accepted unlogged', fallback: '20000', parse: int(1, 10_000_000) },
+  ingestPairTimeoutMs: { key: 'VIGIA_INGEST_PAIR_TIMEOUT', flag: '--ingest-pair-timeout', doc: 'how long a KServe request or response CloudEvent waits for its other half before it is counted in vigia_ingest_unpaired_total (kept, and still paired if the partner comes later)', fallback: '5m', parse: duration(1000) },
 } satisfies { [K in keyof Config]: KeySpec<unknown> };
 
 /**
@@ -149,5 +155,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     acceptEventTime: read(k.acceptEventTime)!,
     maxEventAgeMs: read(k.maxEventAgeMs)!,
     labelDelayMs: read(k.labelDelayMs),
+    ingestQueueRows: read(k.ingestQueueRows)!,
+    ingestPairTimeoutMs: read(k.ingestPairTimeoutMs)!,
   };
 }

@@ -14,6 +14,8 @@ import { DriftMonitor, modelKey } from './drift/monitor.js';
 import { ReferenceBinCounts } from './telemetry/reference-bins.js';
 import { buildModelContext } from './report/model-context.js';
 import { publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
+import { Admission } from './ingest/admission.js';
+import { PairExpiry } from './ingest/pair-expiry.js';
 
 export interface RunningService {
   readonly url: string;
@@ -114,6 +116,24 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   }
   void monitor.evaluateAll();
 
+  const admission = new Admission(config.ingestQueueRows, (rows) => metrics.ingestQueueRows.set(rows));
+  const expiry = audit instanceof SqliteAuditLog
+    ? new PairExpiry({
+        store: audit,
+        timeoutMs: config.ingestPairTimeoutMs,
+        intervalMs: Math.min(60_000, Math.max(1000, config.ingestPairTimeoutMs / 5)),
+        onSwept: ({ expired, waiting }) => {
+          if (expired > 0) {
+            metrics.ingestUnpaired.inc(expired);
+            logger.warn('KServe CloudEvent halves unpaired', { expired, timeout_ms: config.ingestPairTimeoutMs });
+          }
+          metrics.ingestWaitingHalves.set(waiting);
+        },
+        onError: (err) => logger.warn('the unpaired-halves sweep failed', { error: err.message }),
+      })
+    : undefined;
+  void expiry?.sweep();
+
   let draining = false;
   const service = new PredictionService({ audit, metrics, tracer: tracing.tracer, referenceBins });
   const app = createApp({
@@ -126,7 +146,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     maxBatch: config.maxBatch,
     eventTime: { accept: config.acceptEventTime, maxAgeMs: config.maxEventAgeMs },
     monitor,
-    ...(audit instanceof SqliteAuditLog ? { labels: audit } : {}),
+    ...(audit instanceof SqliteAuditLog ? { labels: audit, ingest: { store: audit, admission, maxEventAgeMs: config.maxEventAgeMs } } : {}),
     readiness: {
       models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
       database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),
@@ -159,6 +179,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
+      await expiry?.close();
       await monitor.close();
       await audit.close();
       db.close();
