@@ -49,7 +49,7 @@ async function scoredRows(count: number, each: (features: Record<string, number>
     const n = Math.min(batch, count - done);
     const chosen = Array.from({ length: n }, (_, i) => rows[((done + i) * 7919) % rows.length]!);
     chosen.forEach((r, i) => names.forEach((f, j) => { x[i * names.length + j] = r[f]!; }));
-    const scores = await model.scorer.score(x, n);
+    const scores = await model.scorer!.score(x, n);
     for (let i = 0; i < n; i++) each(chosen[i]!, scores[i]!, done + i);
     if ((done / batch) % 20 === 0) log(`  ${done + n} / ${count} rows`);
   }
