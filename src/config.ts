@@ -20,6 +20,8 @@ export interface Config {
   /** Period of the drift evaluation, ms (0: on demand only). */
   readonly evalIntervalMs: number;
   readonly minWindow: number;
+  /** Windows of at most this many rows are evaluated exactly from the rows; larger ones from hourly aggregates. */
+  readonly exactWindowRows: number;
   readonly ksMinStatistic: number;
   readonly binQuantiles: number;
   readonly topK: number;
@@ -128,6 +130,7 @@ export const CONFIG_KEYS = {
   windowMs: { key: 'VIGIA_WINDOW', flag: '--window', doc: 'drift window: the last part of the audit log compared with the reference', fallback: '7d', parse: duration(1000) },
   evalIntervalMs: { key: 'VIGIA_EVAL_INTERVAL', flag: '--eval-interval', doc: 'how often drift is evaluated, off the request path (0s: only on demand)', fallback: '60s', parse: duration(0) },
   minWindow: { key: 'VIGIA_MIN_WINDOW', flag: '--min-window', doc: 'fewer rows than this in the window: statistics say insufficient data, not drift', fallback: '100', parse: int(1, 100_000_000) },
+  exactWindowRows: { key: 'VIGIA_EXACT_WINDOW_ROWS', flag: '--exact-window-rows', doc: 'windows of at most this many rows are evaluated exactly from the rows held in memory; larger ones from hourly aggregates (KS within 0.001 in D, see docs/drift.md)', fallback: '200000', parse: int(0, 100_000_000) },
   ksMinStatistic: { key: 'VIGIA_KS_MIN_STATISTIC', flag: '--ks-min-statistic', doc: 'effect-size guard: a KS p-value counts only when D reaches this', fallback: '0.1', parse: fraction },
   binQuantiles: { key: 'VIGIA_BIN_QUANTILES', flag: '--bin-quantiles', doc: 'reference quantile bins per numeric feature (10 = deciles)', fallback: '10', parse: int(2, 1000) },
   topK: { key: 'VIGIA_TOP_K', flag: '--top-k', doc: 'reference categories kept per categorical feature; the rest share __other__', fallback: '20', parse: int(1, 10_000) },
@@ -168,6 +171,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     windowMs: read(k.windowMs)!,
     evalIntervalMs: read(k.evalIntervalMs)!,
     minWindow: read(k.minWindow)!,
+    exactWindowRows: read(k.exactWindowRows)!,
     ksMinStatistic: read(k.ksMinStatistic)!,
     binQuantiles: read(k.binQuantiles)!,
     topK: read(k.topK)!,

@@ -13,7 +13,8 @@ import { RetentionScheduler } from './store/retention-scheduler.js';
 import type { Logger } from './telemetry/logger.js';
 import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
-import { DriftMonitor } from './drift/monitor.js';
+import { DriftMonitor, modelKey } from './drift/monitor.js';
+import { ReferenceBinCounts } from './telemetry/reference-bins.js';
 import { buildModelContext } from './report/model-context.js';
 import { publishFairnessThresholds, publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
 import { Admission } from './ingest/admission.js';
@@ -87,6 +88,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   }
 
   let monitor: DriftMonitor;
+  const referenceBins = new Map<string, ReferenceBinCounts>();
   try {
     const now = new Date();
     const contexts = await Promise.all(
@@ -97,6 +99,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
         })),
     );
     for (const c of contexts) {
+      referenceBins.set(modelKey(c.baseline.model, c.baseline.modelVersion), new ReferenceBinCounts(metrics, c.baseline));
       publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
       if (c.fairness !== undefined) publishFairnessThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, c.fairness.thresholds, c.fairness.spec.minGroupSize);
     }
@@ -105,6 +108,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       models: contexts,
       windowMs: config.windowMs,
       intervalMs: config.evalIntervalMs,
+      exactWindowRows: config.exactWindowRows,
       onEvaluated: (key, outcome) => {
         if ('report' in outcome) {
           const r = outcome.report;
@@ -179,7 +183,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   void expiry?.sweep();
 
   let draining = false;
-  const service = new PredictionService({ audit, metrics, tracer: tracing.tracer });
+  const service = new PredictionService({ audit, metrics, tracer: tracing.tracer, referenceBins });
   const app = createApp({
     registry,
     service,

@@ -47,6 +47,8 @@ export interface PredictionServiceDeps {
   readonly metrics: Metrics;
   readonly tracer: Tracer;
   readonly now?: () => number;
+  /** Per model version (`model@version`), the reference-bin counters of the fleet PSI; absent for versions without a baseline. */
+  readonly referenceBins?: ReadonlyMap<string, { record(instances: readonly unknown[]): void }>;
 }
 
 /** The design table's high-risk share counts probabilities of 0.5 or more. */
@@ -170,6 +172,7 @@ export class PredictionService {
       if (flagged < responses.length) metrics.decisions.inc({ ...labels, decision: '0' }, responses.length - flagged);
       if (flagged > 0) metrics.decisions.inc({ ...labels, decision: '1' }, flagged);
       if (highRisk > 0) metrics.highRiskPredictions.inc(labels, highRisk);
+      this.deps.referenceBins?.get(`${manifest.name}@${manifest.version}`)?.record(instances);
       for (const row of unseen) {
         for (const u of row) metrics.unseenCategories.inc({ model: manifest.name, version: manifest.version, feature: u.feature });
       }

@@ -86,6 +86,25 @@ const MIGRATIONS: readonly string[] = [
    ) STRICT;
    -- One row the writer rewrites to learn whether the disk takes writes again after a failure.
    CREATE TABLE audit_probe (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL) STRICT;`,
+  // The window as hourly aggregates (src/store/window-buckets.ts), derived from the
+  // predictions and rebuilt from them when missing: a bucket's counts as float64 bytes, and
+  // per model version and layout the last seq folded in, written in the same transaction.
+  `CREATE TABLE window_buckets (
+     model           TEXT NOT NULL,
+     model_version   TEXT NOT NULL,
+     layout          TEXT NOT NULL,     -- the aggregate layout's hash (bins and KS cells of the baseline)
+     bucket_start_ms INTEGER NOT NULL,  -- event time, a multiple of the bucket length
+     rows            INTEGER NOT NULL,
+     data            BLOB NOT NULL,     -- Float64Array of the layout's entries, little-endian
+     PRIMARY KEY (model, model_version, layout, bucket_start_ms)
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE window_cursors (
+     model         TEXT NOT NULL,
+     model_version TEXT NOT NULL,
+     layout        TEXT NOT NULL,
+     through_seq   INTEGER NOT NULL,    -- every predictions row with seq <= this is in the buckets
+     PRIMARY KEY (model, model_version, layout)
+   ) STRICT, WITHOUT ROWID;`,
 ];
 
 /** The schema version a fully migrated database records (`PRAGMA user_version`). */

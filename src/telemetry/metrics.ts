@@ -24,9 +24,30 @@ export const LABEL_DELAY_BUCKETS = [3600, 21600, 86400, 259200, 604800, 1209600,
 
 export function createMetrics(registry: Registry) {
   const registers = [registry];
+  /** Called before each scrape of vigia_feature_bin_predictions_total: the hot path counts in plain arrays (see reference-bins.ts). */
+  const referenceBinFlushers = new Set<() => void>();
   return {
     /** The OpenTelemetry semantic-convention HTTP server metrics, exported on the same /metrics. */
     otel: createOtelHttpMetrics(),
+    referenceBinFlushers,
+    // Fleet drift in PromQL (docs/drift.md): per frozen reference bin of each feature, the
+    // predictions answered and the reference's share; prometheus/rules/fleet.rules.yml sums
+    // the counters over replicas into a fleet PSI. Series: 2 × Σ bins over features, per version.
+    featureBinPredictions: new Counter({
+      name: 'vigia_feature_bin_predictions_total',
+      help: 'Predictions answered whose feature value fell in a frozen reference bin (the labels of the baseline: missing, below_min, [a, b), above_max, categories), by model, version, feature and bin; every bin starts at 0.',
+      labelNames: ['model', 'version', 'feature', 'bin'] as const,
+      registers,
+      collect() {
+        for (const flush of referenceBinFlushers) flush();
+      },
+    }),
+    featureBinReferenceRatio: new Gauge({
+      name: 'vigia_feature_bin_reference_ratio',
+      help: 'Share of the reference sample in each frozen bin of a feature (the expected share of vigia_feature_bin_predictions_total), by model, version, feature and bin.',
+      labelNames: ['model', 'version', 'feature', 'bin'] as const,
+      registers,
+    }),
     httpRequestDuration: new Histogram({
       name: 'vigia_http_request_duration_seconds',
       help: 'Time from receiving an HTTP request to finishing its response, by route, method and status code.',
