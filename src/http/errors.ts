@@ -16,8 +16,36 @@ export interface ErrorResponse {
 
 const REJECTING_HTTP_CODES: ReadonlySet<string> = new Set(['body_too_large', 'unsupported_media_type']);
 
+/**
+ * The errors Express's body parser and router raise for bad client input, as the typed errors
+ * this service answers: an unknown error would otherwise be a 500 (`{"labels": [` was one).
+ */
+function clientErrorOf(err: unknown): InputError | HttpError | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { type?: unknown; status?: unknown; message?: unknown };
+  const message = typeof e.message === 'string' ? e.message : '';
+  switch (e.type) {
+    case 'entity.parse.failed':
+      return new InputError('malformed_json', undefined, `the body is not valid JSON: ${message}`);
+    case 'entity.too.large':
+      return new HttpError(413, 'body_too_large', `the body is over the limit: ${message}`);
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return new HttpError(415, 'unsupported_media_type', `${message}; send uncompressed utf-8 JSON`);
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new HttpError(400, 'request_aborted', `the request body could not be read: ${message}`);
+    default:
+      break;
+  }
+  // The router's "Failed to decode param '%ff'" (a path segment that is not valid percent-encoding).
+  if (err instanceof URIError && e.status === 400) return new HttpError(400, 'invalid_path', `${message}: the path is not valid percent-encoded UTF-8`);
+  return undefined;
+}
+
 /** Any error → its status and `{ "error": { code, message, field? } }`; unknown errors are a logged 500. */
-export function errorResponse(err: unknown, logger: Logger, where: string): ErrorResponse {
+export function errorResponse(thrown: unknown, logger: Logger, where: string): ErrorResponse {
+  const err = clientErrorOf(thrown) ?? thrown;
   if (err instanceof InputError) {
     return { status: 400, body: { error: { code: err.reason, message: err.message, ...(err.field === undefined ? {} : { field: err.field }) } }, rejected: err.reason };
   }
