@@ -34,7 +34,43 @@ export interface ServiceOverrides {
  * baselines → drift monitor → app → listen. `close()` undoes it in reverse order.
  */
 export async function startService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<RunningService> {
+  const closers = new CloseStack();
+  try {
+    return await compose(config, logger, overrides, closers);
+  } catch (err) {
+    // A start-up failure (a bad bundle, a port in use) leaves nothing running behind it: the
+    // evaluation process and the writer thread would otherwise keep the process alive.
+    await closers.unwind((closeErr) => logger.error('closing after a failed start', { error: (closeErr as Error).message }));
+    throw err;
+  }
+}
+
+/**
+ * Resources opened so far, each with its awaited close, unwound in reverse order (last opened,
+ * first closed) on a failed start or at shutdown. A close that fails is reported and the
+ * unwinding goes on.
+ */
+class CloseStack {
+  private readonly closers: (() => unknown)[] = [];
+
+  push(close: () => unknown): void {
+    this.closers.push(close);
+  }
+
+  async unwind(onError: (err: unknown) => void): Promise<void> {
+    for (let close = this.closers.pop(); close !== undefined; close = this.closers.pop()) {
+      try {
+        await close();
+      } catch (err) {
+        onError(err);
+      }
+    }
+  }
+}
+
+async function compose(config: Config, logger: Logger, overrides: ServiceOverrides, closers: CloseStack): Promise<RunningService> {
   const tracing = startTracing({ exporter: config.tracesExporter, serviceName: 'vigia', serviceVersion: VERSION });
+  closers.push(() => tracing.shutdown());
   const metricsRegistry = new Registry();
   const metrics = createMetrics(metricsRegistry);
   collectProcessMetrics(metricsRegistry);
@@ -44,26 +80,13 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     registry = await loadModels(config.modelsDir, config.defaultModel);
   } catch (err) {
     metrics.modelLoadFailures.inc();
-    await tracing.shutdown();
     throw err;
   }
-  let db;
-  try {
-    db = openDatabase({ path: config.dbPath, synchronous: config.dbSynchronous });
-  } catch (err) {
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
-  }
-  let audit: AuditLog;
-  try {
-    audit = overrides.audit ?? (await SqliteAuditLog.open({ path: config.dbPath, synchronous: config.dbSynchronous, onCommit: auditCommitRecorder(metrics) }));
-  } catch (err) {
-    db.close();
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
-  }
+  closers.push(() => registry.close());
+  const db = openDatabase({ path: config.dbPath, synchronous: config.dbSynchronous });
+  closers.push(() => db.close());
+  const audit: AuditLog = overrides.audit ?? (await SqliteAuditLog.open({ path: config.dbPath, synchronous: config.dbSynchronous, onCommit: auditCommitRecorder(metrics) }));
+  closers.push(() => audit.close());
   for (const m of registry.list()) {
     metrics.modelInfo.set(
       { model: m.manifest.name, version: m.manifest.version, features: String(m.manifest.features.length), threshold: String(m.manifest.threshold), default: String(m.manifest.name === registry.defaultModel) },
@@ -71,43 +94,35 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     );
   }
 
-  let monitor: DriftMonitor;
-  try {
-    const now = new Date();
-    const contexts = await Promise.all(
-      registry.list().map((m) =>
-        buildModelContext(m, {
-          quantiles: config.binQuantiles, topK: config.topK, now, minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic,
-          ...(config.labelDelayMs === undefined ? {} : { labelDelayMs: config.labelDelayMs }),
-        })),
-    );
-    for (const c of contexts) {
-      publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
-    }
-    monitor = await DriftMonitor.start({
-      dbPath: config.dbPath,
-      models: contexts,
-      windowMs: config.windowMs,
-      intervalMs: config.evalIntervalMs,
-      onEvaluated: (key, outcome) => {
-        if ('report' in outcome) {
-          const r = outcome.report;
-          publishModelReport(metrics, r, outcome.seconds);
-          if (r.performance_error !== undefined) logger.warn('performance evaluation failed', { model: key, error: r.performance_error });
-        } else {
-          const [model, version] = key.split('@');
-          metrics.driftEvaluationFailures.inc({ model: model ?? key, version: version ?? '' });
-          logger.warn('drift evaluation failed', { model: key, error: outcome.error });
-        }
-      },
-    });
-  } catch (err) {
-    await audit.close();
-    db.close();
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
+  const now = new Date();
+  const contexts = await Promise.all(
+    registry.list().map((m) =>
+      buildModelContext(m, {
+        quantiles: config.binQuantiles, topK: config.topK, now, minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic,
+        ...(config.labelDelayMs === undefined ? {} : { labelDelayMs: config.labelDelayMs }),
+      })),
+  );
+  for (const c of contexts) {
+    publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
   }
+  const monitor = await DriftMonitor.start({
+    dbPath: config.dbPath,
+    models: contexts,
+    windowMs: config.windowMs,
+    intervalMs: config.evalIntervalMs,
+    onEvaluated: (key, outcome) => {
+      if ('report' in outcome) {
+        const r = outcome.report;
+        publishModelReport(metrics, r, outcome.seconds);
+        if (r.performance_error !== undefined) logger.warn('performance evaluation failed', { model: key, error: r.performance_error });
+      } else {
+        const [model, version] = key.split('@');
+        metrics.driftEvaluationFailures.inc({ model: model ?? key, version: version ?? '' });
+        logger.warn('drift evaluation failed', { model: key, error: outcome.error });
+      }
+    },
+  });
+  closers.push(() => monitor.close());
   void monitor.evaluateAll();
 
   let draining = false;
@@ -155,11 +170,12 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
-      await monitor.close();
-      await audit.close();
-      db.close();
-      await registry.close();
-      await tracing.shutdown();
+      let failure: unknown;
+      await closers.unwind((err) => {
+        failure ??= err;
+        logger.error('closing failed', { error: (err as Error).message });
+      });
+      if (failure !== undefined) throw failure;
     })();
     return closing;
   };
