@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { escapeHtml as h } from './format.js';
 import type { Figure, Reading, Tone } from './reading.js';
 
@@ -87,6 +88,12 @@ function performance(r: Reading): string {
 const STATE_TONE: Readonly<Record<string, Tone>> = { HEALTHY: 'ok', ATTENTION: 'warning', CRITICAL: 'critical' };
 
 /** The status page of one model's report. */
+/**
+ * The Content-Security-Policy the status page is served with: nothing but its own inline style
+ * (allowed by hash, so an injected style or script would not run), no framing, no form, no base.
+ */
+export const STATUS_PAGE_CSP = `default-src 'none'; style-src '${`sha256-${createHash('sha256').update(CSS).digest('base64')}`}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+
 export function renderStatusPage(r: Reading, opts: StatusPageOptions): string {
   const tone = STATE_TONE[r.status] ?? 'unknown';
   const selected = opts.models.find((m) => m.selected)?.name ?? r.model;

@@ -1,4 +1,4 @@
-import { escapeHtml as h, span } from './format.js';
+import { escapeHtml as h, escapeMarkdown as m, span } from './format.js';
 import type { Figure, Reading, Tone } from './reading.js';
 
 /**
@@ -67,15 +67,15 @@ function document(r: Reading, info: WeeklyInfo): Block[] {
   ];
 }
 
-/** A table cell: one line, pipes escaped. */
-const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/** A table cell: one line, its pipes escaped with the rest (escapeMarkdown). */
+const cell = (s: string): string => m(s);
 
 function markdown(blocks: readonly Block[]): string {
   const out: string[] = [];
   for (const b of blocks) {
-    if (b.kind === 'heading') out.push(`${'#'.repeat(b.level)} ${b.text}`);
-    else if (b.kind === 'paragraph') out.push(b.strong === undefined ? b.text : `**${b.strong}**${b.text}`);
-    else if (b.kind === 'list') out.push(b.items.map((i) => `- ${i}`).join('\n'));
+    if (b.kind === 'heading') out.push(`${'#'.repeat(b.level)} ${m(b.text)}`);
+    else if (b.kind === 'paragraph') out.push(b.strong === undefined ? m(b.text, 'line start') : `**${m(b.strong)}**${m(b.text)}`);
+    else if (b.kind === 'list') out.push(b.items.map((i) => `- ${m(i, 'line start')}`).join('\n'));
     else out.push([`| ${b.head.map(cell).join(' | ')} |`, `| ${b.head.map(() => '---').join(' | ')} |`, ...b.rows.map((row) => `| ${row.map(cell).join(' | ')} |`)].join('\n'));
   }
   return `${out.join('\n\n')}\n`;

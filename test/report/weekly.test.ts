@@ -33,6 +33,22 @@ describe('the weekly report', () => {
     assert.equal(md.match(/^\| [A-Z_0-9]+ \| (numeric|categorical) \|/gm)?.length, 23, 'every feature in the drift table');
   });
 
+  it('writes hostile bundle strings (band names, actions, feature names) as literal text in Markdown and in HTML', () => {
+    const hostile = '<img src=x onerror=alert(1)> [click](http://evil.example) **bold** `code` | pipe\n# heading';
+    const limits = demoLimits(registry);
+    const bands = limits.bands.map((b) => ({ ...b, name: `${b.name} ${hostile}`, action: `${b.action} ${hostile}` }));
+    const report = { ...shifted, features: shifted.features.map((f) => (f.feature === 'AGE' ? { ...f, feature: `AGE ${hostile}` } : f)) };
+    const reading = readReport(report, { ...limits, bands });
+    const md = renderWeekly(reading, info, 'md');
+    assert.doesNotMatch(md, /(?<!\\)<img/, 'no raw HTML tag');
+    assert.ok(md.includes('\\<img src=x onerror=alert(1)> \\[click\\](http://evil.example) \\*\\*bold\\*\\* \\`code\\` \\| pipe # heading'), md);
+    assert.doesNotMatch(md, /^# heading/m, 'a line break in a bundle string starts no heading');
+    assert.doesNotMatch(md, /(?<!\\)\[click(?<!\\)\]/);
+    const html = renderWeekly(reading, info, 'html');
+    assert.doesNotMatch(html, /<img/);
+    assert.match(html, /&lt;img src=x onerror=alert\(1\)&gt;/);
+  });
+
   it('escapes a pipe inside a Markdown table cell', () => {
     const md = weekly({ ...shifted, features: shifted.features.map((f) => (f.feature === 'AGE' ? { ...f, kind: 'numeric|odd' as 'numeric' } : f)) }, 'md');
     assert.match(md, /^\| AGE \| numeric\\\|odd \|/m);
