@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Registry } from 'prom-client';
+import { bearerAuth, type AuthTokens } from './http/auth.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { healthRoutes, type ReadinessCheck } from './http/health.js';
 import { instrumentRequests } from './http/instrument.js';
@@ -32,6 +33,8 @@ export interface AppDeps {
   readonly monitor?: DriftMonitor;
   /** Serves `POST /v1/labels` when given. */
   readonly labels?: LabelStore;
+  /** Bearer tokens the write routes require, each optional (VIGIA_PREDICT_TOKEN, VIGIA_LABELS_TOKEN). */
+  readonly tokens?: AuthTokens;
 }
 
 /** The HTTP application as a node:http request listener (what `createServer` and supertest take). */
@@ -43,7 +46,9 @@ export type App = (req: IncomingMessage, res: ServerResponse) => void;
  * and the one error handler.
  */
 export function createApp(deps: AppDeps): App {
-  const predict = predictRoutes(deps);
+  const predictToken = deps.tokens?.predict;
+  const labelsToken = deps.tokens?.labels;
+  const predict = predictRoutes({ ...deps, ...(predictToken === undefined ? {} : { auth: bearerAuth(predictToken, 'VIGIA_PREDICT_TOKEN') }) });
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -54,7 +59,12 @@ export function createApp(deps: AppDeps): App {
     next();
   });
   app.use(modelRoutes(deps.registry));
-  if (deps.labels !== undefined) app.use(labelRoutes({ store: deps.labels, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024) }));
+  if (deps.labels !== undefined) {
+    app.use(labelRoutes({
+      store: deps.labels, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024),
+      ...(labelsToken === undefined ? {} : { auth: bearerAuth(labelsToken, 'VIGIA_LABELS_TOKEN') }),
+    }));
+  }
   if (deps.monitor !== undefined) {
     app.use(reportRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));
     app.use(statusRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));

@@ -138,6 +138,7 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
     eventTime: { accept: config.acceptEventTime, maxAgeMs: config.maxEventAgeMs },
     monitor,
     ...(audit instanceof SqliteAuditLog ? { labels: audit } : {}),
+    tokens: { predict: config.predictToken, labels: config.labelsToken },
     readiness: {
       models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
       database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from './helpers/app.js';
-import { runVigia } from './helpers/process.js';
+import { runVigia, startVigia } from './helpers/process.js';
 
 /** Pids of the processes whose environment holds `marker` (Linux /proc), the test runner's own excluded. */
 function processesWith(marker: string): number[] {
@@ -73,5 +73,28 @@ describe('vigia serve when start-up fails', { skip: process.platform !== 'linux'
     const exit = await run.exited;
     assert.notEqual(exit.code, 0, run.output());
     assert.match(run.output(), new RegExp(tmp.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  });
+});
+
+describe('vigia serve with tokens in its environment', () => {
+  const tmp = tempDir();
+  after(() => tmp.remove());
+
+  it('requires VIGIA_PREDICT_TOKEN on scoring and VIGIA_LABELS_TOKEN on labels, and logs neither', async () => {
+    const predictToken = 'serve-predict-token-0123456789';
+    const labelsToken = 'serve-labels-token-0123456789';
+    const vigia = await startVigia({ VIGIA_DB: join(tmp.dir, 'tokens.db'), VIGIA_PREDICT_TOKEN: predictToken, VIGIA_LABELS_TOKEN: labelsToken, VIGIA_LOG_LEVEL: 'debug' });
+    try {
+      const post = (path: string, body: unknown, token?: string) =>
+        fetch(`${vigia.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) }, body: JSON.stringify(body) });
+      assert.equal((await post('/predict', { features: {} })).status, 401);
+      assert.equal((await post('/v1/labels', { labels: [] }, predictToken)).status, 403);
+      assert.equal((await post('/predict', { features: {} }, predictToken)).status, 400, 'past the token, the body is judged');
+      assert.equal((await post('/v1/labels', { labels: [] }, labelsToken)).status, 400);
+    } finally {
+      vigia.proc.kill('SIGTERM');
+      await vigia.exited;
+    }
+    assert.ok(!vigia.output().includes(predictToken) && !vigia.output().includes(labelsToken), 'no token in the output');
   });
 });

@@ -12,6 +12,8 @@ export interface ErrorResponse {
   readonly body: ErrorBody;
   /** Set when the request was rejected before scoring (counted by reason). */
   readonly rejected: RejectReason | undefined;
+  /** Headers the answer needs (the `WWW-Authenticate` challenge of a 401). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 const REJECTING_HTTP_CODES: ReadonlySet<string> = new Set(['body_too_large', 'unsupported_media_type']);
@@ -55,6 +57,7 @@ export function errorResponse(thrown: unknown, logger: Logger, where: string): E
       status: err.status,
       body: { error: { code: err.code, message: err.message, ...(err.field === undefined ? {} : { field: err.field }) } },
       rejected: REJECTING_HTTP_CODES.has(err.code) ? (err.code as RejectReason) : undefined,
+      ...(err.status === 401 ? { headers: { 'WWW-Authenticate': 'Bearer realm="vigia"' } } : {}),
     };
   }
   logger.error('unhandled error', { where, error: (err as Error)?.stack ?? quote(err) });
@@ -64,9 +67,10 @@ export function errorResponse(thrown: unknown, logger: Logger, where: string): E
 /** The Express error handler, for the routes Express serves. */
 export function errorHandler(metrics: Metrics, logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const { status, body, rejected } = errorResponse(err, logger, `${req.method} ${req.path}`);
+    const { status, body, rejected, headers } = errorResponse(err, logger, `${req.method} ${req.path}`);
     if (rejected !== undefined) metrics.rejectedInputs.inc({ model: (res.locals['model'] as string | undefined) ?? '', reason: rejected });
     if (res.headersSent) return;
+    if (headers !== undefined) res.set(headers);
     res.status(status).json(body);
   };
 }

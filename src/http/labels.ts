@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import { HttpError, InputError, quote } from '../errors.js';
 import type { LabelRow, LabelStore } from '../store/audit-log.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { AuthCheck } from './auth.js';
 import { checkUtf8 } from './predict.js';
 
 /** Most labels in one request. */
@@ -59,9 +60,12 @@ export function readLabelsBody(body: unknown, nowMs: number): LabelRow[] {
 }
 
 /** `POST /v1/labels`: late labels, keyed by prediction id; idempotent, conflicts reported. */
-export function labelRoutes(deps: { store: LabelStore; metrics: Metrics; bodyLimitBytes: number; now?: () => number }): Router {
+export function labelRoutes(deps: { store: LabelStore; metrics: Metrics; bodyLimitBytes: number; now?: () => number; auth?: AuthCheck }): Router {
   const router = express.Router();
   const now = deps.now ?? Date.now;
+  const { auth } = deps;
+  // The token is checked before the body is read: an unauthenticated client gets no parsing.
+  if (auth !== undefined) router.post('/v1/labels', (req, _res, next) => { auth(req.headers); next(); });
   router.post('/v1/labels', express.json({ limit: deps.bodyLimitBytes, strict: false, inflate: false, verify: (_req, _res, bytes) => checkUtf8(bytes) }), async (req, res) => {
     if (!req.is('application/json')) throw new HttpError(415, 'unsupported_media_type', `Content-Type must be application/json, got ${quote(req.headers['content-type'] ?? 'none')}`);
     const receivedMs = now();

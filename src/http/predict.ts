@@ -6,6 +6,7 @@ import type { PredictionService } from '../predict/service.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { contextFromHeaders } from '../telemetry/tracing.js';
+import type { AuthCheck } from './auth.js';
 import { errorResponse } from './errors.js';
 import { recordRequest, requestIdOf } from './instrument.js';
 
@@ -18,6 +19,8 @@ export interface PredictRoutesDeps {
   readonly maxBatch: number;
   /** Whether a client-supplied `event_time` is accepted, and how old it may be. */
   readonly eventTime?: EventTimePolicy;
+  /** The bearer-token check of VIGIA_PREDICT_TOKEN, when set. */
+  readonly auth?: AuthCheck;
 }
 
 export interface EventTimePolicy {
@@ -168,9 +171,9 @@ const NAMED_ROUTE = /^\/v1\/models\/([^/?#]+)\/predict$/;
 export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { registry, service, metrics, logger } = deps;
 
-  const send = (res: ServerResponse, status: number, body: unknown) => {
+  const send = (res: ServerResponse, status: number, body: unknown, headers?: Readonly<Record<string, string>>) => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-content-type-options': 'nosniff' });
+    res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-content-type-options': 'nosniff' });
     res.end(text);
   };
 
@@ -178,6 +181,7 @@ export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, r
     let modelLabel = '';
     let status = 200;
     try {
+      deps.auth?.(req.headers);
       const name = named ?? registry.defaultModel;
       const model = registry.get(name);
       if (model === undefined) {
@@ -196,7 +200,7 @@ export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, r
       // An answer sent while the client still writes its body, on a socket then closed, reaches
       // the client as a reset instead of the answer: read (and drop) a body up to the limit first.
       if (!req.complete && (status === 413 || !(await drained(req, deps.bodyLimitBytes)))) res.setHeader('connection', 'close');
-      send(res, status, answer.body);
+      send(res, status, answer.body, answer.headers);
     }
     recordRequest(metrics, route, 'POST', status, receivedAt);
   };
