@@ -51,7 +51,8 @@ export interface PredictionDrift {
   readonly risk_band_shares: readonly number[];
 }
 
-export type Status = 'HEALTHY' | 'ATTENTION' | 'CRITICAL';
+/** The verdict of a model; `NO_VERDICT` while the window holds fewer than `min_window` predictions and no signal fired. */
+export type Status = 'NO_VERDICT' | 'HEALTHY' | 'ATTENTION' | 'CRITICAL';
 
 export interface DriftEvaluation {
   readonly model: string;
@@ -173,9 +174,13 @@ function predictionDrift(baseline: Baseline, scores: Float64Array, bands: readon
   };
 }
 
-/** The seed's rule: any critical → CRITICAL; more than three warnings → ATTENTION; else HEALTHY. */
-export function statusOf(critical: number, warnings: number): Status {
-  return critical > 0 ? 'CRITICAL' : warnings > 3 ? 'ATTENTION' : 'HEALTHY';
+/**
+ * The seed's rule: any critical → CRITICAL; more than three warnings → ATTENTION; else
+ * HEALTHY — but only when there was enough data to judge (`judged`): a window of 3
+ * predictions is NO_VERDICT, not a green HEALTHY.
+ */
+export function statusOf(critical: number, warnings: number, judged = true): Status {
+  return critical > 0 ? 'CRITICAL' : warnings > 3 ? 'ATTENTION' : judged ? 'HEALTHY' : 'NO_VERDICT';
 }
 
 /**
@@ -212,6 +217,6 @@ export function evaluateDrift(baseline: Baseline, window: WindowColumns<FeatureC
     features,
     prediction,
     dataset: { monitored: monitored.length, drifted, drifted_share: judged === 0 ? null : drifted / judged },
-    summary: { critical, warnings, status: statusOf(critical.length, warnings.length) },
+    summary: { critical, warnings, status: statusOf(critical.length, warnings.length, n >= t.minWindow) },
   };
 }

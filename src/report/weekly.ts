@@ -1,5 +1,5 @@
 import { escapeHtml as h, escapeMarkdown as m, span } from './format.js';
-import type { Figure, Reading, Tone } from './reading.js';
+import { STATUS_WORDS, type Figure, type Reading, type Tone } from './reading.js';
 
 /**
  * The weekly report of the seed (the e-mail to the model's owners): API performance, data
@@ -33,7 +33,7 @@ function document(r: Reading, info: WeeklyInfo): Block[] {
   const flagged = r.features.filter((f) => f.tone === 'warning' || f.tone === 'critical');
   return [
     { kind: 'heading', level: 1, text: `Weekly model report: ${r.model} ${r.version}` },
-    { kind: 'paragraph', strong: r.status, text: `: ${r.headline}.` },
+    { kind: 'paragraph', strong: STATUS_WORDS[r.status], text: `: ${r.headline}.` },
     { kind: 'paragraph', text: `Window ${r.window}, evaluated ${r.evaluatedAt}. ${info.windowNote}` },
     { kind: 'paragraph', text: `Read from ${info.source} on ${info.generatedAt}.` },
     { kind: 'heading', level: 2, text: 'Summary' },
@@ -109,7 +109,7 @@ ${body.join('\n')}
 /** The weekly report of a reading, as Markdown or as an HTML page. */
 export function renderWeekly(r: Reading, info: WeeklyInfo, format: 'md' | 'html'): string {
   const blocks = document(r, info);
-  return format === 'md' ? markdown(blocks) : html(blocks, `Weekly model report: ${r.model} ${r.version} (${r.status})`);
+  return format === 'md' ? markdown(blocks) : html(blocks, `Weekly model report: ${r.model} ${r.version} (${STATUS_WORDS[r.status]})`);
 }
 
 /** The sentence about the window: the service evaluates its own window (VIGIA_WINDOW); say so when it differs from the one asked for. */

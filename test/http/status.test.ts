@@ -21,8 +21,10 @@ describe('GET / and GET /status', () => {
       const res = await request(t.app).get(path).expect(200);
       assert.match(res.headers['content-type']!, /^text\/html; charset=utf-8/);
       assert.equal(res.headers['cache-control'], 'no-store');
-      assert.equal(state(res.text), 'HEALTHY');
+      assert.equal(state(res.text), 'NO_VERDICT');
+      assert.match(res.text, /<p class="word">NO VERDICT YET<\/p>/);
       assert.match(res.text, /Too few predictions for a verdict yet \(0 of 100\)/);
+      assert.doesNotMatch(res.text, /HEALTHY|look as expected/, 'no green verdict beside "too few predictions"');
     }
   });
 

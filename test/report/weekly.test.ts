@@ -49,6 +49,15 @@ describe('the weekly report', () => {
     assert.match(html, /&lt;img src=x onerror=alert\(1\)&gt;/);
   });
 
+  it('says NO VERDICT YET, not HEALTHY, on a window below min_window, in Markdown and in HTML', async () => {
+    const few = await demoReport(registry, { rows: 3 });
+    assert.equal(few.summary.status, 'NO_VERDICT');
+    const md = weekly(few, 'md');
+    assert.match(md, /^\*\*NO VERDICT YET\*\*: Too few predictions for a verdict yet \(3 of 100\)\.$/m);
+    assert.doesNotMatch(md, /HEALTHY/);
+    assert.match(weekly(few, 'html'), /<strong>NO VERDICT YET<\/strong>/);
+  });
+
   it('escapes a pipe inside a Markdown table cell', () => {
     const md = weekly({ ...shifted, features: shifted.features.map((f) => (f.feature === 'AGE' ? { ...f, kind: 'numeric|odd' as 'numeric' } : f)) }, 'md');
     assert.match(md, /^\| AGE \| numeric\\\|odd \|/m);
