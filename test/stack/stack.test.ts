@@ -236,6 +236,21 @@ describe('the monitoring stack, end to end', () => {
     assert.deepEqual([...psiFeatures], ['LIMIT_BAL']);
   });
 
+  it('sends one notification per critical channel for the shifted feature, with its PSI and its KS alert in it', async () => {
+    const FEATURE_ALERTS = ['VigiaFeaturePsiCritical', 'VigiaFeatureKsCritical'];
+    const ofFeature = (d: Delivery) => d.body.alerts.filter((a) => a.labels['feature'] === 'LIMIT_BAL' && a.status === 'firing');
+    for (const path of ['/critical/pagerduty', '/critical/slack', '/critical/email']) {
+      const both = await waitFor(`one notification at ${path} holding both statistics of LIMIT_BAL`, 30_000, async () =>
+        hook.deliveries.find((d) => d.path === path && FEATURE_ALERTS.every((name) => ofFeature(d).some((a) => a.labels['alertname'] === name))),
+      () => `deliveries: ${hook.deliveries.filter((d) => d.path === path).map((d) => ofFeature(d).map((a) => a.labels['alertname']).join('+')).join('; ')}`);
+      assert.deepEqual(both.body.groupLabels, { model: MODEL, version: '1.0.0', feature: 'LIMIT_BAL' }, 'grouped by the feature, not by the alert name');
+      // Every notification about the feature is that one group: no PSI-only or KS-only page of its own.
+      for (const d of hook.deliveries.filter((x) => x.path === path && ofFeature(x).length > 0)) {
+        assert.deepEqual(d.body.groupLabels, { model: MODEL, version: '1.0.0', feature: 'LIMIT_BAL' });
+      }
+    }
+  });
+
   it('has Alertmanager inhibit the PSI warning of that feature under its critical', async () => {
     type AmAlert = { labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } };
     const warning = await waitFor('VigiaFeaturePsiWarning{feature="LIMIT_BAL"} to be inhibited', 20_000, async () => {
@@ -244,6 +259,9 @@ describe('the monitoring stack, end to end', () => {
       return w !== undefined && w.status.inhibitedBy.length > 0 ? w : undefined;
     });
     assert.equal(warning.status.state, 'suppressed');
+    // Any other warning of the feature (a KS warning beside the PSI critical) is held back too.
+    const all = (await (await fetch(`${alertmanager.url}/api/v2/alerts?filter=feature%3D%22LIMIT_BAL%22&filter=severity%3D%22warning%22`)).json()) as AmAlert[];
+    for (const a of all) assert.equal(a.status.state, 'suppressed', `${a.labels['alertname']} is not inhibited`);
   });
 
   /** A metric name an expression may read: exported by the service, recorded by a rule, or Prometheus' own `up`. */
