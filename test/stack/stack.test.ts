@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { ROOT, tempDir } from '../helpers/app.js';
 import { panelQueries } from '../helpers/dashboards.js';
-import { demoLabelledRows } from '../helpers/demo-rows.js';
+import { demoLabelledRows, holdoutRows } from '../helpers/demo-rows.js';
 import { startVigia, type VigiaProcess } from '../helpers/process.js';
 import { alertRules, metricNames, recordingRules, ruleFileNames, RULES_DIR } from '../helpers/rules.js';
 import { freePort, promQuery, startDaemon, waitFor, webhookReceiver, type Daemon, type Delivery } from '../helpers/stack.js';
@@ -26,10 +26,14 @@ const MODEL = 'credit-default';
 /** Grafana's macros as the queries are run here: 1 s scrapes, an hour of dashboard range. */
 const GRAFANA_MACROS: Readonly<Record<string, string>> = { $__rate_interval: '1m', $__interval: '15s', $__range: '1h', $model: MODEL };
 const DRIFT_ALERTS = alertRules(['drift.rules.yml']).map((a) => a.alert);
+/** Business alerts (approval rate, high-risk share): limits from the model's own reference, so stable traffic is inside them. */
+const BUSINESS_ALERTS = alertRules(['business.rules.yml']).map((a) => a.alert);
 const SHORT_FOR = 'for: 3s';
 
 const ROWS = demoLabelledRows(1200);
 const STABLE = ROWS.slice(0, 600);
+/** Stable traffic from rows the reference did not use (the held-out split), sent as a trickle. */
+const TRICKLE = holdoutRows().slice(0, 240).map((r) => r.features);
 /** The second half of the rows with LIMIT_BAL tripled: one feature shifted, the rest as before. */
 const SHIFTED = ROWS.slice(600).map((r) => ({ ...r.features, LIMIT_BAL: r.features['LIMIT_BAL']! * 3 }));
 
@@ -148,6 +152,18 @@ describe('the monitoring stack, end to end', () => {
     assert.equal(labels.status, 200, JSON.stringify(labels.json));
 
     await waitFor('Prometheus to scrape the evaluation of the 600-row window', 60_000, async () => ((await value(`vigia_drift_window_size{model="${MODEL}"}`)) === 600 ? true : undefined));
+    // Then a trickle of held-out rows (rows the reference did not use), one batch a second:
+    // rates over time are what the business rules read, and a burst inside one scrape has none.
+    for (let i = 0; i < TRICKLE.length; i += 40) {
+      const res = await post(`${vigia.url}/predict`, { instances: TRICKLE.slice(i, i + 40) });
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      await new Promise((r) => setTimeout(r, 1200));
+    }
+    await waitFor('the business ratios to be computed over the trickle', 30_000, async () => {
+      const approval = await value(`model:vigia_decisions_approved:ratio_rate1h{model="${MODEL}"}`);
+      return approval !== undefined && Number.isFinite(approval) ? true : undefined;
+    });
+    await waitFor(`the evaluation of the ${600 + TRICKLE.length}-row window`, 60_000, async () => ((await value(`vigia_drift_window_size{model="${MODEL}"}`)) === 600 + TRICKLE.length ? true : undefined));
     stableAt = Date.now();
   });
 
@@ -195,13 +211,17 @@ describe('the monitoring stack, end to end', () => {
     assert.deepEqual(variable.data?.result.map((r) => r.metric['model']), [MODEL], 'the model variable (label_values(vigia_model_info, model))');
   });
 
-  it('lets no drift alert even go pending on stable traffic, and sends none to Alertmanager', async () => {
+  it('lets no drift or business alert even go pending on stable traffic, and sends none to Alertmanager', async () => {
     // Long enough for an alert on the full window to pass its 3 s `for` and Alertmanager's 1 s group_wait.
     await new Promise((r) => setTimeout(r, Math.max(0, stableAt + 12_000 - Date.now())));
     const seen = await query(`count_over_time(ALERTS{alertname=~"${DRIFT_ALERTS.join('|')}"}[10m])`);
     assert.equal(seen.status, 'success');
     assert.deepEqual(seen.data?.result.map((r) => r.metric), [], 'drift alerts were pending or firing on stable traffic');
     assert.deepEqual(driftDeliveries(), []);
+    const business = await query(`count_over_time(ALERTS{alertname=~"${BUSINESS_ALERTS.join('|')}"}[10m])`);
+    assert.equal(business.status, 'success');
+    assert.deepEqual(business.data?.result.map((r) => r.metric), [], 'business alerts were pending or firing on the model\'s own stable traffic');
+    assert.deepEqual(hook.deliveries.filter((d) => d.body.alerts.some((a) => BUSINESS_ALERTS.includes(a.labels['alertname'] ?? ''))), []);
     // The pipeline was live all along: VigiaLowRequestRate (this test sends far below 5 req/s) got through.
     assert.ok(hook.deliveries.some((d) => d.body.alerts.some((a) => a.labels['alertname'] === 'VigiaLowRequestRate')), 'nothing reached the webhook: the pipeline is not live');
   });
