@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Registry } from 'prom-client';
 import { docsRoutes } from './http/docs.js';
+import { bearerAuth, type AuthTokens } from './http/auth.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { healthRoutes, type ReadinessCheck } from './http/health.js';
 import { instrumentRequests } from './http/instrument.js';
@@ -40,6 +41,8 @@ export interface AppDeps {
   readonly docsDir?: string;
   /** Serves the ingest of predictions made elsewhere (observations, KServe CloudEvents) when given. */
   readonly ingest?: IngestDeps;
+  /** Bearer tokens the write routes require, each optional (VIGIA_PREDICT_TOKEN, VIGIA_LABELS_TOKEN). */
+  readonly tokens?: AuthTokens;
 }
 
 export interface IngestDeps {
@@ -59,13 +62,25 @@ export type App = (req: IncomingMessage, res: ServerResponse) => void;
  * and the one error handler.
  */
 export function createApp(deps: AppDeps): App {
-  const predict = predictRoutes(deps);
+  const predictToken = deps.tokens?.predict;
+  const labelsToken = deps.tokens?.labels;
+  const predict = predictRoutes({ ...deps, ...(predictToken === undefined ? {} : { auth: bearerAuth(predictToken, 'VIGIA_PREDICT_TOKEN') }) });
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(instrumentRequests(deps.metrics));
+  // No answer is to be sniffed into another type (an error echoing input as HTML, say).
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
   app.use(modelRoutes(deps.registry));
-  if (deps.labels !== undefined) app.use(labelRoutes({ store: deps.labels, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024) }));
+  if (deps.labels !== undefined) {
+    app.use(labelRoutes({
+      store: deps.labels, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024),
+      ...(labelsToken === undefined ? {} : { auth: bearerAuth(labelsToken, 'VIGIA_LABELS_TOKEN') }),
+    }));
+  }
   if (deps.ingest !== undefined) {
     const ingest = { registry: deps.registry, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024), ...deps.ingest };
     app.use(observationRoutes({ ...ingest, maxBatch: deps.maxBatch }));

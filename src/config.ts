@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
@@ -45,6 +46,10 @@ export interface Config {
   readonly ingestQueueRows: number;
   /** How long half of a KServe CloudEvent pair waits for its partner before it is counted unpaired, ms. */
   readonly ingestPairTimeoutMs: number;
+  /** Bearer token `POST /v1/labels` requires (none: open). */
+  readonly labelsToken: string | undefined;
+  /** Bearer token the predict routes require (none: open). */
+  readonly predictToken: string | undefined;
 }
 
 /** The repository root (where `models/` lives), from this file's place in src/ or dist/. */
@@ -144,7 +149,51 @@ export const CONFIG_KEYS = {
   labelDelayMs: { key: 'VIGIA_LABEL_DELAY', flag: '--label-delay', doc: 'label delay for every model, overriding the bundles\' label.delay_days (0s: every labelled prediction is matured at once)', fallback: undefined, parse: duration(0) },
   ingestQueueRows: { key: 'VIGIA_INGEST_QUEUE_ROWS', flag: '--ingest-queue-rows', doc: 'most ingested rows (observations, CloudEvents) waiting for the audit-log writer; more gets 503 with Retry-After, never accepted unlogged', fallback: '20000', parse: int(1, 10_000_000) },
   ingestPairTimeoutMs: { key: 'VIGIA_INGEST_PAIR_TIMEOUT', flag: '--ingest-pair-timeout', doc: 'how long a KServe request or response CloudEvent waits for its other half before it is counted in vigia_ingest_unpaired_total (kept, and still paired if the partner comes later)', fallback: '5m', parse: duration(1000) },
-} satisfies { [K in keyof Config]: KeySpec<unknown> };
+} satisfies { [K in Exclude<keyof Config, keyof typeof SECRET_KEYS>]: KeySpec<unknown> };
+
+interface SecretSpec {
+  readonly key: string;
+  readonly doc: string;
+}
+
+/**
+ * Secrets: each read from `KEY` or from the file named by `KEY_FILE` (a mounted secret), never
+ * from a command-line flag (a flag shows in `ps`). A malformed secret is refused naming the key,
+ * never the value. A new token (issue 11's admin token) is one more line here.
+ */
+export const SECRET_KEYS = {
+  labelsToken: { key: 'VIGIA_LABELS_TOKEN', doc: 'bearer token POST /v1/labels requires (or VIGIA_LABELS_TOKEN_FILE: a file holding it); unset: label ingestion is open' },
+  predictToken: { key: 'VIGIA_PREDICT_TOKEN', doc: 'bearer token the predict routes require (or VIGIA_PREDICT_TOKEN_FILE: a file holding it); unset: scoring is open' },
+} satisfies { [K in keyof Config]?: SecretSpec };
+
+/** Shortest token accepted: a short one can be guessed. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** A secret from `KEY` or the file named by `KEY_FILE` (trailing line break dropped); undefined when neither is set. */
+function readSecret(env: Readonly<Record<string, string | undefined>>, spec: SecretSpec): string | undefined {
+  const direct = env[spec.key];
+  const file = env[`${spec.key}_FILE`];
+  const hidden = '(not shown)';
+  if (direct !== undefined && direct !== '' && file !== undefined && file !== '') {
+    throw new ConfigError(spec.key, hidden, `either ${spec.key} or ${spec.key}_FILE, not both`);
+  }
+  let value: string;
+  if (file !== undefined && file !== '') {
+    try {
+      value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new ConfigError(`${spec.key}_FILE`, file, `a readable file holding the token (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  } else if (direct !== undefined && direct !== '') {
+    value = direct;
+  } else {
+    return undefined;
+  }
+  if (value.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(value)) {
+    throw new ConfigError(spec.key, hidden, `a token of at least ${MIN_TOKEN_LENGTH} printable characters without spaces`);
+  }
+  return value;
+}
 
 /**
  * Reads the configuration from `env` (the process environment, with command-line flags
@@ -185,6 +234,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     archiveDir: resolve(read(k.archiveDir) ?? resolve(dirname(resolve(read(k.dbPath)!)), 'archive')),
     ingestQueueRows: read(k.ingestQueueRows)!,
     ingestPairTimeoutMs: read(k.ingestPairTimeoutMs)!,
+    labelsToken: readSecret(env, SECRET_KEYS.labelsToken),
+    predictToken: readSecret(env, SECRET_KEYS.predictToken),
   };
 }
 

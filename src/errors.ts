@@ -100,13 +100,19 @@ export class InputError extends Error {
   }
 }
 
-/** A value quoted for an error message, cut short so a huge input cannot flood a log. */
+/**
+ * A value quoted for an error message, cut short so a huge input cannot flood a log. Never
+ * throws: a value nested too deeply for JSON.stringify (10,000 `[` is valid JSON) would
+ * overflow the stack, and `String()` of a nested array recurses as deeply, so such a value
+ * is described instead of shown.
+ */
 export function quote(value: unknown): string {
-  let s: string;
+  let s: string | undefined;
   try {
-    s = JSON.stringify(value) ?? String(value);
+    s = JSON.stringify(value);
   } catch {
-    s = String(value);
+    s = typeof value === 'object' && value !== null ? `(${Array.isArray(value) ? 'an array' : 'an object'} nested too deeply to show)` : undefined;
   }
+  s ??= typeof value === 'object' && value !== null ? '(a value that cannot be shown)' : String(value);
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }

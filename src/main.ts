@@ -42,9 +42,46 @@ export interface ServiceOverrides {
  * baselines → drift monitor → app → listen. `close()` undoes it in reverse order.
  */
 export async function startService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<RunningService> {
+  const closers = new CloseStack();
+  try {
+    return await compose(config, logger, overrides, closers);
+  } catch (err) {
+    // A start-up failure (a bad bundle, a port in use) leaves nothing running behind it: the
+    // evaluation process and the writer thread would otherwise keep the process alive.
+    await closers.unwind((closeErr) => logger.error('closing after a failed start', { error: (closeErr as Error).message }));
+    throw err;
+  }
+}
+
+/**
+ * Resources opened so far, each with its awaited close, unwound in reverse order (last opened,
+ * first closed) on a failed start or at shutdown. A close that fails is reported and the
+ * unwinding goes on.
+ */
+class CloseStack {
+  private readonly closers: (() => unknown)[] = [];
+
+  push(close: () => unknown): void {
+    this.closers.push(close);
+  }
+
+  async unwind(onError: (err: unknown) => void): Promise<void> {
+    for (let close = this.closers.pop(); close !== undefined; close = this.closers.pop()) {
+      try {
+        await close();
+      } catch (err) {
+        onError(err);
+      }
+    }
+  }
+}
+
+async function compose(config: Config, logger: Logger, overrides: ServiceOverrides, closers: CloseStack): Promise<RunningService> {
   const tracing = startTracing({ exporter: config.tracesExporter, serviceName: 'vigia', serviceVersion: VERSION });
+  closers.push(() => tracing.shutdown());
   const metricsRegistry = new Registry();
   const metrics = createMetrics(metricsRegistry);
+  closers.push(() => metrics.otel.close());
   collectProcessMetrics(metricsRegistry);
 
   let registry: ModelRegistry;
@@ -52,34 +89,21 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     registry = await loadModels(config.modelsDir, config.defaultModel);
   } catch (err) {
     metrics.modelLoadFailures.inc();
-    await tracing.shutdown();
     throw err;
   }
-  let db;
-  try {
-    db = openDatabase({ path: config.dbPath, synchronous: config.dbSynchronous });
-  } catch (err) {
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
-  }
-  let audit: AuditLog;
-  try {
-    audit = overrides.audit ?? (await SqliteAuditLog.open({
-      path: config.dbPath, synchronous: config.dbSynchronous, onCommit: auditCommitRecorder(metrics),
-      onWritable: (writable) => {
-        metrics.auditLogWritable.set(writable ? 1 : 0);
-        if (writable) logger.info('the audit log takes writes again');
-        else logger.error('an audit-log commit failed: predictions answer 503 until a write succeeds', { problem: (audit as SqliteAuditLog).problem });
-      },
-    }));
-    metrics.auditLogWritable.set(1);
-  } catch (err) {
-    db.close();
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
-  }
+  closers.push(() => registry.close());
+  const db = openDatabase({ path: config.dbPath, synchronous: config.dbSynchronous });
+  closers.push(() => db.close());
+  const audit: AuditLog = overrides.audit ?? (await SqliteAuditLog.open({
+    path: config.dbPath, synchronous: config.dbSynchronous, onCommit: auditCommitRecorder(metrics),
+    onWritable: (writable) => {
+      metrics.auditLogWritable.set(writable ? 1 : 0);
+      if (writable) logger.info('the audit log takes writes again');
+      else logger.error('an audit-log commit failed: predictions answer 503 until a write succeeds', { problem: (audit as SqliteAuditLog).problem });
+    },
+  }));
+  closers.push(() => audit.close());
+  metrics.auditLogWritable.set(1);
   for (const m of registry.list()) {
     metrics.modelInfo.set(
       { model: m.manifest.name, version: m.manifest.version, features: String(m.manifest.features.length), threshold: String(m.manifest.threshold), default: String(m.manifest.name === registry.defaultModel) },
@@ -87,67 +111,50 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     );
   }
 
-  let monitor: DriftMonitor;
+  const now = new Date();
+  const contexts = await Promise.all(
+    registry.list().map((m) =>
+      buildModelContext(m, {
+        quantiles: config.binQuantiles, topK: config.topK, now, minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic,
+        ...(config.labelDelayMs === undefined ? {} : { labelDelayMs: config.labelDelayMs }),
+      })),
+  );
   const referenceBins = new Map<string, ReferenceBinCounts>();
-  try {
-    const now = new Date();
-    const contexts = await Promise.all(
-      registry.list().map((m) =>
-        buildModelContext(m, {
-          quantiles: config.binQuantiles, topK: config.topK, now, minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic,
-          ...(config.labelDelayMs === undefined ? {} : { labelDelayMs: config.labelDelayMs }),
-        })),
-    );
-    for (const c of contexts) {
-      referenceBins.set(modelKey(c.baseline.model, c.baseline.modelVersion), new ReferenceBinCounts(metrics, c.baseline));
-      publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
-      if (c.fairness !== undefined) publishFairnessThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, c.fairness.thresholds, c.fairness.spec.minGroupSize);
-    }
-    monitor = await DriftMonitor.start({
-      dbPath: config.dbPath,
-      models: contexts,
-      windowMs: config.windowMs,
-      intervalMs: config.evalIntervalMs,
-      exactWindowRows: config.exactWindowRows,
-      onEvaluated: (key, outcome) => {
-        if ('report' in outcome) {
-          const r = outcome.report;
-          publishModelReport(metrics, r, outcome.seconds);
-          if (r.performance_error !== undefined) logger.warn('performance evaluation failed', { model: key, error: r.performance_error });
-        } else {
-          const [model, version] = key.split('@');
-          metrics.driftEvaluationFailures.inc({ model: model ?? key, version: version ?? '' });
-          logger.warn('drift evaluation failed', { model: key, error: outcome.error });
-        }
-      },
-    });
-  } catch (err) {
-    await audit.close();
-    db.close();
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
+  for (const c of contexts) {
+    referenceBins.set(modelKey(c.baseline.model, c.baseline.modelVersion), new ReferenceBinCounts(metrics, c.baseline));
+    publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
+    if (c.fairness !== undefined) publishFairnessThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, c.fairness.thresholds, c.fairness.spec.minGroupSize);
   }
+  const monitor = await DriftMonitor.start({
+    dbPath: config.dbPath,
+    models: contexts,
+    windowMs: config.windowMs,
+    intervalMs: config.evalIntervalMs,
+    exactWindowRows: config.exactWindowRows,
+    onEvaluated: (key, outcome) => {
+      if ('report' in outcome) {
+        const r = outcome.report;
+        publishModelReport(metrics, r, outcome.seconds);
+        if (r.performance_error !== undefined) logger.warn('performance evaluation failed', { model: key, error: r.performance_error });
+      } else {
+        const [model, version] = key.split('@');
+        metrics.driftEvaluationFailures.inc({ model: model ?? key, version: version ?? '' });
+        logger.warn('drift evaluation failed', { model: key, error: outcome.error });
+      }
+    },
+  });
+  closers.push(() => monitor.close());
   void monitor.evaluateAll();
 
-  let retention: RetentionScheduler;
-  try {
-    retention = await RetentionScheduler.start({
-      dbPath: config.dbPath, archiveDir: config.archiveDir, retentionMs: config.retentionMs, intervalMs: config.retentionIntervalMs, sizeBudgetBytes: config.dbSizeBudgetBytes,
-      onArchived: (rows) => metrics.auditArchivedRows.inc(rows),
-      onFailed: (error) => {
-        metrics.auditRetentionFailures.inc();
-        logger.warn('audit-log retention failed', { error });
-      },
-    });
-  } catch (err) {
-    await monitor.close();
-    await audit.close();
-    db.close();
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
-  }
+  const retention = await RetentionScheduler.start({
+    dbPath: config.dbPath, archiveDir: config.archiveDir, retentionMs: config.retentionMs, intervalMs: config.retentionIntervalMs, sizeBudgetBytes: config.dbSizeBudgetBytes,
+    onArchived: (rows) => metrics.auditArchivedRows.inc(rows),
+    onFailed: (error) => {
+      metrics.auditRetentionFailures.inc();
+      logger.warn('audit-log retention failed', { error });
+    },
+  });
+  closers.push(() => retention.close());
 
   // Free space of the database's filesystem: sampled off the request path, read by /readyz and /metrics.
   metrics.auditDiskMinFreeBytes.set(config.diskMinFreeBytes);
@@ -164,6 +171,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   sampleDisk();
   const diskTimer = setInterval(sampleDisk, 5000);
   diskTimer.unref();
+  closers.push(() => clearInterval(diskTimer));
+
   const admission = new Admission(config.ingestQueueRows, (rows) => metrics.ingestQueueRows.set(rows));
   const expiry = audit instanceof SqliteAuditLog
     ? new PairExpiry({
@@ -180,6 +189,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
         onError: (err) => logger.warn('the unpaired-halves sweep failed', { error: err.message }),
       })
     : undefined;
+  if (expiry !== undefined) closers.push(() => expiry.close());
   void expiry?.sweep();
 
   let draining = false;
@@ -197,6 +207,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     ...(audit instanceof SqliteAuditLog ? { labels: audit, ingest: { store: audit, admission, maxEventAgeMs: config.maxEventAgeMs } } : {}),
     // The runbooks that alerts link to (docs/alerts.md...), served by the service itself.
     ...(existsSync(DOCS_DIR) ? { docsDir: DOCS_DIR } : {}),
+    tokens: { predict: config.predictToken, labels: config.labelsToken },
     readiness: {
       models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
       database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),
@@ -230,15 +241,12 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
-      clearInterval(diskTimer);
-      await retention.close();
-      await expiry?.close();
-      await monitor.close();
-      await audit.close();
-      db.close();
-      await registry.close();
-      await metrics.otel.close();
-      await tracing.shutdown();
+      let failure: unknown;
+      await closers.unwind((err) => {
+        failure ??= err;
+        logger.error('closing failed', { error: (err as Error).message });
+      });
+      if (failure !== undefined) throw failure;
     })();
     return closing;
   };

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLIENT_CONFIG_KEYS, CONFIG_KEYS } from '../src/config.js';
+import { CLIENT_CONFIG_KEYS, CONFIG_KEYS, SECRET_KEYS } from '../src/config.js';
 import { ROOT, tempDir } from './helpers/app.js';
 import { allDocs, readDoc } from './helpers/docs.js';
 import { startVigia, type VigiaProcess } from './helpers/process.js';
@@ -80,6 +80,9 @@ describe('the README', () => {
     const configuration = readDoc('configuration.md');
     for (const spec of [...Object.values(CONFIG_KEYS), ...Object.values(CLIENT_CONFIG_KEYS)]) {
       assert.ok(configuration.includes(`| \`${spec.key}\` | \`${spec.flag}\` |`), `docs/configuration.md lacks ${spec.key}`);
+    }
+    for (const spec of Object.values(SECRET_KEYS)) {
+      assert.ok(configuration.includes(`| \`${spec.key}\` or \`${spec.key}_FILE\` | none |`), `docs/configuration.md lacks the secret ${spec.key}`);
     }
   });
 

@@ -56,7 +56,8 @@ export interface PredictionDrift {
   readonly risk_band_shares: readonly number[];
 }
 
-export type Status = 'HEALTHY' | 'ATTENTION' | 'CRITICAL';
+/** The verdict of a model; `NO_VERDICT` while the window holds fewer than `min_window` predictions and no signal fired. */
+export type Status = 'NO_VERDICT' | 'HEALTHY' | 'ATTENTION' | 'CRITICAL';
 
 export interface DriftEvaluation {
   readonly model: string;
@@ -228,9 +229,13 @@ export function judgePrediction(baseline: Baseline, o: ScoreObservation, t: Drif
   };
 }
 
-/** The seed's rule: any critical → CRITICAL; more than three warnings → ATTENTION; else HEALTHY. */
-export function statusOf(critical: number, warnings: number): Status {
-  return critical > 0 ? 'CRITICAL' : warnings > 3 ? 'ATTENTION' : 'HEALTHY';
+/**
+ * The seed's rule: any critical → CRITICAL; more than three warnings → ATTENTION; else
+ * HEALTHY — but only when there was enough data to judge (`judged`): a window of 3
+ * predictions is NO_VERDICT, not a green HEALTHY.
+ */
+export function statusOf(critical: number, warnings: number, judged = true): Status {
+  return critical > 0 ? 'CRITICAL' : warnings > 3 ? 'ATTENTION' : judged ? 'HEALTHY' : 'NO_VERDICT';
 }
 
 /**
@@ -246,11 +251,11 @@ export function evaluateDrift(baseline: Baseline, window: WindowColumns<FeatureC
       return failedFeature(f, n, err);
     }
   });
-  return assembleEvaluation(baseline, features, judgePrediction(baseline, scoreObservation(baseline, window.scores, bands), t));
+  return assembleEvaluation(baseline, features, judgePrediction(baseline, scoreObservation(baseline, window.scores, bands), t), t);
 }
 
 /** The evaluation of a window from its judged features and prediction drift: the summary and the dataset verdict. */
-export function assembleEvaluation(baseline: Baseline, features: FeatureDrift[], prediction: PredictionDrift): DriftEvaluation {
+export function assembleEvaluation(baseline: Baseline, features: FeatureDrift[], prediction: PredictionDrift, t: DriftThresholds): DriftEvaluation {
   const n = prediction.n;
   const monitored = features.filter((f) => f.monitored);
   const critical: string[] = [];
@@ -272,6 +277,6 @@ export function assembleEvaluation(baseline: Baseline, features: FeatureDrift[],
     features,
     prediction,
     dataset: { monitored: monitored.length, drifted, drifted_share: judged === 0 ? null : drifted / judged },
-    summary: { critical, warnings, status: statusOf(critical.length, warnings.length) },
+    summary: { critical, warnings, status: statusOf(critical.length, warnings.length, n >= t.minWindow) },
   };
 }

@@ -178,5 +178,5 @@ export function evaluateAggregate(layout: WindowAggregateLayout, agg: Float64Arr
     riskBandShares: aggregateRiskBandShares(layout, agg),
     ks: s.ks === null || n === 0 ? null : ksOfSketch(s.ks.layout, agg, s.ks.offset),
   }, t);
-  return assembleEvaluation(baseline, features, prediction);
+  return assembleEvaluation(baseline, features, prediction, t);
 }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, InputError, quote } from '../errors.js';
 import type { ModelRegistry } from '../model/registry.js';
@@ -5,6 +6,7 @@ import type { PredictionService } from '../predict/service.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { contextFromHeaders } from '../telemetry/tracing.js';
+import type { AuthCheck } from './auth.js';
 import { errorResponse } from './errors.js';
 import { recordRequest, requestIdOf } from './instrument.js';
 import { readEventTime, type EventTimePolicy } from '../predict/event-time.js';
@@ -20,6 +22,8 @@ export interface PredictRoutesDeps {
   readonly maxBatch: number;
   /** Whether a client-supplied `event_time` is accepted, and how old it may be. */
   readonly eventTime?: EventTimePolicy;
+  /** The bearer-token check of VIGIA_PREDICT_TOKEN, when set. */
+  readonly auth?: AuthCheck;
 }
 
 /** The instances of a predict body: `{ features: {...} }` or `{ instances: [{...}, ...] }`. */
@@ -70,6 +74,14 @@ function checkContentType(req: IncomingMessage): void {
   if (encoding !== undefined && encoding !== 'identity') throw new HttpError(415, 'unsupported_media_type', `Content-Encoding ${quote(encoding)} is not supported; send the body uncompressed`);
 }
 
+/**
+ * JSON text is UTF-8 (RFC 8259): a body that is not is refused rather than silently decoded
+ * with U+FFFD in place of its bad bytes (an id or a feature name the client never sent).
+ */
+export function checkUtf8(bytes: Uint8Array): void {
+  if (!isUtf8(bytes)) throw new InputError('malformed_json', undefined, 'the body is not valid UTF-8');
+}
+
 /** Reads and parses a JSON body of at most `limit` bytes. */
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const tooLarge = (length: number | string) => new HttpError(413, 'body_too_large', `the body (${length} bytes) is over the limit of ${limit} bytes (VIGIA_BODY_LIMIT)`);
@@ -98,13 +110,34 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     });
     req.on('end', () => {
       if (failed) return;
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       try {
-        resolve(JSON.parse(text));
+        checkUtf8(bytes);
+        resolve(JSON.parse(bytes.toString('utf8')));
       } catch (err) {
+        if (err instanceof InputError) return reject(err);
         reject(new InputError('malformed_json', undefined, `the body is not valid JSON: ${(err as Error).message}`));
       }
     });
+  });
+}
+
+/** Reads and drops the rest of a request body; false when it runs past `limit` bytes or breaks off. */
+function drained(req: IncomingMessage, limit: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = (ok: boolean) => {
+      req.off('data', onData).off('end', onEnd).off('close', onClose);
+      resolve(ok);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > limit) done(false);
+    };
+    const onEnd = () => done(true);
+    const onClose = () => done(req.complete);
+    req.on('data', onData).on('end', onEnd).on('close', onClose);
+    req.resume();
   });
 }
 
@@ -119,9 +152,9 @@ const NAMED_ROUTE = /^\/v1\/models\/([^/?#]+)\/predict$/;
 export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { registry, service, metrics, logger } = deps;
 
-  const send = (res: ServerResponse, status: number, body: unknown) => {
+  const send = (res: ServerResponse, status: number, body: unknown, headers?: Readonly<Record<string, string>>) => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-content-type-options': 'nosniff' });
     res.end(text);
   };
 
@@ -129,6 +162,7 @@ export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, r
     let modelLabel = '';
     let status = 200;
     try {
+      deps.auth?.(req.headers);
       const name = named ?? registry.defaultModel;
       const model = registry.get(name);
       if (model === undefined) {
@@ -147,8 +181,10 @@ export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, r
       const answer = errorResponse(err, logger, `${req.method} ${route}`);
       status = answer.status;
       if (answer.rejected !== undefined) metrics.rejectedInputs.inc({ model: modelLabel, reason: answer.rejected });
-      if (!req.complete) res.setHeader('connection', 'close'); // the unread body cannot be skipped safely
-      send(res, status, answer.body);
+      // An answer sent while the client still writes its body, on a socket then closed, reaches
+      // the client as a reset instead of the answer: read (and drop) a body up to the limit first.
+      if (!req.complete && (status === 413 || !(await drained(req, deps.bodyLimitBytes)))) res.setHeader('connection', 'close');
+      send(res, status, answer.body, answer.headers);
     }
     recordRequest(metrics, route, 'POST', status, receivedAt);
   };

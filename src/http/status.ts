@@ -3,7 +3,7 @@ import { HttpError } from '../errors.js';
 import { DEFAULT_PERFORMANCE_THRESHOLDS } from '../performance/thresholds.js';
 import type { ReportLimits } from '../report/limits.js';
 import { readReport } from '../report/reading.js';
-import { renderStatusPage } from '../report/status-page.js';
+import { renderStatusPage, STATUS_PAGE_CSP } from '../report/status-page.js';
 import { servedReport, wantsRefresh, type ReportDeps } from './report.js';
 
 /**
@@ -40,7 +40,7 @@ export function statusRoutes(deps: ReportDeps): Router {
       models: deps.registry.list().map((m) => ({ name: m.manifest.name, selected: m.manifest.name === report.model })),
       refreshSeconds: refreshSeconds(deps.monitor.intervalMs),
     });
-    res.set('cache-control', 'no-store');
+    res.set({ 'cache-control': 'no-store', 'content-security-policy': STATUS_PAGE_CSP, 'x-frame-options': 'DENY' });
     res.type('html').send(html);
   });
   return router;

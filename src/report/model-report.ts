@@ -38,7 +38,7 @@ export function buildModelReport(drift: DriftReport, performance: PerformanceRep
   const warnings = [...drift.summary.warnings, ...(performance?.warnings ?? []).map((r) => `performance: ${r}`)];
   return {
     ...drift,
-    summary: { critical, warnings, status: statusOf(critical.length, warnings.length) },
+    summary: { critical, warnings, status: statusOf(critical.length, warnings.length, drift.summary.status !== 'NO_VERDICT') },
     drift_summary: drift.summary,
     performance,
     thresholds,

@@ -66,6 +66,9 @@ export interface Reading {
 
 export const toneOf = (s: Severity | undefined): Tone => (s === 'ok' || s === 'warning' || s === 'critical' ? s : 'unknown');
 const worst = (tones: readonly Tone[]): Tone => (tones.includes('critical') ? 'critical' : tones.includes('warning') ? 'warning' : tones.includes('ok') ? 'ok' : 'unknown');
+/** A verdict as people read it: `NO VERDICT YET` rather than a code. */
+export const STATUS_WORDS: Readonly<Record<Status, string>> = { NO_VERDICT: 'NO VERDICT YET', HEALTHY: 'HEALTHY', ATTENTION: 'ATTENTION', CRITICAL: 'CRITICAL' };
+
 const SEVERITY_WORDS: Readonly<Record<string, string>> = { ok: 'ok', warning: 'warning', critical: 'critical', insufficient_data: 'too few rows', error: 'error' };
 const RANK: Readonly<Record<Tone, number>> = { critical: 0, warning: 1, ok: 2, unknown: 3 };
 const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;

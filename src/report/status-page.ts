@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { escapeHtml as h } from './format.js';
-import type { Figure, Reading, Tone } from './reading.js';
+import { STATUS_WORDS, type Figure, type Reading, type Tone } from './reading.js';
 
 /**
  * The status page (`GET /` and `GET /status`): one HTML document for people who do not read
@@ -16,6 +17,7 @@ export interface StatusPageOptions {
 }
 
 const STATE_WORDS: Readonly<Record<string, string>> = {
+  NO_VERDICT: 'Too few predictions in the window to judge the model yet.',
   HEALTHY: 'The model and its inputs look as expected.',
   ATTENTION: 'Several signals moved: worth a look this week.',
   CRITICAL: 'At least one signal crossed a critical limit.',
@@ -98,6 +100,12 @@ function fairness(r: Reading): string {
 const STATE_TONE: Readonly<Record<string, Tone>> = { HEALTHY: 'ok', ATTENTION: 'warning', CRITICAL: 'critical' };
 
 /** The status page of one model's report. */
+/**
+ * The Content-Security-Policy the status page is served with: nothing but its own inline style
+ * (allowed by hash, so an injected style or script would not run), no framing, no form, no base.
+ */
+export const STATUS_PAGE_CSP = `default-src 'none'; style-src '${`sha256-${createHash('sha256').update(CSS).digest('base64')}`}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+
 export function renderStatusPage(r: Reading, opts: StatusPageOptions): string {
   const tone = STATE_TONE[r.status] ?? 'unknown';
   const selected = opts.models.find((m) => m.selected)?.name ?? r.model;
@@ -108,13 +116,13 @@ export function renderStatusPage(r: Reading, opts: StatusPageOptions): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-${opts.refreshSeconds > 0 ? `<meta http-equiv="refresh" content="${opts.refreshSeconds}; url=/status${q}">\n` : ''}<title>${h(r.status)} · ${h(r.model)} · Vigia</title>
+${opts.refreshSeconds > 0 ? `<meta http-equiv="refresh" content="${opts.refreshSeconds}; url=/status${q}">\n` : ''}<title>${h(STATUS_WORDS[r.status])} · ${h(r.model)} · Vigia</title>
 <style>${CSS}</style>
 </head>
 <body>
 <main>
 <header class="top"><h1>Vigia · ${h(r.model)} ${h(r.version)}</h1><span class="meta">evaluated ${h(r.evaluatedAt)} · window ${h(r.window)}</span>${nav}</header>
-<div class="state tone-${tone}" id="state" data-status="${h(r.status)}"><p class="word">${h(r.status)}</p><p class="why">${h(r.headline)}</p><p class="how">${h(STATE_WORDS[r.status] ?? '')}</p></div>
+<div class="state tone-${tone}" id="state" data-status="${h(r.status)}"><p class="word">${h(STATUS_WORDS[r.status])}</p><p class="why">${h(r.headline)}</p><p class="how">${h(STATE_WORDS[r.status] ?? '')}</p></div>
 <div class="cards" id="figures">
 ${[...r.figures, ...r.service].map(card).join('\n')}
 </div>

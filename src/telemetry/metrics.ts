@@ -136,7 +136,7 @@ export function createMetrics(registry: Registry) {
     positiveRatio: new Gauge({ name: 'vigia_positive_decision_ratio', help: 'Share of window predictions at or above the decision threshold.', labelNames: MODEL_LABELS, registers }),
     bandRatio: new Gauge({ name: 'vigia_band_ratio', help: 'Share of window predictions in each decision band.', labelNames: ['model', 'version', 'band'] as const, registers }),
     driftWindowSize: new Gauge({ name: 'vigia_drift_window_size', help: 'Predictions in the drift window at the last evaluation.', labelNames: MODEL_LABELS, registers }),
-    driftStatus: new Gauge({ name: 'vigia_drift_status', help: 'Overall drift status by the seed rule: 0 HEALTHY, 1 ATTENTION, 2 CRITICAL.', labelNames: MODEL_LABELS, registers }),
+    driftStatus: new Gauge({ name: 'vigia_drift_status', help: 'Overall drift status by the seed rule: -1 NO_VERDICT (fewer than min_window predictions), 0 HEALTHY, 1 ATTENTION, 2 CRITICAL.', labelNames: MODEL_LABELS, registers }),
     driftedFeaturesRatio: new Gauge({ name: 'vigia_drifted_features_ratio', help: 'Share of monitored features judged warning or critical (the dataset verdict).', labelNames: MODEL_LABELS, registers }),
     driftEvaluationDuration: new Gauge({ name: 'vigia_drift_evaluation_duration_seconds', help: 'Duration of the last drift evaluation (window read and statistics, off the event loop).', labelNames: MODEL_LABELS, registers }),
     driftLastEvaluation: new Gauge({ name: 'vigia_drift_last_evaluation_timestamp_seconds', help: 'Unix time of the last successful drift evaluation.', labelNames: MODEL_LABELS, registers }),

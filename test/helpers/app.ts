@@ -6,6 +6,7 @@ import type { App } from '../../src/app.js';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import { createApp } from '../../src/app.js';
+import type { AuthTokens } from '../../src/http/auth.js';
 import type { EventTimePolicy } from '../../src/http/predict.js';
 import { loadModels, type ModelRegistry } from '../../src/model/registry.js';
 import { PredictionService } from '../../src/predict/service.js';
@@ -45,7 +46,7 @@ export interface TestApp {
 }
 
 /** The real app on real models and a real SQLite file in a temp folder; spans kept in memory. */
-export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean; eventTime?: EventTimePolicy; labelDelayMs?: number; ingestQueueRows?: number; docsDir?: string; exactWindowRows?: number } = {}): Promise<TestApp> {
+export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean; eventTime?: EventTimePolicy; labelDelayMs?: number; ingestQueueRows?: number; docsDir?: string; exactWindowRows?: number; tokens?: AuthTokens } = {}): Promise<TestApp> {
   const tmp = tempDir();
   const dbPath = join(tmp.dir, 'vigia.db');
   const registry = await loadModels(opts.modelsDir ?? DEMO_MODELS, opts.defaultModel);
@@ -89,6 +90,7 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
     maxBatch: opts.maxBatch ?? 1000,
     ...(opts.eventTime === undefined ? {} : { eventTime: opts.eventTime }),
     ...(opts.docsDir === undefined ? {} : { docsDir: opts.docsDir }),
+    ...(opts.tokens === undefined ? {} : { tokens: opts.tokens }),
   });
   return {
     app, db, registry, metrics, metricsRegistry, spans, dbPath,

@@ -33,6 +33,31 @@ describe('the weekly report', () => {
     assert.equal(md.match(/^\| [A-Z_0-9]+ \| (numeric|categorical) \|/gm)?.length, 23, 'every feature in the drift table');
   });
 
+  it('writes hostile bundle strings (band names, actions, feature names) as literal text in Markdown and in HTML', () => {
+    const hostile = '<img src=x onerror=alert(1)> [click](http://evil.example) **bold** `code` | pipe\n# heading';
+    const limits = demoLimits(registry);
+    const bands = limits.bands.map((b) => ({ ...b, name: `${b.name} ${hostile}`, action: `${b.action} ${hostile}` }));
+    const report = { ...shifted, features: shifted.features.map((f) => (f.feature === 'AGE' ? { ...f, feature: `AGE ${hostile}` } : f)) };
+    const reading = readReport(report, { ...limits, bands });
+    const md = renderWeekly(reading, info, 'md');
+    assert.doesNotMatch(md, /(?<!\\)<img/, 'no raw HTML tag');
+    assert.ok(md.includes('\\<img src=x onerror=alert(1)> \\[click\\](http://evil.example) \\*\\*bold\\*\\* \\`code\\` \\| pipe # heading'), md);
+    assert.doesNotMatch(md, /^# heading/m, 'a line break in a bundle string starts no heading');
+    assert.doesNotMatch(md, /(?<!\\)\[click(?<!\\)\]/);
+    const html = renderWeekly(reading, info, 'html');
+    assert.doesNotMatch(html, /<img/);
+    assert.match(html, /&lt;img src=x onerror=alert\(1\)&gt;/);
+  });
+
+  it('says NO VERDICT YET, not HEALTHY, on a window below min_window, in Markdown and in HTML', async () => {
+    const few = await demoReport(registry, { rows: 3 });
+    assert.equal(few.summary.status, 'NO_VERDICT');
+    const md = weekly(few, 'md');
+    assert.match(md, /^\*\*NO VERDICT YET\*\*: Too few predictions for a verdict yet \(3 of 100\)\.$/m);
+    assert.doesNotMatch(md, /HEALTHY/);
+    assert.match(weekly(few, 'html'), /<strong>NO VERDICT YET<\/strong>/);
+  });
+
   it('escapes a pipe inside a Markdown table cell', () => {
     const md = weekly({ ...shifted, features: shifted.features.map((f) => (f.feature === 'AGE' ? { ...f, kind: 'numeric|odd' as 'numeric' } : f)) }, 'md');
     assert.match(md, /^\| AGE \| numeric\\\|odd \|/m);
