@@ -1,21 +1,27 @@
+import { existsSync, statfsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
-import type { Config } from './config.js';
+import { PROJECT_ROOT, type Config } from './config.js';
 import { loadModels, type ModelRegistry } from './model/registry.js';
 import { PredictionService } from './predict/service.js';
 import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
 import { openDatabase } from './store/database.js';
 import { SqlitePredictionLookup } from './store/prediction-lookup.js';
+import { RetentionScheduler } from './store/retention-scheduler.js';
 import type { Logger } from './telemetry/logger.js';
 import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
-import { DriftMonitor } from './drift/monitor.js';
+import { DriftMonitor, modelKey } from './drift/monitor.js';
+import { ReferenceBinCounts } from './telemetry/reference-bins.js';
 import { buildModelContext } from './report/model-context.js';
-import { publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
+import { publishFairnessThresholds, publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
 import { Admission } from './ingest/admission.js';
 import { PairExpiry } from './ingest/pair-expiry.js';
+
+const DOCS_DIR = `${PROJECT_ROOT}/docs`;
 
 export interface RunningService {
   readonly url: string;
@@ -37,9 +43,46 @@ export interface ServiceOverrides {
  * baselines → drift monitor → app → listen. `close()` undoes it in reverse order.
  */
 export async function startService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<RunningService> {
+  const closers = new CloseStack();
+  try {
+    return await compose(config, logger, overrides, closers);
+  } catch (err) {
+    // A start-up failure (a bad bundle, a port in use) leaves nothing running behind it: the
+    // evaluation process and the writer thread would otherwise keep the process alive.
+    await closers.unwind((closeErr) => logger.error('closing after a failed start', { error: (closeErr as Error).message }));
+    throw err;
+  }
+}
+
+/**
+ * Resources opened so far, each with its awaited close, unwound in reverse order (last opened,
+ * first closed) on a failed start or at shutdown. A close that fails is reported and the
+ * unwinding goes on.
+ */
+class CloseStack {
+  private readonly closers: (() => unknown)[] = [];
+
+  push(close: () => unknown): void {
+    this.closers.push(close);
+  }
+
+  async unwind(onError: (err: unknown) => void): Promise<void> {
+    for (let close = this.closers.pop(); close !== undefined; close = this.closers.pop()) {
+      try {
+        await close();
+      } catch (err) {
+        onError(err);
+      }
+    }
+  }
+}
+
+async function compose(config: Config, logger: Logger, overrides: ServiceOverrides, closers: CloseStack): Promise<RunningService> {
   const tracing = startTracing({ exporter: config.tracesExporter, serviceName: 'vigia', serviceVersion: VERSION });
+  closers.push(() => tracing.shutdown());
   const metricsRegistry = new Registry();
   const metrics = createMetrics(metricsRegistry);
+  closers.push(() => metrics.otel.close());
   collectProcessMetrics(metricsRegistry);
 
   let registry: ModelRegistry;
@@ -47,26 +90,21 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     registry = await loadModels(config.modelsDir, config.defaultModel);
   } catch (err) {
     metrics.modelLoadFailures.inc();
-    await tracing.shutdown();
     throw err;
   }
-  let db;
-  try {
-    db = openDatabase({ path: config.dbPath, synchronous: config.dbSynchronous });
-  } catch (err) {
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
-  }
-  let audit: AuditLog;
-  try {
-    audit = overrides.audit ?? (await SqliteAuditLog.open({ path: config.dbPath, synchronous: config.dbSynchronous, onCommit: auditCommitRecorder(metrics) }));
-  } catch (err) {
-    db.close();
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
-  }
+  closers.push(() => registry.close());
+  const db = openDatabase({ path: config.dbPath, synchronous: config.dbSynchronous });
+  closers.push(() => db.close());
+  const audit: AuditLog = overrides.audit ?? (await SqliteAuditLog.open({
+    path: config.dbPath, synchronous: config.dbSynchronous, onCommit: auditCommitRecorder(metrics),
+    onWritable: (writable) => {
+      metrics.auditLogWritable.set(writable ? 1 : 0);
+      if (writable) logger.info('the audit log takes writes again');
+      else logger.error('an audit-log commit failed: predictions answer 503 until a write succeeds', { problem: (audit as SqliteAuditLog).problem });
+    },
+  }));
+  closers.push(() => audit.close());
+  metrics.auditLogWritable.set(1);
   for (const m of registry.list()) {
     metrics.modelInfo.set(
       { model: m.manifest.name, version: m.manifest.version, features: String(m.manifest.features.length), threshold: String(m.manifest.threshold), default: String(m.manifest.name === registry.defaultModel) },
@@ -74,44 +112,67 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     );
   }
 
-  let monitor: DriftMonitor;
-  try {
-    const now = new Date();
-    const contexts = await Promise.all(
-      registry.list().map((m) =>
-        buildModelContext(m, {
-          quantiles: config.binQuantiles, topK: config.topK, now, minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic,
-          ...(config.labelDelayMs === undefined ? {} : { labelDelayMs: config.labelDelayMs }),
-        })),
-    );
-    for (const c of contexts) {
-      publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
-    }
-    monitor = await DriftMonitor.start({
-      dbPath: config.dbPath,
-      models: contexts,
-      windowMs: config.windowMs,
-      intervalMs: config.evalIntervalMs,
-      onEvaluated: (key, outcome) => {
-        if ('report' in outcome) {
-          const r = outcome.report;
-          publishModelReport(metrics, r, outcome.seconds);
-          if (r.performance_error !== undefined) logger.warn('performance evaluation failed', { model: key, error: r.performance_error });
-        } else {
-          const [model, version] = key.split('@');
-          metrics.driftEvaluationFailures.inc({ model: model ?? key, version: version ?? '' });
-          logger.warn('drift evaluation failed', { model: key, error: outcome.error });
-        }
-      },
-    });
-  } catch (err) {
-    await audit.close();
-    db.close();
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
+  const now = new Date();
+  const contexts = await Promise.all(
+    registry.list().map((m) =>
+      buildModelContext(m, {
+        quantiles: config.binQuantiles, topK: config.topK, now, minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic,
+        ...(config.labelDelayMs === undefined ? {} : { labelDelayMs: config.labelDelayMs }),
+      })),
+  );
+  const referenceBins = new Map<string, ReferenceBinCounts>();
+  for (const c of contexts) {
+    referenceBins.set(modelKey(c.baseline.model, c.baseline.modelVersion), new ReferenceBinCounts(metrics, c.baseline));
+    publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
+    if (c.fairness !== undefined) publishFairnessThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, c.fairness.thresholds, c.fairness.spec.minGroupSize);
   }
+  const monitor = await DriftMonitor.start({
+    dbPath: config.dbPath,
+    models: contexts,
+    windowMs: config.windowMs,
+    intervalMs: config.evalIntervalMs,
+    exactWindowRows: config.exactWindowRows,
+    onEvaluated: (key, outcome) => {
+      if ('report' in outcome) {
+        const r = outcome.report;
+        publishModelReport(metrics, r, outcome.seconds);
+        if (r.performance_error !== undefined) logger.warn('performance evaluation failed', { model: key, error: r.performance_error });
+      } else {
+        const [model, version] = key.split('@');
+        metrics.driftEvaluationFailures.inc({ model: model ?? key, version: version ?? '' });
+        logger.warn('drift evaluation failed', { model: key, error: outcome.error });
+      }
+    },
+  });
+  closers.push(() => monitor.close());
   void monitor.evaluateAll();
+
+  const retention = await RetentionScheduler.start({
+    dbPath: config.dbPath, archiveDir: config.archiveDir, retentionMs: config.retentionMs, intervalMs: config.retentionIntervalMs, sizeBudgetBytes: config.dbSizeBudgetBytes,
+    onArchived: (rows) => metrics.auditArchivedRows.inc(rows),
+    onFailed: (error) => {
+      metrics.auditRetentionFailures.inc();
+      logger.warn('audit-log retention failed', { error });
+    },
+  });
+  closers.push(() => retention.close());
+
+  // Free space of the database's filesystem: sampled off the request path, read by /readyz and /metrics.
+  metrics.auditDiskMinFreeBytes.set(config.diskMinFreeBytes);
+  let diskFree = Number.POSITIVE_INFINITY;
+  const sampleDisk = () => {
+    try {
+      const s = statfsSync(dirname(config.dbPath));
+      diskFree = s.bavail * s.bsize;
+      metrics.auditDiskFreeBytes.set(diskFree);
+    } catch {
+      // Unknown: the readiness check says nothing it cannot know.
+    }
+  };
+  sampleDisk();
+  const diskTimer = setInterval(sampleDisk, 5000);
+  diskTimer.unref();
+  closers.push(() => clearInterval(diskTimer));
 
   const admission = new Admission(config.ingestQueueRows, (rows) => metrics.ingestQueueRows.set(rows));
   const expiry = audit instanceof SqliteAuditLog
@@ -129,10 +190,11 @@ export async function startService(config: Config, logger: Logger, overrides: Se
         onError: (err) => logger.warn('the unpaired-halves sweep failed', { error: err.message }),
       })
     : undefined;
+  if (expiry !== undefined) closers.push(() => expiry.close());
   void expiry?.sweep();
 
   let draining = false;
-  const service = new PredictionService({ audit, metrics, tracer: tracing.tracer });
+  const service = new PredictionService({ audit, metrics, tracer: tracing.tracer, referenceBins });
   const app = createApp({
     registry,
     service,
@@ -145,10 +207,14 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     monitor,
     ...(audit instanceof SqliteAuditLog ? { labels: audit, ingest: { store: audit, admission, maxEventAgeMs: config.maxEventAgeMs } } : {}),
     predictions: new SqlitePredictionLookup(db),
+    // The runbooks that alerts link to (docs/alerts.md...), served by the service itself.
+    ...(existsSync(DOCS_DIR) ? { docsDir: DOCS_DIR } : {}),
+    tokens: { predict: config.predictToken, labels: config.labelsToken },
     readiness: {
       models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
       database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),
       audit_log: () => (audit instanceof SqliteAuditLog ? audit.problem : undefined),
+      disk: () => (diskFree < config.diskMinFreeBytes ? `only ${Math.round(diskFree / 2 ** 20)} MB free on the database's filesystem (VIGIA_DISK_MIN_FREE ${Math.round(config.diskMinFreeBytes / 2 ** 20)} MB)` : undefined),
       draining: () => (draining ? 'shutting down' : undefined),
     },
   });
@@ -177,12 +243,12 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
-      await expiry?.close();
-      await monitor.close();
-      await audit.close();
-      db.close();
-      await registry.close();
-      await tracing.shutdown();
+      let failure: unknown;
+      await closers.unwind((err) => {
+        failure ??= err;
+        logger.error('closing failed', { error: (err as Error).message });
+      });
+      if (failure !== undefined) throw failure;
     })();
     return closing;
   };

@@ -5,12 +5,17 @@ import type { PerformanceContext, PerformanceReport } from '../performance/repor
 import type { PerformanceThresholds } from '../performance/thresholds.js';
 import type { AttributionReport } from '../explain/attribution-drift.js';
 import type { Manifest } from '../model/manifest.js';
+import type { FairnessSpec } from '../fairness/groups.js';
+import type { FairnessThresholds } from '../fairness/metrics.js';
+import type { FairnessReport } from '../fairness/report.js';
 
 /** What the evaluation of one model version needs: its drift context and, when it has one, its performance context. */
 export interface ModelContext extends ModelDriftContext {
   readonly performance?: PerformanceContext;
   /** The bundle of a tree model, for attribution drift (the evaluation process loads its explainer). */
   readonly attribution?: { readonly dir: string; readonly manifest: Manifest };
+  /** The group attributes and thresholds of fairness, when the manifest names attributes. */
+  readonly fairness?: { readonly spec: FairnessSpec; readonly thresholds: FairnessThresholds };
 }
 
 /**
@@ -28,6 +33,9 @@ export interface ModelReport extends DriftReport {
   readonly thresholds: { readonly drift: DriftThresholds; readonly performance: PerformanceThresholds | null };
   /** Attribution drift (tree models): which features drive the decisions, against the reference sample. */
   readonly attribution?: AttributionReport;
+  /** Fairness by group (selection rates over the window, TPR/FPR on the matured cohort), when the manifest names attributes. */
+  readonly fairness?: FairnessReport;
+  readonly fairness_error?: string;
 }
 
 /** Joins a drift report and its performance section. Pure. */
@@ -40,7 +48,7 @@ export function buildModelReport(drift: DriftReport, performance: PerformanceRep
   }
   return {
     ...drift,
-    summary: { critical, warnings, status: statusOf(critical.length, warnings.length) },
+    summary: { critical, warnings, status: statusOf(critical.length, warnings.length, drift.summary.status !== 'NO_VERDICT') },
     drift_summary: drift.summary,
     performance,
     thresholds,
