@@ -6,12 +6,12 @@
 // times (default 3), interleaved, and is reported as the median; p99 is the latency of the
 // acknowledgement (the 200 after the commit). Results go to stdout and
 // bench/results/ingest.json. Figures are not asserted anywhere: these machines are noisy.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { demoRows } from '../test/helpers/demo-rows.js';
+import { startServer, stopServer, type ServiceProcess } from './service-process.js';
 import { kserveHeaders, v2Request, v2Response } from '../test/helpers/kserve.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -19,37 +19,13 @@ const REPS = Number(process.env['BENCH_REPS'] ?? 3);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 6);
 const OBSERVED = 'credit-default-observed';
 
-interface Server { proc: ChildProcess; url: string; dir: string }
-
-/** The service on a models folder holding the demo model and its monitor-only twin. */
-async function startServer(): Promise<Server> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigia-bench-ingest-'));
-  const models = join(dir, 'models');
-  mkdirSync(models);
+/** The service on a models folder holding the demo model and its monitor-only twin; the folder goes with the server. */
+async function startIngestServer(): Promise<ServiceProcess> {
+  const models = mkdtempSync(join(tmpdir(), 'vigia-bench-ingest-models-'));
   cpSync(join(ROOT, 'models', 'credit-default'), join(models, 'credit-default'), { recursive: true });
   cpSync(join(ROOT, 'test', 'fixtures', 'monitor-only', OBSERVED), join(models, OBSERVED), { recursive: true });
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'server.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PORT: '0', HOST: '127.0.0.1', VIGIA_DB: join(dir, 'vigia.db'), VIGIA_MODELS_DIR: models, VIGIA_DEFAULT_MODEL: 'credit-default' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((res, rej) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) res(m[1]!);
-    });
-    proc.on('exit', (code) => rej(new Error(`server exited ${code}`)));
-  });
-  return { proc, url, dir };
-}
-
-async function stopServer(s: Server): Promise<void> {
-  const done = new Promise((r) => s.proc.once('exit', r));
-  s.proc.kill('SIGTERM');
-  await done;
-  rmSync(s.dir, { recursive: true, force: true });
+  const server = await startServer('ingest', [], { VIGIA_MODELS_DIR: models, VIGIA_DEFAULT_MODEL: 'credit-default' });
+  return { ...server, proc: server.proc.once('exit', () => rmSync(models, { recursive: true, force: true })) };
 }
 
 const rows = demoRows(1000);
@@ -102,7 +78,7 @@ async function main(): Promise<void> {
   console.log(`bench: ${REPS} reps × ${SECONDS} s per scenario on ${cpus().length} cores, node ${process.version}`);
   for (let rep = 0; rep < REPS; rep++) {
     for (const sc of chosen) {
-      const server = await startServer();
+      const server = await startIngestServer();
       try {
         await load(server.url, sc, 1); // warm-up
         const run = await load(server.url, sc, SECONDS);
