@@ -5,8 +5,10 @@ import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { loadModels, type ModelRegistry } from './model/registry.js';
 import { PredictionService } from './predict/service.js';
-import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
-import { openDatabase } from './store/database.js';
+import type { AuditLog } from './store/audit-log.js';
+import { openStore, type Store } from './store/open-store.js';
+import { FleetEvaluator } from './fleet/fleet-evaluator.js';
+import type { ReportSource } from './http/report.js';
 import type { Logger } from './telemetry/logger.js';
 import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
@@ -18,6 +20,8 @@ export interface RunningService {
   readonly url: string;
   readonly port: number;
   readonly registry: ModelRegistry;
+  /** Where the audit log is (a file, or the PostgreSQL URL without its password). */
+  readonly store: string;
   /** Stops accepting, drains in-flight requests, flushes the log, closes everything. */
   close(): Promise<void>;
 }
@@ -30,8 +34,9 @@ export interface ServiceOverrides {
 }
 
 /**
- * The composition root: config → tracing → metrics → models → database → audit log →
- * baselines → drift monitor → app → listen. `close()` undoes it in reverse order.
+ * The composition root: config → tracing → metrics → models → store (SQLite file, or
+ * PostgreSQL for a fleet) → baselines → drift monitor (and, in a fleet, the leader election
+ * and the stored reports) → app → listen. `close()` undoes it in reverse order.
  */
 export async function startService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<RunningService> {
   const tracing = startTracing({ exporter: config.tracesExporter, serviceName: 'vigia', serviceVersion: VERSION });
@@ -47,23 +52,19 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     await tracing.shutdown();
     throw err;
   }
-  let db;
+  let store: Store;
   try {
-    db = openDatabase({ path: config.dbPath, synchronous: config.dbSynchronous });
+    store = await openStore({
+      db: config.db, synchronous: config.dbSynchronous, poolSize: config.dbPoolSize, onCommit: auditCommitRecorder(metrics),
+      onIdleError: (err) => logger.warn('an idle PostgreSQL connection failed', { error: err.message }),
+      ...(overrides.audit === undefined ? {} : { audit: overrides.audit }),
+    });
   } catch (err) {
     await registry.close();
     await tracing.shutdown();
     throw err;
   }
-  let audit: AuditLog;
-  try {
-    audit = overrides.audit ?? (await SqliteAuditLog.open({ path: config.dbPath, synchronous: config.dbSynchronous, onCommit: auditCommitRecorder(metrics) }));
-  } catch (err) {
-    db.close();
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
-  }
+  const { audit } = store;
   for (const m of registry.list()) {
     metrics.modelInfo.set(
       { model: m.manifest.name, version: m.manifest.version, features: String(m.manifest.features.length), threshold: String(m.manifest.threshold), default: String(m.manifest.name === registry.defaultModel) },
@@ -72,6 +73,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   }
 
   let monitor: DriftMonitor;
+  let fleet: FleetEvaluator | undefined;
+  const pool = store.pool;
   try {
     const now = new Date();
     const contexts = await Promise.all(
@@ -85,12 +88,15 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
     }
     monitor = await DriftMonitor.start({
-      dbPath: config.dbPath,
+      db: config.db,
       models: contexts,
       windowMs: config.windowMs,
-      intervalMs: config.evalIntervalMs,
+      // In a fleet the evaluator's timer runs only on the elected replica (FleetEvaluator).
+      intervalMs: pool === undefined ? config.evalIntervalMs : 0,
       onEvaluated: (key, outcome) => {
         if ('report' in outcome) {
+          // In a fleet the gauges follow the stored reports instead, the same on every replica.
+          if (pool !== undefined) return;
           const r = outcome.report;
           publishModelReport(metrics, r, outcome.seconds);
           if (r.performance_error !== undefined) logger.warn('performance evaluation failed', { model: key, error: r.performance_error });
@@ -101,14 +107,25 @@ export async function startService(config: Config, logger: Logger, overrides: Se
         }
       },
     });
+    if (pool !== undefined && config.db.engine === 'postgres') {
+      fleet = FleetEvaluator.start({
+        monitor, pool, url: config.db.url, replica: config.replicaId, intervalMs: config.evalIntervalMs, pollMs: config.leaderPollMs,
+        onStored: (_key, stored) => publishModelReport(metrics, stored.report, stored.seconds),
+        onLeaderChange: (change) => {
+          if (change.leader) logger.info('this replica is now the fleet evaluator', { replica: config.replicaId, term: change.term });
+          else logger.warn('this replica stopped being the fleet evaluator', { replica: config.replicaId, reason: change.reason });
+        },
+        onFailure: (key, error) => logger.warn('fleet evaluation failed', { model: key, error }),
+      });
+    }
   } catch (err) {
-    await audit.close();
-    db.close();
+    await store.close();
     await registry.close();
     await tracing.shutdown();
     throw err;
   }
-  void monitor.evaluateAll();
+  const reports: ReportSource = fleet ?? monitor;
+  if (fleet === undefined) void monitor.evaluateAll();
 
   let draining = false;
   const service = new PredictionService({ audit, metrics, tracer: tracing.tracer });
@@ -121,12 +138,11 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     bodyLimitBytes: config.bodyLimitBytes,
     maxBatch: config.maxBatch,
     eventTime: { accept: config.acceptEventTime, maxAgeMs: config.maxEventAgeMs },
-    monitor,
-    ...(audit instanceof SqliteAuditLog ? { labels: audit } : {}),
+    monitor: reports,
+    labels: store.labels,
     readiness: {
       models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
-      database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),
-      audit_log: () => (audit instanceof SqliteAuditLog ? audit.problem : undefined),
+      ...store.checks,
       draining: () => (draining ? 'shutting down' : undefined),
     },
   });
@@ -155,14 +171,14 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
+      await fleet?.close();
       await monitor.close();
-      await audit.close();
-      db.close();
+      await store.close();
       await registry.close();
       await tracing.shutdown();
     })();
     return closing;
   };
 
-  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, registry, close };
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, registry, store: store.describe, close };
 }

@@ -53,7 +53,8 @@ export class AuditLogFailedError extends Error {
   override readonly name = 'AuditLogFailedError';
 }
 
-const toRow = (r: AuditRecord): AuditRow => [
+/** A record as the thirteen columns of a `predictions` row, in INSERT order (both engines). */
+export const toAuditRow = (r: AuditRecord): AuditRow => [
   r.id, r.requestId, r.tsMs, r.model, r.modelVersion, JSON.stringify(r.features),
   r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId, r.eventTsMs,
 ];
@@ -112,7 +113,7 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
   append(records: readonly AuditRecord[]): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.closing !== undefined) return Promise.reject(new AuditLogClosedError());
-    for (const r of records) this.queue.push(toRow(r));
+    for (const r of records) this.queue.push(toAuditRow(r));
     return new Promise<void>((resolve, reject) => {
       this.queueWaiters.push({ resolve, reject });
       this.scheduled ??= setImmediate(() => this.send());

@@ -1,11 +1,23 @@
 import type Database from 'better-sqlite3';
 
 /**
- * Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
- * Append new steps; never edit a step that has shipped.
+ * One schema change, in each engine's SQL. `null`: nothing to do on that engine (PostgreSQL
+ * shipped after steps 1–4, so its first steps already have their final shape; the fleet's
+ * tables exist only on PostgreSQL).
  */
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE predictions (
+export interface MigrationStep {
+  readonly sqlite: string | null;
+  readonly postgres: string | null;
+}
+
+/**
+ * The schema of both engines, in one list of steps applied in order. SQLite records how many
+ * ran in `PRAGMA user_version`, PostgreSQL in the `vigia_schema` table
+ * (src/store/postgres-schema.ts). Append new steps (with both texts); never edit a step that
+ * has shipped.
+ */
+export const MIGRATIONS: readonly MigrationStep[] = [
+  { sqlite: `CREATE TABLE predictions (
      seq           INTEGER PRIMARY KEY,
      id            TEXT NOT NULL UNIQUE,   -- prediction_id, answered to the client
      request_id    TEXT NOT NULL,          -- one per HTTP request (a batch shares it)
@@ -21,38 +33,105 @@ const MIGRATIONS: readonly string[] = [
      trace_id      TEXT NOT NULL
    ) STRICT;
    CREATE INDEX predictions_model_time ON predictions (model, model_version, ts_ms);`,
-  `CREATE TABLE labels (
+    // Partitioned by event time (a range of ms per month, created ahead by the audit log), so
+    // retention drops a month with DROP TABLE instead of a slow DELETE; the primary key has to
+    // carry the partition key. `tx`, the inserting transaction's id, lets a reader take rows
+    // in commit-safe order (src/store/pg-window.ts): a sequence is not commit order here.
+    postgres: `CREATE TABLE predictions (
+     id            text NOT NULL,
+     request_id    text NOT NULL,
+     ts_ms         bigint NOT NULL,
+     event_ts_ms   bigint NOT NULL,
+     model         text NOT NULL,
+     model_version text NOT NULL,
+     features      text NOT NULL,
+     probability   double precision NOT NULL,
+     decision      smallint NOT NULL,
+     band          text NOT NULL,
+     threshold     double precision NOT NULL,
+     latency_ms    double precision NOT NULL,
+     trace_id      text NOT NULL,
+     tx            xid8 NOT NULL DEFAULT pg_current_xact_id(),
+     PRIMARY KEY (id, event_ts_ms)
+   ) PARTITION BY RANGE (event_ts_ms);
+   CREATE INDEX predictions_id ON predictions (id);
+   CREATE INDEX predictions_model_event_time ON predictions (model, model_version, event_ts_ms);
+   CREATE INDEX predictions_model_tx ON predictions (model, model_version, tx);` },
+  { sqlite: `CREATE TABLE labels (
      prediction_id  TEXT PRIMARY KEY,      -- predictions.id
      label          INTEGER NOT NULL CHECK (label IN (0, 1)),
      label_ts_ms    INTEGER NOT NULL,      -- when the outcome became known (client-given, default: received)
      received_ts_ms INTEGER NOT NULL       -- when Vigia stored it
    ) STRICT;`,
+    postgres: `CREATE TABLE labels (
+     prediction_id  text PRIMARY KEY,
+     label          smallint NOT NULL CHECK (label IN (0, 1)),
+     label_ts_ms    bigint NOT NULL,
+     received_ts_ms bigint NOT NULL,
+     model          text NOT NULL,
+     model_version  text NOT NULL,
+     event_ts_ms    bigint NOT NULL,
+     probability    double precision NOT NULL
+   );
+   CREATE INDEX labels_model_event_time ON labels (model, model_version, event_ts_ms);` },
   // The event time: a replay or backfill gives it (VIGIA_ACCEPT_EVENT_TIME), otherwise it is
   // the decision time. ts_ms stays the server's clock. The window and the cohort read by it.
-  `ALTER TABLE predictions ADD COLUMN event_ts_ms INTEGER NOT NULL DEFAULT 0;
+  { sqlite: `ALTER TABLE predictions ADD COLUMN event_ts_ms INTEGER NOT NULL DEFAULT 0;
    UPDATE predictions SET event_ts_ms = ts_ms;
    DROP INDEX predictions_model_time;
-   CREATE INDEX predictions_model_event_time ON predictions (model, model_version, event_ts_ms);`,
+   CREATE INDEX predictions_model_event_time ON predictions (model, model_version, event_ts_ms);`, postgres: null },
   // A label carries its prediction's model, version, event time and probability, so the
   // matured cohort's metrics read the labels alone, by index, without a join.
-  `ALTER TABLE labels ADD COLUMN model TEXT NOT NULL DEFAULT '';
+  { sqlite: `ALTER TABLE labels ADD COLUMN model TEXT NOT NULL DEFAULT '';
    ALTER TABLE labels ADD COLUMN model_version TEXT NOT NULL DEFAULT '';
    ALTER TABLE labels ADD COLUMN event_ts_ms INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE labels ADD COLUMN probability REAL NOT NULL DEFAULT 0;
    UPDATE labels SET (model, model_version, event_ts_ms, probability) =
      (SELECT p.model, p.model_version, p.event_ts_ms, p.probability FROM predictions p WHERE p.id = labels.prediction_id);
-   CREATE INDEX labels_model_event_time ON labels (model, model_version, event_ts_ms);`,
+   CREATE INDEX labels_model_event_time ON labels (model, model_version, event_ts_ms);`, postgres: null },
+  // The fleet (PostgreSQL only): each leadership term of the evaluator, each evaluation it
+  // published (the record that shows one evaluator at a time), and the reports every
+  // replica serves.
+  { sqlite: null,
+    postgres: `CREATE TABLE leader_terms (
+     term        bigserial PRIMARY KEY,    -- the fencing token: rises with each new leader
+     replica     text NOT NULL,
+     acquired_at timestamptz NOT NULL DEFAULT clock_timestamp()
+   );
+   CREATE TABLE evaluations (
+     term        bigint NOT NULL REFERENCES leader_terms (term),
+     replica     text NOT NULL,
+     model       text NOT NULL,
+     model_version text NOT NULL,
+     started_ms  bigint NOT NULL,
+     finished_ms bigint NOT NULL,
+     published_at timestamptz NOT NULL DEFAULT clock_timestamp()
+   );
+   CREATE INDEX evaluations_started ON evaluations (started_ms);
+   CREATE TABLE fleet_reports (
+     model         text NOT NULL,
+     model_version text NOT NULL,
+     term          bigint NOT NULL,
+     replica       text NOT NULL,
+     seconds       double precision NOT NULL,
+     report        json NOT NULL,          -- json, not jsonb: kept byte for byte, so every replica serves the same text
+     published_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+     PRIMARY KEY (model, model_version)
+   );` },
 ];
 
+/** How many steps the SQLite schema has (steps with SQLite text, counted in `user_version`). */
+const SQLITE_STEPS = MIGRATIONS.filter((s) => s.sqlite !== null);
+
 /** Applies the steps not yet run, up to `target` (all of them; tests stop earlier to build old databases). */
-export function migrate(db: Database.Database, target = MIGRATIONS.length): void {
+export function migrate(db: Database.Database, target = SQLITE_STEPS.length): void {
   const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new Error(`schema version ${current} is newer than this Vigia knows (${MIGRATIONS.length})`);
+  if (current > SQLITE_STEPS.length) {
+    throw new Error(`schema version ${current} is newer than this Vigia knows (${SQLITE_STEPS.length})`);
   }
   for (let v = current; v < target; v++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
+      db.exec(SQLITE_STEPS[v]!.sqlite!);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }

@@ -55,7 +55,7 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
     const contexts = await Promise.all(registry.list().map((m) => buildModelContext(m, { quantiles: 10, topK: 20, now: new Date(), ...(opts.labelDelayMs === undefined ? {} : { labelDelayMs: opts.labelDelayMs }) })));
     for (const c of contexts) publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
     monitor = await DriftMonitor.start({
-      dbPath, models: contexts, windowMs: 7 * 86_400_000, intervalMs: 0,
+      db: { engine: 'sqlite', path: dbPath }, models: contexts, windowMs: 7 * 86_400_000, intervalMs: 0,
       onEvaluated: (_key, outcome) => {
         if (!('report' in outcome)) return;
         publishModelReport(metrics, outcome.report, outcome.seconds);
