@@ -33,6 +33,8 @@ export interface Config {
   readonly maxEventAgeMs: number;
   /** Label delay for every model, ms, overriding the bundles' `label.delay_days` (0 for demos and tests). */
   readonly labelDelayMs: number | undefined;
+  /** A file holding the PostgreSQL password (a Docker secret), so that VIGIA_DB need not carry it. */
+  readonly dbPasswordFile: string | undefined;
   /** Connections of the PostgreSQL pool (fleet mode). */
   readonly dbPoolSize: number;
   /** This replica's name in the fleet's records (the evaluator's leadership terms). */
@@ -136,6 +138,7 @@ export const CONFIG_KEYS = {
   acceptEventTime: { key: 'VIGIA_ACCEPT_EVENT_TIME', flag: '--accept-event-time', doc: 'accept a client-supplied event_time on predict requests (simulation, backfill); the audit log keeps the server time too', fallback: 'false', parse: flag },
   maxEventAgeMs: { key: 'VIGIA_MAX_EVENT_AGE', flag: '--max-event-age', doc: 'oldest event_time accepted, as a duration before now', fallback: '400d', parse: duration(1000) },
   labelDelayMs: { key: 'VIGIA_LABEL_DELAY', flag: '--label-delay', doc: 'label delay for every model, overriding the bundles\' label.delay_days (0s: every labelled prediction is matured at once)', fallback: undefined, parse: duration(0) },
+  dbPasswordFile: { key: 'VIGIA_DB_PASSWORD_FILE', flag: '--db-password-file', doc: 'a file holding the PostgreSQL password (e.g. a Docker secret), used when VIGIA_DB names none', fallback: undefined, parse: text },
   dbPoolSize: { key: 'VIGIA_DB_POOL_SIZE', flag: '--db-pool-size', doc: 'connections each replica keeps to PostgreSQL (PostgreSQL only)', fallback: '10', parse: int(1, 1000) },
   replicaId: { key: 'VIGIA_REPLICA_ID', flag: '--replica-id', doc: "this replica's name in the fleet's records (default: host name and process id)", fallback: undefined, parse: text },
   leaderPollMs: { key: 'VIGIA_LEADER_POLL', flag: '--leader-poll', doc: "how often a replica tries to become the fleet's evaluator, the evaluator checks its connection, and replicas re-read the fleet's reports (PostgreSQL only)", fallback: '2s', parse: duration(100) },
@@ -172,6 +175,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     acceptEventTime: read(k.acceptEventTime)!,
     maxEventAgeMs: read(k.maxEventAgeMs)!,
     labelDelayMs: read(k.labelDelayMs),
+    dbPasswordFile: read(k.dbPasswordFile),
     dbPoolSize: read(k.dbPoolSize)!,
     replicaId: read(k.replicaId) ?? `${hostname()}:${process.pid}`,
     leaderPollMs: read(k.leaderPollMs)!,

@@ -7,6 +7,7 @@ import { loadModels, type ModelRegistry } from './model/registry.js';
 import { PredictionService } from './predict/service.js';
 import type { AuditLog } from './store/audit-log.js';
 import { openStore, type Store } from './store/open-store.js';
+import { urlWithPassword } from './store/postgres.js';
 import { FleetEvaluator } from './fleet/fleet-evaluator.js';
 import type { ReportSource } from './http/report.js';
 import type { Logger } from './telemetry/logger.js';
@@ -53,9 +54,11 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     throw err;
   }
   let store: Store;
+  let db = config.db;
   try {
+    if (db.engine === 'postgres') db = { engine: 'postgres', url: urlWithPassword(db.url, config.dbPasswordFile) };
     store = await openStore({
-      db: config.db, synchronous: config.dbSynchronous, poolSize: config.dbPoolSize, onCommit: auditCommitRecorder(metrics),
+      db, synchronous: config.dbSynchronous, poolSize: config.dbPoolSize, onCommit: auditCommitRecorder(metrics),
       onIdleError: (err) => logger.warn('an idle PostgreSQL connection failed', { error: err.message }),
       ...(overrides.audit === undefined ? {} : { audit: overrides.audit }),
     });
@@ -88,7 +91,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
     }
     monitor = await DriftMonitor.start({
-      db: config.db,
+      db,
       models: contexts,
       windowMs: config.windowMs,
       // In a fleet the evaluator's timer runs only on the elected replica (FleetEvaluator).
@@ -107,11 +110,15 @@ export async function startService(config: Config, logger: Logger, overrides: Se
         }
       },
     });
-    if (pool !== undefined && config.db.engine === 'postgres') {
+    metrics.fleetEvaluator.set(pool === undefined ? 1 : 0);
+    metrics.fleetEvaluatorTerm.set(0);
+    if (pool !== undefined && db.engine === 'postgres') {
       fleet = FleetEvaluator.start({
-        monitor, pool, url: config.db.url, replica: config.replicaId, intervalMs: config.evalIntervalMs, pollMs: config.leaderPollMs,
+        monitor, pool, url: db.url, replica: config.replicaId, intervalMs: config.evalIntervalMs, pollMs: config.leaderPollMs,
         onStored: (_key, stored) => publishModelReport(metrics, stored.report, stored.seconds),
         onLeaderChange: (change) => {
+          metrics.fleetEvaluator.set(change.leader ? 1 : 0);
+          metrics.fleetEvaluatorTerm.set(change.leader ? change.term : 0);
           if (change.leader) logger.info('this replica is now the fleet evaluator', { replica: config.replicaId, term: change.term });
           else logger.warn('this replica stopped being the fleet evaluator', { replica: config.replicaId, reason: change.reason });
         },

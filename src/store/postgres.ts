@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { MIGRATIONS } from './migrations.js';
 
@@ -22,6 +23,24 @@ export function redactUrl(url: string): string {
   } catch {
     return 'postgres://(unparsable URL)';
   }
+}
+
+/**
+ * The URL with the password read from `passwordFile` (a Docker secret) when the URL names
+ * none; throws naming the file when it cannot be read.
+ */
+export function urlWithPassword(url: string, passwordFile: string | undefined): string {
+  if (passwordFile === undefined) return url;
+  const u = new URL(url);
+  if (u.password !== '') return url;
+  let password: string;
+  try {
+    password = readFileSync(passwordFile, 'utf8').trim();
+  } catch (err) {
+    throw new Error(`cannot read the PostgreSQL password file ${passwordFile} (VIGIA_DB_PASSWORD_FILE): ${(err as Error).message}`);
+  }
+  u.password = encodeURIComponent(password);
+  return u.toString();
 }
 
 /** Applies the PostgreSQL steps not yet run, under an advisory lock so replicas starting together take turns. */

@@ -92,6 +92,12 @@ export function createMetrics(registry: Registry) {
       help: 'Prediction rows committed to the audit log.',
       registers,
     }),
+    fleetEvaluator: new Gauge({
+      name: 'vigia_fleet_evaluator',
+      help: 'Whether this replica evaluates drift and performance: 1 for the elected evaluator of a fleet (or a process on SQLite), 0 for the other replicas; the value of vigia_fleet_evaluator_term says its term.',
+      registers,
+    }),
+    fleetEvaluatorTerm: new Gauge({ name: 'vigia_fleet_evaluator_term', help: 'The leadership term this replica evaluates under (0 when it does not; a process on SQLite has none).', registers }),
     featurePsi: new Gauge({ name: 'vigia_feature_psi', help: 'PSI of a feature over the drift window against its frozen reference bins (NaN below the minimum window).', labelNames: FEATURE_LABELS, registers }),
     featureKsStatistic: new Gauge({ name: 'vigia_feature_ks_statistic', help: 'Two-sample KS statistic D of a numeric feature, window against reference.', labelNames: FEATURE_LABELS, registers }),
     featureKsPValue: new Gauge({ name: 'vigia_feature_ks_pvalue', help: 'KS p-value of a numeric feature (scipy ks_2samp, method auto); judged only when D reaches the effect-size guard.', labelNames: FEATURE_LABELS, registers }),

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MIGRATIONS } from '../../src/store/migrations.js';
-import { monthOf, openPostgres, redactUrl } from '../../src/store/postgres.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { monthOf, openPostgres, redactUrl, urlWithPassword } from '../../src/store/postgres.js';
+import { tempDir } from '../helpers/app.js';
 import { postgresMissing, startPostgres, type PgCluster } from '../helpers/postgres.js';
 
 const skip = postgresMissing();
@@ -56,5 +59,18 @@ describe('openPostgres', { skip }, () => {
 describe('monthOf', () => {
   it('gives the UTC month of an instant as a partition range and name', () => {
     assert.deepEqual(monthOf(Date.UTC(2026, 11, 31, 23, 59)), { fromMs: Date.UTC(2026, 11, 1), toMs: Date.UTC(2027, 0, 1), name: 'predictions_202612' });
+  });
+});
+
+describe('urlWithPassword', () => {
+  it('puts the password of VIGIA_DB_PASSWORD_FILE into a URL that names none, and leaves one that does alone', () => {
+    const tmp = tempDir();
+    const file = join(tmp.dir, 'password');
+    writeFileSync(file, 'p@ss word\n');
+    assert.equal(urlWithPassword('postgres://vigia@db:5432/vigia', file), 'postgres://vigia:p%40ss%20word@db:5432/vigia');
+    assert.equal(urlWithPassword('postgres://vigia:given@db/vigia', file), 'postgres://vigia:given@db/vigia');
+    assert.equal(urlWithPassword('postgres://vigia@db/vigia', undefined), 'postgres://vigia@db/vigia');
+    assert.throws(() => urlWithPassword('postgres://vigia@db/vigia', join(tmp.dir, 'nope')), /cannot read the PostgreSQL password file .*nope \(VIGIA_DB_PASSWORD_FILE\): ENOENT/);
+    tmp.remove();
   });
 });
