@@ -22,7 +22,7 @@ export function shortenedRules(dir: string): string[] {
 }
 
 interface PromConfig {
-  global: Record<string, string>;
+  global: Record<string, string> & { external_labels: Record<string, string> };
   rule_files: string[];
   alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] };
   scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
@@ -36,6 +36,7 @@ export function prometheusConfig(services: readonly string[], alertmanager: stri
   const c = parse(readFileSync(join(ROOT, 'prometheus', 'prometheus.yml'), 'utf8')) as PromConfig;
   c.global['scrape_interval'] = '1s';
   c.global['evaluation_interval'] = '1s';
+  c.global.external_labels['vigia_external_url'] = `http://${services[0]}`;
   c.rule_files = ruleFiles;
   if (alertmanager === undefined) delete (c as Partial<PromConfig>).alerting;
   else c.alerting.alertmanagers[0]!.static_configs = [{ targets: [alertmanager] }];

@@ -191,9 +191,10 @@ describe('the monitoring stack, end to end', () => {
       assert.deepEqual(alert.labels, {
         alertname: 'VigiaFeaturePsiCritical', severity: 'critical', signal: 'feature_psi',
         model: MODEL, version: '1.0.0', feature: 'LIMIT_BAL', job: 'vigia',
+        vigia_external_url: `http://${new URL(vigia.url).host}`,
       });
       assert.equal(alert.annotations['summary'], rule.annotations!['summary']);
-      assert.equal(alert.annotations['runbook_url'], 'README.md#vigiafeaturepsicritical');
+      assert.equal(alert.annotations['runbook_url'], `http://${new URL(vigia.url).host}/docs/alerts#vigiafeaturepsicritical`);
       const m = /^credit-default 1\.0\.0: feature LIMIT_BAL has PSI (\d+\.\d{3}) over the drift window, at or above the critical threshold 0\.25\.$/.exec(alert.annotations['description'] ?? '');
       assert.ok(m, alert.annotations['description']);
       assert.ok(Number(m[1]) >= 0.25, m[1]);
