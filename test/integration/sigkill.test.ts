@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/app.js';
 import { demoRows } from '../helpers/demo-rows.js';
 import { startVigia } from '../helpers/process.js';
+import { waitFor } from '../helpers/stack.js';
 
 const tmp = tempDir();
 after(() => tmp.remove());
@@ -35,7 +36,8 @@ describe('the audit log under SIGKILL', () => {
       }
     };
     const clients = Array.from({ length: 16 }, (_, c) => client(c));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Kill once a good number were answered (however busy the machine), mid-load.
+    await waitFor('200 answered predictions before the kill', 60_000, async () => (received.length > 200 ? true : undefined));
     vigia.proc.kill('SIGKILL');
     const { signal } = await vigia.exited;
     stop = true;
