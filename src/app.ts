@@ -10,7 +10,10 @@ import { predictRoutes, type EventTimePolicy } from './http/predict.js';
 import { reportRoutes } from './http/report.js';
 import { statusRoutes } from './http/status.js';
 import { labelRoutes } from './http/labels.js';
-import type { LabelStore } from './store/audit-log.js';
+import { cloudEventRoutes } from './http/cloudevents.js';
+import { observationRoutes } from './http/observations.js';
+import type { Admission } from './ingest/admission.js';
+import type { LabelStore, ObservationStore } from './store/audit-log.js';
 import type { ReportSource } from './http/report.js';
 import type { ModelRegistry } from './model/registry.js';
 import type { PredictionService } from './predict/service.js';
@@ -32,6 +35,16 @@ export interface AppDeps {
   readonly monitor?: ReportSource;
   /** Serves `POST /v1/labels` when given. */
   readonly labels?: LabelStore;
+  /** Serves the ingest of predictions made elsewhere (observations, KServe CloudEvents) when given. */
+  readonly ingest?: IngestDeps;
+}
+
+export interface IngestDeps {
+  readonly store: ObservationStore;
+  /** The bounded queue in front of the writer (VIGIA_INGEST_QUEUE_ROWS). */
+  readonly admission: Admission;
+  /** Oldest accepted `event_time` of an observation, ms before now (VIGIA_MAX_EVENT_AGE). */
+  readonly maxEventAgeMs: number;
 }
 
 /** The HTTP application as a node:http request listener (what `createServer` and supertest take). */
@@ -39,7 +52,7 @@ export type App = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * Builds the HTTP application; never listens. The predict routes are served first on
- * node:http (the hot path); everything else is Express: models, labels, report, status page, health, metrics, 404,
+ * node:http (the hot path); everything else is Express: models, labels, ingest, report, status page, health, metrics, 404,
  * and the one error handler.
  */
 export function createApp(deps: AppDeps): App {
@@ -50,6 +63,11 @@ export function createApp(deps: AppDeps): App {
   app.use(instrumentRequests(deps.metrics));
   app.use(modelRoutes(deps.registry));
   if (deps.labels !== undefined) app.use(labelRoutes({ store: deps.labels, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024) }));
+  if (deps.ingest !== undefined) {
+    const ingest = { registry: deps.registry, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024), ...deps.ingest };
+    app.use(observationRoutes({ ...ingest, maxBatch: deps.maxBatch }));
+    app.use(cloudEventRoutes(ingest));
+  }
   if (deps.monitor !== undefined) {
     app.use(reportRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));
     app.use(statusRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));

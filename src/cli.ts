@@ -108,7 +108,7 @@ async function drift(opts: DriftOptions): Promise<number> {
     process.stderr.write(`vigia: ${errorMessage(err)}\n`);
     return EXIT_BAD_INPUT;
   } finally {
-    await model?.scorer.close();
+    await model?.scorer?.close();
   }
 }
 
@@ -134,7 +134,7 @@ async function baseline(dir: string, opts: { out?: string; quantiles: number; to
     process.stderr.write(`vigia: ${errorMessage(err)}\n`);
     return EXIT_BAD_INPUT;
   } finally {
-    await model?.scorer.close();
+    await model?.scorer?.close();
   }
 }
 

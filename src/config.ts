@@ -41,6 +41,10 @@ export interface Config {
   readonly replicaId: string;
   /** How often a replica tries to become the fleet's evaluator, checks it still is, and re-reads the fleet's reports, ms. */
   readonly leaderPollMs: number;
+  /** Most ingested rows admitted and not yet committed; beyond it the ingest answers 503 with Retry-After. */
+  readonly ingestQueueRows: number;
+  /** How long half of a KServe CloudEvent pair waits for its partner before it is counted unpaired, ms. */
+  readonly ingestPairTimeoutMs: number;
 }
 
 /** The repository root (where `models/` lives), from this file's place in src/ or dist/. */
@@ -142,6 +146,8 @@ export const CONFIG_KEYS = {
   dbPoolSize: { key: 'VIGIA_DB_POOL_SIZE', flag: '--db-pool-size', doc: 'connections each replica keeps to PostgreSQL (PostgreSQL only)', fallback: '10', parse: int(1, 1000) },
   replicaId: { key: 'VIGIA_REPLICA_ID', flag: '--replica-id', doc: "this replica's name in the fleet's records (default: host name and process id)", fallback: undefined, parse: text },
   leaderPollMs: { key: 'VIGIA_LEADER_POLL', flag: '--leader-poll', doc: "how often a replica tries to become the fleet's evaluator, the evaluator checks its connection, and replicas re-read the fleet's reports (PostgreSQL only)", fallback: '2s', parse: duration(100) },
+  ingestQueueRows: { key: 'VIGIA_INGEST_QUEUE_ROWS', flag: '--ingest-queue-rows', doc: 'most ingested rows (observations, CloudEvents) waiting for the audit-log writer; more gets 503 with Retry-After, never accepted unlogged', fallback: '20000', parse: int(1, 10_000_000) },
+  ingestPairTimeoutMs: { key: 'VIGIA_INGEST_PAIR_TIMEOUT', flag: '--ingest-pair-timeout', doc: 'how long a KServe request or response CloudEvent waits for its other half before it is counted in vigia_ingest_unpaired_total (kept, and still paired if the partner comes later)', fallback: '5m', parse: duration(1000) },
 } satisfies { [K in keyof Config]: KeySpec<unknown> };
 
 /**
@@ -179,5 +185,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     dbPoolSize: read(k.dbPoolSize)!,
     replicaId: read(k.replicaId) ?? `${hostname()}:${process.pid}`,
     leaderPollMs: read(k.leaderPollMs)!,
+    ingestQueueRows: read(k.ingestQueueRows)!,
+    ingestPairTimeoutMs: read(k.ingestPairTimeoutMs)!,
   };
 }

@@ -54,6 +54,18 @@ export class HttpError extends Error {
   }
 }
 
+/** The service cannot take the request now; the answer carries `Retry-After` (senders retry). */
+export class RetryLaterError extends HttpError {
+  constructor(
+    status: 429 | 503,
+    code: string,
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(status, code, message);
+  }
+}
+
 /** Why an input was rejected; also the `reason` label of `vigia_rejected_inputs_total`. */
 export type RejectReason =
   | 'malformed_json'
@@ -69,7 +81,9 @@ export type RejectReason =
   | 'null_not_allowed'
   | 'invalid_labels'
   | 'event_time_not_accepted'
-  | 'invalid_event_time';
+  | 'invalid_event_time'
+  | 'invalid_observation'
+  | 'invalid_cloudevent';
 
 /** An input that cannot be scored; answered 400 naming the field and the value. */
 export class InputError extends Error {

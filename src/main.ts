@@ -5,7 +5,7 @@ import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { loadModels, type ModelRegistry } from './model/registry.js';
 import { PredictionService } from './predict/service.js';
-import type { AuditLog } from './store/audit-log.js';
+import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
 import { openStore, type Store } from './store/open-store.js';
 import { urlWithPassword } from './store/postgres.js';
 import { FleetEvaluator } from './fleet/fleet-evaluator.js';
@@ -16,6 +16,8 @@ import { startTracing } from './telemetry/tracing.js';
 import { DriftMonitor } from './drift/monitor.js';
 import { buildModelContext } from './report/model-context.js';
 import { publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
+import { Admission } from './ingest/admission.js';
+import { PairExpiry } from './ingest/pair-expiry.js';
 
 export interface RunningService {
   readonly url: string;
@@ -134,6 +136,25 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   const reports: ReportSource = fleet ?? monitor;
   if (fleet === undefined) void monitor.evaluateAll();
 
+  const admission = new Admission(config.ingestQueueRows, (rows) => metrics.ingestQueueRows.set(rows));
+  const ingestStore = store.labels instanceof SqliteAuditLog ? store.labels : undefined;
+  const expiry = ingestStore !== undefined
+    ? new PairExpiry({
+        store: ingestStore,
+        timeoutMs: config.ingestPairTimeoutMs,
+        intervalMs: Math.min(60_000, Math.max(1000, config.ingestPairTimeoutMs / 5)),
+        onSwept: ({ expired, waiting }) => {
+          if (expired > 0) {
+            metrics.ingestUnpaired.inc(expired);
+            logger.warn('KServe CloudEvent halves unpaired', { expired, timeout_ms: config.ingestPairTimeoutMs });
+          }
+          metrics.ingestWaitingHalves.set(waiting);
+        },
+        onError: (err) => logger.warn('the unpaired-halves sweep failed', { error: err.message }),
+      })
+    : undefined;
+  void expiry?.sweep();
+
   let draining = false;
   const service = new PredictionService({ audit, metrics, tracer: tracing.tracer });
   const app = createApp({
@@ -147,6 +168,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     eventTime: { accept: config.acceptEventTime, maxAgeMs: config.maxEventAgeMs },
     monitor: reports,
     labels: store.labels,
+    // The ingest of predictions made elsewhere is on SQLite only for now (not yet on PostgreSQL).
+    ...(ingestStore === undefined ? {} : { ingest: { store: ingestStore, admission, maxEventAgeMs: config.maxEventAgeMs } }),
     readiness: {
       models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
       ...store.checks,
@@ -178,6 +201,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
+      await expiry?.close();
       await fleet?.close();
       await monitor.close();
       await store.close();

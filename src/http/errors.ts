@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { HttpError, InputError, quote, type RejectReason } from '../errors.js';
+import { HttpError, InputError, RetryLaterError, quote, type RejectReason } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
@@ -39,6 +39,7 @@ export function errorHandler(metrics: Metrics, logger: Logger): ErrorRequestHand
     const { status, body, rejected } = errorResponse(err, logger, `${req.method} ${req.path}`);
     if (rejected !== undefined) metrics.rejectedInputs.inc({ model: (res.locals['model'] as string | undefined) ?? '', reason: rejected });
     if (res.headersSent) return;
+    if (err instanceof RetryLaterError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
     res.status(status).json(body);
   };
 }

@@ -6,12 +6,13 @@ import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest.js';
 import { OnnxScorer } from './onnx-scorer.js';
 import type { Scorer } from './scorer.js';
 
-/** A loaded model bundle: its manifest, its input encoder and its scorer. */
+/** A loaded model bundle: its manifest, its input encoder and its scorer (none when monitor-only). */
 export interface LoadedModel {
   readonly dir: string;
   readonly manifest: Manifest;
   readonly encoder: InputEncoder;
-  readonly scorer: Scorer;
+  /** Absent in a monitor-only bundle: its predictions are made elsewhere and ingested. */
+  readonly scorer: Scorer | undefined;
   /** True when the ONNX probability output was a ZipMap, unwrapped at load. */
   readonly unwrappedZipMap: boolean;
 }
@@ -48,13 +49,14 @@ async function checkSample(dir: string, manifest: Manifest, manifestPath: string
   } catch (err) {
     throw new BundleError(manifestPath, field, `names ${JSON.stringify(file)}, which cannot be read: ${(err as Error).message}`);
   }
-  const missing = [...manifest.features.map((f) => f.name), manifest.labelColumn].filter((c) => !header.includes(c));
+  const columns = [...manifest.features.map((f) => f.name), manifest.labelColumn, ...(manifest.scoreColumn === undefined ? [] : [manifest.scoreColumn])];
+  const missing = columns.filter((c) => !header.includes(c));
   if (missing.length > 0) {
     throw new BundleError(path, undefined, `header lacks the column(s) ${missing.map((m) => JSON.stringify(m)).join(', ')} named in ${MANIFEST_FILE}`);
   }
 }
 
-/** Loads one bundle folder: validates the manifest and the reference header, loads the ONNX model. */
+/** Loads one bundle folder: validates the manifest and the reference header, loads the ONNX model if it has one. */
 export async function loadBundle(dir: string): Promise<LoadedModel> {
   const manifestPath = join(dir, MANIFEST_FILE);
   let text: string;
@@ -65,15 +67,17 @@ export async function loadBundle(dir: string): Promise<LoadedModel> {
   }
   const manifest = parseManifest(text, manifestPath);
   await checkReference(dir, manifest, manifestPath);
+  const encoder = new InputEncoder(manifest.features);
+  if (manifest.model === undefined) return { dir, manifest, encoder, scorer: undefined, unwrappedZipMap: false };
   const scorer = await OnnxScorer.load({
-    modelPath: join(dir, manifest.modelFile),
+    modelPath: join(dir, manifest.model.file),
     manifestPath,
-    inputName: manifest.inputName,
-    probabilityOutput: manifest.probabilityOutput,
-    positiveClassIndex: manifest.positiveClassIndex,
+    inputName: manifest.model.input,
+    probabilityOutput: manifest.model.probabilityOutput,
+    positiveClassIndex: manifest.model.positiveClassIndex,
     width: manifest.features.length,
   });
-  return { dir, manifest, encoder: new InputEncoder(manifest.features), scorer, unwrappedZipMap: scorer.unwrappedZipMap };
+  return { dir, manifest, encoder, scorer, unwrappedZipMap: scorer.unwrappedZipMap };
 }
 
 /** The bundle folders of a models directory: every sub-folder not starting with a dot. */
@@ -86,6 +90,6 @@ export async function listBundleDirs(modelsDir: string): Promise<string[]> {
     throw new BundleError(modelsDir, undefined, `is not a readable models directory (VIGIA_MODELS_DIR): ${(err as Error).message}`);
   }
   const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(modelsDir, e.name)).sort();
-  if (dirs.length === 0) throw new BundleError(modelsDir, undefined, 'holds no model bundle (one sub-folder per model, each with vigia.json and model.onnx)');
+  if (dirs.length === 0) throw new BundleError(modelsDir, undefined, 'holds no model bundle (one sub-folder per model, each with vigia.json, and model.onnx unless monitor-only)');
   return dirs;
 }

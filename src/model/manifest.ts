@@ -31,14 +31,17 @@ export interface Manifest {
   readonly name: string;
   readonly version: string;
   readonly description: string | undefined;
-  readonly modelFile: string;
-  /** The ONNX input that takes float[N, features] in manifest order. */
-  readonly inputName: string;
-  /** The ONNX output holding class probabilities (a tensor or a ZipMap). */
-  readonly probabilityOutput: string;
-  /** Column of the positive class in a float[N, classes] probability output. */
-  readonly positiveClassIndex: number;
+  /** The ONNX model Vigia scores with; absent in a monitor-only bundle (a model served elsewhere). */
+  readonly model: OnnxModelSpec | undefined;
   readonly referenceFile: string;
+  /**
+   * The reference sample's column holding the model's score (probability of the positive
+   * class). Required in a monitor-only bundle, which has no model to score the sample with;
+   * refused beside a model, which scores the sample itself.
+   */
+  readonly scoreColumn: string | undefined;
+  /** How a payload of the serving system (KServe v1 / v2) maps to the features and the score. */
+  readonly serving: ServingSpec;
   /**
    * A labelled sample the model did not train on, for the score calibration of the
    * performance estimate (CBPE); the reference sample is used when absent.
@@ -58,6 +61,27 @@ export interface Manifest {
   readonly training: Readonly<Record<string, unknown>>;
   /** Per-model overrides of the design's threshold table, validated by the features that use them. */
   readonly thresholds: Readonly<Record<string, unknown>>;
+}
+
+export interface OnnxModelSpec {
+  readonly file: string;
+  /** The ONNX input that takes float[N, features] in manifest order. */
+  readonly input: string;
+  /** The ONNX output holding class probabilities (a tensor or a ZipMap). */
+  readonly probabilityOutput: string;
+  /** Column of the positive class in a float[N, classes] probability output. */
+  readonly positiveClassIndex: number;
+}
+
+/**
+ * Where the score is in a response of the serving system: the output tensor named
+ * `output` (v2; default the only or first output) or the key `output` of each v1 prediction
+ * object, and `column` of a row of class probabilities (default 1, the positive class of a
+ * binary classifier). A prediction that is a bare number is the score itself.
+ */
+export interface ServingSpec {
+  readonly output: string | undefined;
+  readonly column: number;
 }
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -194,7 +218,7 @@ export function parseManifest(text: string, file: string): Manifest {
   void schema;
   const name = r.string(m, 'name', '');
   if (!NAME_PATTERN.test(name)) r.fail('name', `must be lower-case letters, digits, ".", "_" or "-" (at most 63), got ${JSON.stringify(name)}`);
-  const model = r.object(m['model'], 'model');
+  const model = m['model'] === undefined ? undefined : r.object(m['model'], 'model');
   const reference = r.object(m['reference'], 'reference');
   const decision = r.object(m['decision'], 'decision');
   const label = r.object(m['label'], 'label');
@@ -204,15 +228,28 @@ export function parseManifest(text: string, file: string): Manifest {
     if (seen.has(f.name)) r.fail(`features[${i}].name`, `repeats the feature ${JSON.stringify(f.name)}`);
     seen.add(f.name);
   });
+  const scoreColumn = r.optionalString(reference, 'score_column', 'reference.');
+  if (model === undefined && scoreColumn === undefined) {
+    r.fail('reference.score_column', 'is required in a bundle without "model" (monitor-only): name the reference sample\'s column that holds the model\'s score');
+  }
+  if (model !== undefined && scoreColumn !== undefined) {
+    r.fail('reference.score_column', `is ${JSON.stringify(scoreColumn)}, but the bundle has a model, which scores the reference sample itself; drop one of them`);
+  }
+  if (scoreColumn !== undefined && features.some((f) => f.name === scoreColumn)) r.fail('reference.score_column', `is ${JSON.stringify(scoreColumn)}, which is a feature`);
+  const serving = m['serving'] === undefined ? {} : r.object(m['serving'], 'serving');
   return {
     name,
     version: r.string(m, 'version', ''),
     description: r.optionalString(m, 'description', ''),
-    modelFile: r.string(model, 'file', 'model.', 'model.onnx'),
-    inputName: r.string(model, 'input', 'model.'),
-    probabilityOutput: r.string(model, 'probability_output', 'model.'),
-    positiveClassIndex: r.integer(model, 'positive_class_index', 'model.', 0, 1000, 1),
+    model: model === undefined ? undefined : {
+      file: r.string(model, 'file', 'model.', 'model.onnx'),
+      input: r.string(model, 'input', 'model.'),
+      probabilityOutput: r.string(model, 'probability_output', 'model.'),
+      positiveClassIndex: r.integer(model, 'positive_class_index', 'model.', 0, 1000, 1),
+    },
     referenceFile: r.string(reference, 'file', 'reference.', 'reference.csv'),
+    scoreColumn,
+    serving: { output: r.optionalString(serving, 'output', 'serving.'), column: r.integer(serving, 'column', 'serving.', 0, 100_000, 1) },
     calibrationFile: r.optionalString(reference, 'calibration_file', 'reference.'),
     features,
     threshold: r.number(decision, 'threshold', 'decision.', 0, 1),

@@ -22,7 +22,7 @@ export class ModelRegistry {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.list().map((m) => m.scorer.close()));
+    await Promise.all(this.list().map((m) => m.scorer?.close()));
   }
 }
 
@@ -37,7 +37,7 @@ export async function loadModels(modelsDir: string, defaultModel: string | undef
       const model = await loadBundle(dir);
       const twin = loaded.find((m) => m.manifest.name === model.manifest.name);
       if (twin !== undefined) {
-        await model.scorer.close();
+        await model.scorer?.close();
         throw new BundleError(`${dir}/vigia.json`, 'name', `is ${JSON.stringify(model.manifest.name)}, already used by ${twin.dir}`);
       }
       loaded.push(model);
@@ -49,7 +49,7 @@ export async function loadModels(modelsDir: string, defaultModel: string | undef
     }
     return new ModelRegistry(loaded, chosen);
   } catch (err) {
-    await Promise.all(loaded.map((m) => m.scorer.close()));
+    await Promise.all(loaded.map((m) => m.scorer?.close()));
     throw err;
   }
 }

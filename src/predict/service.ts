@@ -66,6 +66,9 @@ export class PredictionService {
   async predict(req: PredictRequest): Promise<PredictionResponse[]> {
     const { model, instances, shape } = req;
     const { manifest, encoder, scorer } = model;
+    if (scorer === undefined) {
+      throw new HttpError(409, 'monitor_only', `model ${manifest.name} is monitor-only: Vigia has no model file to score it with; send the predictions made elsewhere to POST /v1/models/${manifest.name}/observations`);
+    }
     const { tracer, metrics } = this.deps;
     const root = tracer.startSpan('vigia.predict', { attributes: { 'vigia.model': manifest.name, 'vigia.model_version': manifest.version, 'vigia.batch_size': instances.length } }, req.parent);
     const traceId = root.spanContext().traceId;

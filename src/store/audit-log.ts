@@ -1,12 +1,24 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker-thread.js';
-import type { AuditRow, LabelOutcome, LabelRow, WriterReply, WriterRequest } from './audit-writer-protocol.js';
+import type { AuditRow, EventHalf, ExpiryOutcome, HalfOutcome, LabelOutcome, LabelRow, ObservationOutcome, PairPolicy, WriterReply, WriterRequest } from './audit-writer-protocol.js';
 
-export type { LabelOutcome, LabelRow };
+export type { EventHalf, ExpiryOutcome, HalfOutcome, LabelOutcome, LabelRow, ObservationOutcome, PairPolicy };
 
 /** The seam around label storage: resolves with what happened to each label, once committed. */
 export interface LabelStore {
   recordLabels(rows: readonly LabelRow[], receivedMs: number): Promise<LabelOutcome>;
+}
+
+/**
+ * The seam around predictions made elsewhere. Each call resolves once committed.
+ * `observe` is idempotent by record id (a retry is a duplicate and answers the first try's
+ * values); `recordHalf` commits one half of a KServe CloudEvent and pairs it with its
+ * partner by ce-id; `expireHalves` counts the halves that waited since before `beforeMs`.
+ */
+export interface ObservationStore {
+  observe(records: readonly AuditRecord[]): Promise<ObservationOutcome[]>;
+  recordHalf(half: EventHalf): Promise<HalfOutcome>;
+  expireHalves(beforeMs: number, nowMs: number): Promise<ExpiryOutcome>;
 }
 
 /** One answered prediction, as the audit log keeps it. */
@@ -26,6 +38,8 @@ export interface AuditRecord {
   readonly threshold: number;
   readonly latencyMs: number;
   readonly traceId: string;
+  /** `observed` for a prediction made elsewhere and ingested; Vigia's own are `scored` (the default). */
+  readonly source?: 'scored' | 'observed';
 }
 
 /** The seam around the audit log: `append` resolves once the rows are committed. */
@@ -56,7 +70,7 @@ export class AuditLogFailedError extends Error {
 /** A record as the thirteen columns of a `predictions` row, in INSERT order (both engines). */
 export const toAuditRow = (r: AuditRecord): AuditRow => [
   r.id, r.requestId, r.tsMs, r.model, r.modelVersion, JSON.stringify(r.features),
-  r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId, r.eventTsMs,
+  r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId, r.eventTsMs, r.source ?? 'scored',
 ];
 
 /**
@@ -67,7 +81,7 @@ export const toAuditRow = (r: AuditRecord): AuditRow => [
  * rejects all its appends, so no caller answers a prediction that was not logged.
  * The INSERTs and the fsync run off the event loop.
  */
-export class SqliteAuditLog implements AuditLog, LabelStore {
+export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
   private queue: AuditRow[] = [];
   private queueWaiters: Waiter[] = [];
   private scheduled: NodeJS.Immediate | undefined;
@@ -75,6 +89,8 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
   private readonly inFlight = new Map<number, Waiter[]>();
   private readonly labelWaiters = new Map<number, { resolve: (o: LabelOutcome) => void; reject: (e: Error) => void }>();
   private nextLabelId = 1;
+  private readonly asked = new Map<number, { resolve: (result: never) => void; reject: (e: Error) => void }>();
+  private nextAskId = 1;
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
   private closedResolve: (() => void) | undefined;
@@ -86,7 +102,7 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
     worker.on('message', (reply: WriterReply) => this.onReply(reply));
     worker.on('error', (err) => this.fail(new AuditLogFailedError(`the audit-log writer failed: ${err.message}`)));
     worker.on('exit', (code) => {
-      if (this.closedResolve === undefined || this.inFlight.size > 0) this.fail(new AuditLogFailedError(`the audit-log writer exited (code ${code})`));
+      if (this.closedResolve === undefined || this.inFlight.size > 0 || this.asked.size > 0) this.fail(new AuditLogFailedError(`the audit-log writer exited (code ${code})`));
       this.closedResolve?.();
     });
   }
@@ -132,6 +148,30 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
     });
   }
 
+  observe(records: readonly AuditRecord[]): Promise<ObservationOutcome[]> {
+    return this.ask<ObservationOutcome[]>((id) => ({ kind: 'observe', id, rows: records.map(toAuditRow) }));
+  }
+
+  recordHalf(half: EventHalf): Promise<HalfOutcome> {
+    return this.ask<HalfOutcome>((id) => ({ kind: 'half', id, half }));
+  }
+
+  expireHalves(beforeMs: number, nowMs: number): Promise<ExpiryOutcome> {
+    return this.ask<ExpiryOutcome>((id) => ({ kind: 'expire', id, beforeMs, nowMs }));
+  }
+
+  /** Sends one request to the writer (after any prediction rows queued before it) and resolves with its answer. */
+  private ask<T>(message: (id: number) => WriterRequest): Promise<T> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.closing !== undefined) return Promise.reject(new AuditLogClosedError());
+    this.send();
+    const id = this.nextAskId++;
+    return new Promise<T>((resolve, reject) => {
+      this.asked.set(id, { resolve: resolve as (result: never) => void, reject });
+      this.worker.postMessage(message(id));
+    });
+  }
+
   /** Sends the rows of this turn to the writer as one group. */
   private send(): void {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
@@ -170,6 +210,14 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
         else w?.reject(new AuditLogFailedError(`storing labels failed: ${reply.error}`));
         break;
       }
+      case 'answer':
+      case 'refused': {
+        const w = this.asked.get(reply.id);
+        this.asked.delete(reply.id);
+        if (reply.kind === 'answer') w?.resolve(reply.result as never);
+        else w?.reject(new AuditLogFailedError(`the audit-log commit failed: ${reply.error}`));
+        break;
+      }
       case 'ready':
       case 'closed':
         break;
@@ -185,6 +233,8 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
     for (const w of waiting) w.reject(err);
     for (const w of this.labelWaiters.values()) w.reject(err);
     this.labelWaiters.clear();
+    for (const w of this.asked.values()) w.reject(err);
+    this.asked.clear();
   }
 
   /** Commits what is queued, stops the writer and refuses new rows. */

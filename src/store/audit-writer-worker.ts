@@ -3,14 +3,14 @@
 // Groups that queue up while a commit is running are drained into the next transaction.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { openDatabase } from './database.js';
-import type { AuditRow, LabelOutcome, LabelRow, WriterReply, WriterRequest } from './audit-writer-protocol.js';
+import type { AuditRow, EventHalf, ExpiryOutcome, HalfOutcome, LabelOutcome, LabelRow, ObservationOutcome, WriterReply, WriterRequest } from './audit-writer-protocol.js';
 
 const port = parentPort!;
 const { path, synchronous } = workerData as { path: string; synchronous: 'FULL' | 'NORMAL' };
 const db = openDatabase({ path, synchronous });
 const insert = db.prepare(
-  `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, source)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 );
 const commit = db.transaction((rows: readonly AuditRow[]) => {
   for (const r of rows) insert.run(r);
@@ -46,6 +46,76 @@ const storeLabels = db.transaction((rows: readonly LabelRow[], receivedMs: numbe
   return { accepted, duplicate, conflicting, unknown, delays };
 });
 
+// Observations (predictions made elsewhere) are idempotent by their id: a retry finds the
+// row of the first try and answers its values, counted as a duplicate.
+const insertIfNew = db.prepare(
+  `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, source)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+);
+const loggedAs = db.prepare('SELECT model, probability, decision, band FROM predictions WHERE id = ?').raw();
+function observeOne(r: AuditRow): ObservationOutcome {
+  if (insertIfNew.run(r).changes === 1) return { status: 'created', probability: r[6], decision: r[7], band: r[8] };
+  const [model, probability, decision, band] = loggedAs.get(r[0]) as [string, number, number, string];
+  return { status: model === r[3] ? 'duplicate' : 'conflict', probability, decision, band };
+}
+const observeAll = db.transaction((batches: readonly (readonly AuditRow[])[]) => batches.map((rows) => rows.map(observeOne)));
+
+const eventOf = db.prepare('SELECT request, response, first_ms, paired_ms FROM cloudevents WHERE model = ? AND ce_id = ?').raw();
+const insertEvent = db.prepare('INSERT INTO cloudevents (model, ce_id, request, response, first_ms) VALUES (?, ?, ?, ?, ?)');
+const pairEvent = db.prepare('UPDATE cloudevents SET request = NULL, response = NULL, paired_ms = ? WHERE model = ? AND ce_id = ?');
+const mismatchEvent = db.prepare('UPDATE cloudevents SET request = coalesce(request, ?), response = coalesce(response, ?), paired_ms = ?, problem = ? WHERE model = ? AND ce_id = ?');
+/** Commits one half; with its partner already there, logs the pair's rows and keeps only the times. */
+function recordHalf(h: EventHalf): HalfOutcome {
+  const row = eventOf.get(h.model, h.ceId) as [string | null, string | null, number, number | null] | undefined;
+  if (row === undefined) {
+    insertEvent.run(h.model, h.ceId, h.half === 'request' ? h.payload : null, h.half === 'response' ? h.payload : null, h.receivedMs);
+    return { status: 'waiting' };
+  }
+  const [request, response, firstMs, pairedMs] = row;
+  if (pairedMs !== null || (h.half === 'request' ? request : response) !== null) return { status: 'duplicate' };
+  const features = JSON.parse(h.half === 'request' ? h.payload : request!) as unknown[];
+  const scores = JSON.parse(h.half === 'response' ? h.payload : response!) as number[];
+  if (features.length !== scores.length) {
+    const problem = `the request holds ${features.length} instance(s) but the response ${scores.length} score(s)`;
+    mismatchEvent.run(h.half === 'request' ? h.payload : null, h.half === 'response' ? h.payload : null, h.receivedMs, problem, h.model, h.ceId);
+    return { status: 'mismatch', problem };
+  }
+  let rows = 0;
+  let duplicateRows = 0;
+  const { version, threshold, bands } = h.policy;
+  for (let i = 0; i < scores.length; i++) {
+    const p = scores[i]!;
+    const band = bands.find(([, min]) => p >= min) ?? bands[bands.length - 1]!;
+    const id = scores.length === 1 ? h.ceId : `${h.ceId}/${i}`;
+    const inserted = insertIfNew.run(id, h.ceId, h.receivedMs, h.model, version, JSON.stringify(features[i]), p, p >= threshold ? 1 : 0, band[0], threshold, 0, '', firstMs, 'observed').changes;
+    if (inserted === 1) rows++;
+    else duplicateRows++;
+  }
+  pairEvent.run(h.receivedMs, h.model, h.ceId);
+  return { status: 'paired', rows, duplicateRows };
+}
+const recordHalves = db.transaction((halves: readonly EventHalf[]) => halves.map(recordHalf));
+
+const expireWaiting = db.prepare('UPDATE cloudevents SET expired_ms = ? WHERE paired_ms IS NULL AND expired_ms IS NULL AND first_ms < ?');
+const countWaiting = db.prepare('SELECT count(*) FROM cloudevents WHERE paired_ms IS NULL AND expired_ms IS NULL').pluck();
+function expire(beforeMs: number, nowMs: number): ExpiryOutcome {
+  const expired = expireWaiting.run(nowMs, beforeMs).changes;
+  return { expired, waiting: countWaiting.get() as number };
+}
+
+type Asked<K extends WriterRequest['kind']> = Extract<WriterRequest, { kind: K }>;
+
+/** Runs one transaction for every request of a kind drained together, answering each by id. */
+function answerAll<R>(requests: readonly { id: number }[], run: () => readonly R[]): void {
+  if (requests.length === 0) return;
+  try {
+    const results = run();
+    requests.forEach((r, i) => port.postMessage({ kind: 'answer', id: r.id, result: results[i] as never } satisfies WriterReply));
+  } catch (err) {
+    for (const r of requests) port.postMessage({ kind: 'refused', id: r.id, error: (err as Error).message } satisfies WriterReply);
+  }
+}
+
 function handle(first: WriterRequest): void {
   const groups: WriterRequest[] = [first];
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) groups.push(m.message as WriterRequest);
@@ -73,6 +143,13 @@ function handle(first: WriterRequest): void {
       reply = { kind: 'partial', committed: ok, failed, firstError: (err as Error).message, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
     }
     port.postMessage(reply);
+  }
+  const observes = groups.filter((g): g is Asked<'observe'> => g.kind === 'observe');
+  answerAll(observes, () => observeAll(observes.map((o) => o.rows)));
+  const halves = groups.filter((g): g is Asked<'half'> => g.kind === 'half');
+  answerAll(halves, () => recordHalves(halves.map((h) => h.half)));
+  for (const g of groups) {
+    if (g.kind === 'expire') answerAll([g], () => [expire(g.beforeMs, g.nowMs)]);
   }
   for (const g of groups) {
     if (g.kind !== 'labels') continue;

@@ -89,6 +89,37 @@ export const MIGRATIONS: readonly MigrationStep[] = [
    UPDATE labels SET (model, model_version, event_ts_ms, probability) =
      (SELECT p.model, p.model_version, p.event_ts_ms, p.probability FROM predictions p WHERE p.id = labels.prediction_id);
    CREATE INDEX labels_model_event_time ON labels (model, model_version, event_ts_ms);`, postgres: null },
+  // Predictions made elsewhere (the ingest API, KServe's payload logger) are marked
+  // 'observed'; Vigia's own are 'scored'. The CloudEvents of KServe's logger come in halves
+  // (request, response) that are committed as they arrive and paired here by ce-id, so a
+  // half acknowledged before its partner survives a restart; paired halves keep only their
+  // times, unpaired ones expire (expired_ms) but are kept, and a late partner still pairs.
+  { sqlite: `ALTER TABLE predictions ADD COLUMN source TEXT NOT NULL DEFAULT 'scored';
+   CREATE TABLE cloudevents (
+     model       TEXT NOT NULL,
+     ce_id       TEXT NOT NULL,
+     request     TEXT,                  -- the request half mapped to feature objects, JSON; NULL once paired
+     response    TEXT,                  -- the response half mapped to scores, JSON; NULL once paired
+     first_ms    INTEGER NOT NULL,      -- when the first half arrived (the observations' event time)
+     paired_ms   INTEGER,               -- when the second half arrived and the rows were logged
+     expired_ms  INTEGER,               -- when the half was counted unpaired (VIGIA_INGEST_PAIR_TIMEOUT)
+     problem     TEXT,                  -- why a complete pair logged no rows (row counts differ)
+     PRIMARY KEY (model, ce_id)
+   ) STRICT;
+   CREATE INDEX cloudevents_waiting ON cloudevents (first_ms) WHERE paired_ms IS NULL AND expired_ms IS NULL;`,
+    postgres: `ALTER TABLE predictions ADD COLUMN source text NOT NULL DEFAULT 'scored';
+   CREATE TABLE cloudevents (
+     model       text NOT NULL,
+     ce_id       text NOT NULL,
+     request     text,
+     response    text,
+     first_ms    bigint NOT NULL,
+     paired_ms   bigint,
+     expired_ms  bigint,
+     problem     text,
+     PRIMARY KEY (model, ce_id)
+   );
+   CREATE INDEX cloudevents_waiting ON cloudevents (first_ms) WHERE paired_ms IS NULL AND expired_ms IS NULL;` },
   // The fleet (PostgreSQL only): each leadership term of the evaluator, each evaluation it
   // published (the record that shows one evaluator at a time), and the reports every
   // replica serves.
@@ -122,6 +153,9 @@ export const MIGRATIONS: readonly MigrationStep[] = [
 
 /** How many steps the SQLite schema has (steps with SQLite text, counted in `user_version`). */
 const SQLITE_STEPS = MIGRATIONS.filter((s) => s.sqlite !== null);
+
+/** The schema version a fully migrated SQLite database records (`PRAGMA user_version`). */
+export const SCHEMA_VERSION = SQLITE_STEPS.length;
 
 /** Applies the steps not yet run, up to `target` (all of them; tests stop earlier to build old databases). */
 export function migrate(db: Database.Database, target = SQLITE_STEPS.length): void {

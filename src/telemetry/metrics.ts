@@ -147,6 +147,15 @@ export function createMetrics(registry: Registry) {
     // The threshold table of each model (defaults with the manifest's overrides), so alert
     // rules join it instead of hard-coding numbers.
     threshold: new Gauge({ name: 'vigia_threshold', help: 'A threshold of the model, by signal and severity: the design table with the bundle overrides; alert rules compare against it.', labelNames: ['model', 'version', 'signal', 'severity'] as const, registers }),
+    // Predictions made elsewhere: the ingest API (channel="api") and KServe's payload logger
+    // (channel="kserve"). A row is received, then committed, a duplicate or rejected.
+    ingestReceived: new Counter({ name: 'vigia_ingest_received_total', help: 'Observations received by the ingest, by model and channel: rows of POST .../observations (api), CloudEvent halves (kserve).', labelNames: ['model', 'channel'] as const, registers }),
+    ingestCommitted: new Counter({ name: 'vigia_ingest_committed_total', help: 'Observation rows newly committed to the audit log, by model and channel (a KServe pair commits its rows when its second half arrives).', labelNames: ['model', 'channel'] as const, registers }),
+    ingestDuplicates: new Counter({ name: 'vigia_ingest_duplicates_total', help: 'Observations already committed by an earlier try (same prediction_id, or the same CloudEvent half again): answered as before, not logged twice.', labelNames: ['model', 'channel'] as const, registers }),
+    ingestRejected: new Counter({ name: 'vigia_ingest_rejected_total', help: 'Observations not committed, by model, channel and reason: invalid (4xx), conflict (an id of another model), mismatch (a pair whose row counts differ), overloaded (503: the queue was full), unavailable (503: the audit log failed).', labelNames: ['model', 'channel', 'reason'] as const, registers }),
+    ingestUnpaired: new Counter({ name: 'vigia_ingest_unpaired_total', help: 'KServe CloudEvent halves whose partner had not arrived within VIGIA_INGEST_PAIR_TIMEOUT; kept in the cloudevents table, and paired if it still comes.', registers }),
+    ingestWaitingHalves: new Gauge({ name: 'vigia_ingest_waiting_halves', help: 'KServe CloudEvent halves committed and waiting for their partner, at the last expiry sweep.', registers }),
+    ingestQueueRows: new Gauge({ name: 'vigia_ingest_queue_rows', help: 'Ingested rows admitted and not yet committed (bounded by VIGIA_INGEST_QUEUE_ROWS).', registers }),
     auditCommitFailures: new Counter({
       name: 'vigia_audit_commit_failures_total',
       help: 'Audit-log group commits that failed; their predictions were answered 503, not scored as done.',

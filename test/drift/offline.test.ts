@@ -41,7 +41,7 @@ before(async () => {
   model = await loadBundle(bundleDir);
 });
 after(async () => {
-  await model.scorer.close();
+  await model.scorer!.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -16,10 +16,13 @@ import { DriftMonitor } from '../../src/drift/monitor.js';
 import { buildModelContext } from '../../src/report/model-context.js';
 import { publishModelReport, publishThresholds } from '../../src/telemetry/performance-metrics.js';
 import { auditCommitRecorder, createMetrics, type Metrics } from '../../src/telemetry/metrics.js';
+import { Admission } from '../../src/ingest/admission.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const DEMO_MODELS = join(ROOT, 'models');
 export const FIXTURE_MODELS = join(ROOT, 'test', 'fixtures', 'models');
+/** A models folder holding one monitor-only bundle: the demo model, served elsewhere. */
+export const MONITOR_ONLY_MODELS = join(ROOT, 'test', 'fixtures', 'monitor-only');
 
 export function tempDir(prefix = 'vigia-test-'): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -35,11 +38,13 @@ export interface TestApp {
   readonly spans: InMemorySpanExporter;
   readonly dbPath: string;
   readonly monitor: DriftMonitor | undefined;
+  readonly audit: SqliteAuditLog;
+  readonly admission: Admission;
   close(): Promise<void>;
 }
 
 /** The real app on real models and a real SQLite file in a temp folder; spans kept in memory. */
-export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean; eventTime?: EventTimePolicy; labelDelayMs?: number } = {}): Promise<TestApp> {
+export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean; eventTime?: EventTimePolicy; labelDelayMs?: number; ingestQueueRows?: number } = {}): Promise<TestApp> {
   const tmp = tempDir();
   const dbPath = join(tmp.dir, 'vigia.db');
   const registry = await loadModels(opts.modelsDir ?? DEMO_MODELS, opts.defaultModel);
@@ -62,9 +67,11 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
       },
     });
   }
+  const admission = new Admission(opts.ingestQueueRows ?? 20_000, (rows) => metrics.ingestQueueRows.set(rows));
   const app = createApp({
     ...(monitor === undefined ? {} : { monitor }),
     labels: audit,
+    ingest: { store: audit, admission, maxEventAgeMs: 400 * 86_400_000 },
     registry,
     service,
     metrics,
@@ -77,7 +84,7 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
   });
   return {
     app, db, registry, metrics, metricsRegistry, spans, dbPath,
-    monitor,
+    monitor, audit, admission,
     close: async () => {
       await monitor?.close();
       await audit.close();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BundleError } from '../../src/errors.js';
 import { loadModels } from '../../src/model/registry.js';
-import { DEMO_MODELS, FIXTURE_MODELS, tempDir } from '../helpers/app.js';
+import { DEMO_MODELS, FIXTURE_MODELS, MONITOR_ONLY_MODELS, tempDir } from '../helpers/app.js';
 
 const tmp = tempDir();
 after(() => tmp.remove());
@@ -73,5 +73,17 @@ describe('loadModels', () => {
     const models = bundle(() => {});
     cpSync(join(models, 'tensor-model'), join(models, 'tensor-copy'), { recursive: true });
     await rejects(models, /vigia.json: field "name" is "tensor-model", already used by/);
+  });
+
+  it('loads a monitor-only bundle without a model file, and names a reference lacking its score column', async () => {
+    const registry = await loadModels(MONITOR_ONLY_MODELS, undefined);
+    const m = registry.get('credit-default-observed')!;
+    assert.equal(m.scorer, undefined);
+    await registry.close();
+    const models = bundle((j) => {
+      delete j.model;
+      j.reference.score_column = 'score';
+    }, (dir) => rmSync(join(dir, 'model.onnx')));
+    await rejects(models, /reference.csv: header lacks the column\(s\) "score" named in vigia.json/);
   });
 });
