@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Registry } from 'prom-client';
+import { docsRoutes } from './http/docs.js';
+import { bearerAuth, type AuthTokens } from './http/auth.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { healthRoutes, type ReadinessCheck } from './http/health.js';
 import { instrumentRequests } from './http/instrument.js';
@@ -35,8 +37,12 @@ export interface AppDeps {
   readonly monitor?: ReportSource;
   /** Serves `POST /v1/labels` when given. */
   readonly labels?: LabelStore;
+  /** Serves the Markdown files of this folder (the project's docs/) as HTML at `/docs/<name>` when given. */
+  readonly docsDir?: string;
   /** Serves the ingest of predictions made elsewhere (observations, KServe CloudEvents) when given. */
   readonly ingest?: IngestDeps;
+  /** Bearer tokens the write routes require, each optional (VIGIA_PREDICT_TOKEN, VIGIA_LABELS_TOKEN). */
+  readonly tokens?: AuthTokens;
 }
 
 export interface IngestDeps {
@@ -52,17 +58,29 @@ export type App = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * Builds the HTTP application; never listens. The predict routes are served first on
- * node:http (the hot path); everything else is Express: models, labels, ingest, report, status page, health, metrics, 404,
+ * node:http (the hot path); everything else is Express: models, labels, ingest, report, status page, docs, health, metrics, 404,
  * and the one error handler.
  */
 export function createApp(deps: AppDeps): App {
-  const predict = predictRoutes(deps);
+  const predictToken = deps.tokens?.predict;
+  const labelsToken = deps.tokens?.labels;
+  const predict = predictRoutes({ ...deps, ...(predictToken === undefined ? {} : { auth: bearerAuth(predictToken, 'VIGIA_PREDICT_TOKEN') }) });
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(instrumentRequests(deps.metrics));
+  // No answer is to be sniffed into another type (an error echoing input as HTML, say).
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
   app.use(modelRoutes(deps.registry));
-  if (deps.labels !== undefined) app.use(labelRoutes({ store: deps.labels, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024) }));
+  if (deps.labels !== undefined) {
+    app.use(labelRoutes({
+      store: deps.labels, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024),
+      ...(labelsToken === undefined ? {} : { auth: bearerAuth(labelsToken, 'VIGIA_LABELS_TOKEN') }),
+    }));
+  }
   if (deps.ingest !== undefined) {
     const ingest = { registry: deps.registry, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024), ...deps.ingest };
     app.use(observationRoutes({ ...ingest, maxBatch: deps.maxBatch }));
@@ -72,8 +90,9 @@ export function createApp(deps: AppDeps): App {
     app.use(reportRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));
     app.use(statusRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));
   }
+  if (deps.docsDir !== undefined) app.use(docsRoutes(deps.docsDir));
   app.use(healthRoutes(deps.readiness));
-  app.use(metricsRoutes(deps.metricsRegistry));
+  app.use(metricsRoutes(deps.metricsRegistry, deps.metrics.otel));
   app.use(notFound);
   app.use(errorHandler(deps.metrics, deps.logger));
   return (req, res) => {

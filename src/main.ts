@@ -1,23 +1,29 @@
+import { existsSync, statfsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
-import type { Config } from './config.js';
+import { PROJECT_ROOT, type Config } from './config.js';
 import { loadModels, type ModelRegistry } from './model/registry.js';
 import { PredictionService } from './predict/service.js';
 import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
 import { openStore, type Store } from './store/open-store.js';
 import { urlWithPassword } from './store/postgres.js';
+import { RetentionScheduler } from './store/retention-scheduler.js';
 import { FleetEvaluator } from './fleet/fleet-evaluator.js';
 import type { ReportSource } from './http/report.js';
 import type { Logger } from './telemetry/logger.js';
 import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
-import { DriftMonitor } from './drift/monitor.js';
+import { DriftMonitor, modelKey } from './drift/monitor.js';
+import { ReferenceBinCounts } from './telemetry/reference-bins.js';
 import { buildModelContext } from './report/model-context.js';
-import { publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
+import { publishFairnessThresholds, publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
 import { Admission } from './ingest/admission.js';
 import { PairExpiry } from './ingest/pair-expiry.js';
+
+const DOCS_DIR = `${PROJECT_ROOT}/docs`;
 
 export interface RunningService {
   readonly url: string;
@@ -42,9 +48,46 @@ export interface ServiceOverrides {
  * and the stored reports) → app → listen. `close()` undoes it in reverse order.
  */
 export async function startService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<RunningService> {
+  const closers = new CloseStack();
+  try {
+    return await compose(config, logger, overrides, closers);
+  } catch (err) {
+    // A start-up failure (a bad bundle, a port in use) leaves nothing running behind it: the
+    // evaluation process and the writer thread would otherwise keep the process alive.
+    await closers.unwind((closeErr) => logger.error('closing after a failed start', { error: (closeErr as Error).message }));
+    throw err;
+  }
+}
+
+/**
+ * Resources opened so far, each with its awaited close, unwound in reverse order (last opened,
+ * first closed) on a failed start or at shutdown. A close that fails is reported and the
+ * unwinding goes on.
+ */
+class CloseStack {
+  private readonly closers: (() => unknown)[] = [];
+
+  push(close: () => unknown): void {
+    this.closers.push(close);
+  }
+
+  async unwind(onError: (err: unknown) => void): Promise<void> {
+    for (let close = this.closers.pop(); close !== undefined; close = this.closers.pop()) {
+      try {
+        await close();
+      } catch (err) {
+        onError(err);
+      }
+    }
+  }
+}
+
+async function compose(config: Config, logger: Logger, overrides: ServiceOverrides, closers: CloseStack): Promise<RunningService> {
   const tracing = startTracing({ exporter: config.tracesExporter, serviceName: 'vigia', serviceVersion: VERSION });
+  closers.push(() => tracing.shutdown());
   const metricsRegistry = new Registry();
   const metrics = createMetrics(metricsRegistry);
+  closers.push(() => metrics.otel.close());
   collectProcessMetrics(metricsRegistry);
 
   let registry: ModelRegistry;
@@ -52,24 +95,25 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     registry = await loadModels(config.modelsDir, config.defaultModel);
   } catch (err) {
     metrics.modelLoadFailures.inc();
-    await tracing.shutdown();
     throw err;
   }
-  let store: Store;
+  closers.push(() => registry.close());
   let db = config.db;
-  try {
-    if (db.engine === 'postgres') db = { engine: 'postgres', url: urlWithPassword(db.url, config.dbPasswordFile) };
-    store = await openStore({
-      db, synchronous: config.dbSynchronous, poolSize: config.dbPoolSize, onCommit: auditCommitRecorder(metrics),
-      onIdleError: (err) => logger.warn('an idle PostgreSQL connection failed', { error: err.message }),
-      ...(overrides.audit === undefined ? {} : { audit: overrides.audit }),
-    });
-  } catch (err) {
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
-  }
+  if (db.engine === 'postgres') db = { engine: 'postgres', url: urlWithPassword(db.url, config.dbPasswordFile) };
+  const store: Store = await openStore({
+    db, synchronous: config.dbSynchronous, poolSize: config.dbPoolSize, onCommit: auditCommitRecorder(metrics),
+    onWritable: (writable, problem) => {
+      metrics.auditLogWritable.set(writable ? 1 : 0);
+      if (writable) logger.info('the audit log takes writes again');
+      else logger.error('an audit-log commit failed: predictions answer 503 until a write succeeds', { problem });
+    },
+    onIdleError: (err) => logger.warn('an idle PostgreSQL connection failed', { error: err.message }),
+    ...(overrides.audit === undefined ? {} : { audit: overrides.audit }),
+  });
+  // The audit log, the label store and (PostgreSQL) the pool, closed after everything that uses them.
+  closers.push(() => store.close());
   const { audit } = store;
+  metrics.auditLogWritable.set(1);
   for (const m of registry.list()) {
     metrics.modelInfo.set(
       { model: m.manifest.name, version: m.manifest.version, features: String(m.manifest.features.length), threshold: String(m.manifest.threshold), default: String(m.manifest.name === registry.defaultModel) },
@@ -77,64 +121,99 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     );
   }
 
-  let monitor: DriftMonitor;
-  let fleet: FleetEvaluator | undefined;
+  const now = new Date();
+  const contexts = await Promise.all(
+    registry.list().map((m) =>
+      buildModelContext(m, {
+        quantiles: config.binQuantiles, topK: config.topK, now, minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic,
+        ...(config.labelDelayMs === undefined ? {} : { labelDelayMs: config.labelDelayMs }),
+      })),
+  );
+  const referenceBins = new Map<string, ReferenceBinCounts>();
+  for (const c of contexts) {
+    referenceBins.set(modelKey(c.baseline.model, c.baseline.modelVersion), new ReferenceBinCounts(metrics, c.baseline));
+    publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
+    if (c.fairness !== undefined) publishFairnessThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, c.fairness.thresholds, c.fairness.spec.minGroupSize);
+  }
   const pool = store.pool;
-  try {
-    const now = new Date();
-    const contexts = await Promise.all(
-      registry.list().map((m) =>
-        buildModelContext(m, {
-          quantiles: config.binQuantiles, topK: config.topK, now, minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic,
-          ...(config.labelDelayMs === undefined ? {} : { labelDelayMs: config.labelDelayMs }),
-        })),
-    );
-    for (const c of contexts) {
-      publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
-    }
-    monitor = await DriftMonitor.start({
-      db,
-      models: contexts,
-      windowMs: config.windowMs,
-      // In a fleet the evaluator's timer runs only on the elected replica (FleetEvaluator).
-      intervalMs: pool === undefined ? config.evalIntervalMs : 0,
-      onEvaluated: (key, outcome) => {
-        if ('report' in outcome) {
-          // In a fleet the gauges follow the stored reports instead, the same on every replica.
-          if (pool !== undefined) return;
-          const r = outcome.report;
-          publishModelReport(metrics, r, outcome.seconds);
-          if (r.performance_error !== undefined) logger.warn('performance evaluation failed', { model: key, error: r.performance_error });
-        } else {
-          const [model, version] = key.split('@');
-          metrics.driftEvaluationFailures.inc({ model: model ?? key, version: version ?? '' });
-          logger.warn('drift evaluation failed', { model: key, error: outcome.error });
-        }
+  const monitor = await DriftMonitor.start({
+    db,
+    models: contexts,
+    windowMs: config.windowMs,
+    // In a fleet the evaluator's timer runs only on the elected replica (FleetEvaluator).
+    intervalMs: pool === undefined ? config.evalIntervalMs : 0,
+    // On PostgreSQL the window is always read exactly (hourly aggregates there are future work).
+    exactWindowRows: config.exactWindowRows,
+    onEvaluated: (key, outcome) => {
+      if ('report' in outcome) {
+        // In a fleet the gauges follow the stored reports instead, the same on every replica.
+        if (pool !== undefined) return;
+        const r = outcome.report;
+        publishModelReport(metrics, r, outcome.seconds);
+        if (r.performance_error !== undefined) logger.warn('performance evaluation failed', { model: key, error: r.performance_error });
+      } else {
+        const [model, version] = key.split('@');
+        metrics.driftEvaluationFailures.inc({ model: model ?? key, version: version ?? '' });
+        logger.warn('drift evaluation failed', { model: key, error: outcome.error });
+      }
+    },
+  });
+  closers.push(() => monitor.close());
+  metrics.fleetEvaluator.set(pool === undefined ? 1 : 0);
+  metrics.fleetEvaluatorTerm.set(0);
+  let fleet: FleetEvaluator | undefined;
+  if (pool !== undefined && db.engine === 'postgres') {
+    // The leader election and the stored reports; closed before the monitor and the pool they use.
+    const started = FleetEvaluator.start({
+      monitor, pool, url: db.url, replica: config.replicaId, intervalMs: config.evalIntervalMs, pollMs: config.leaderPollMs,
+      onStored: (_key, stored) => publishModelReport(metrics, stored.report, stored.seconds),
+      onLeaderChange: (change) => {
+        metrics.fleetEvaluator.set(change.leader ? 1 : 0);
+        metrics.fleetEvaluatorTerm.set(change.leader ? change.term : 0);
+        if (change.leader) logger.info('this replica is now the fleet evaluator', { replica: config.replicaId, term: change.term });
+        else logger.warn('this replica stopped being the fleet evaluator', { replica: config.replicaId, reason: change.reason });
       },
+      onFailure: (key, error) => logger.warn('fleet evaluation failed', { model: key, error }),
     });
-    metrics.fleetEvaluator.set(pool === undefined ? 1 : 0);
-    metrics.fleetEvaluatorTerm.set(0);
-    if (pool !== undefined && db.engine === 'postgres') {
-      fleet = FleetEvaluator.start({
-        monitor, pool, url: db.url, replica: config.replicaId, intervalMs: config.evalIntervalMs, pollMs: config.leaderPollMs,
-        onStored: (_key, stored) => publishModelReport(metrics, stored.report, stored.seconds),
-        onLeaderChange: (change) => {
-          metrics.fleetEvaluator.set(change.leader ? 1 : 0);
-          metrics.fleetEvaluatorTerm.set(change.leader ? change.term : 0);
-          if (change.leader) logger.info('this replica is now the fleet evaluator', { replica: config.replicaId, term: change.term });
-          else logger.warn('this replica stopped being the fleet evaluator', { replica: config.replicaId, reason: change.reason });
-        },
-        onFailure: (key, error) => logger.warn('fleet evaluation failed', { model: key, error }),
-      });
-    }
-  } catch (err) {
-    await store.close();
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
+    closers.push(() => started.close());
+    fleet = started;
   }
   const reports: ReportSource = fleet ?? monitor;
   if (fleet === undefined) void monitor.evaluateAll();
+
+  // Retention (archive then remove old rows) and the free-space sampling of the database's
+  // filesystem are SQLite-only for now (as are the hourly window aggregates and the ingest of
+  // predictions made elsewhere): on PostgreSQL the database server owns its storage, and
+  // retention there is future work (docs/fleet.md, limits).
+  let diskFree = Number.POSITIVE_INFINITY;
+  if (db.engine === 'sqlite') {
+    const dbPath = db.path;
+    const retention = await RetentionScheduler.start({
+      dbPath, archiveDir: config.archiveDir, retentionMs: config.retentionMs, intervalMs: config.retentionIntervalMs, sizeBudgetBytes: config.dbSizeBudgetBytes,
+      onArchived: (rows) => metrics.auditArchivedRows.inc(rows),
+      onFailed: (error) => {
+        metrics.auditRetentionFailures.inc();
+        logger.warn('audit-log retention failed', { error });
+      },
+    });
+    closers.push(() => retention.close());
+
+    // Free space of the database's filesystem: sampled off the request path, read by /readyz and /metrics.
+    metrics.auditDiskMinFreeBytes.set(config.diskMinFreeBytes);
+    const sampleDisk = () => {
+      try {
+        const s = statfsSync(dirname(dbPath));
+        diskFree = s.bavail * s.bsize;
+        metrics.auditDiskFreeBytes.set(diskFree);
+      } catch {
+        // Unknown: the readiness check says nothing it cannot know.
+      }
+    };
+    sampleDisk();
+    const diskTimer = setInterval(sampleDisk, 5000);
+    diskTimer.unref();
+    closers.push(() => clearInterval(diskTimer));
+  }
 
   const admission = new Admission(config.ingestQueueRows, (rows) => metrics.ingestQueueRows.set(rows));
   const ingestStore = store.labels instanceof SqliteAuditLog ? store.labels : undefined;
@@ -153,10 +232,11 @@ export async function startService(config: Config, logger: Logger, overrides: Se
         onError: (err) => logger.warn('the unpaired-halves sweep failed', { error: err.message }),
       })
     : undefined;
+  if (expiry !== undefined) closers.push(() => expiry.close());
   void expiry?.sweep();
 
   let draining = false;
-  const service = new PredictionService({ audit, metrics, tracer: tracing.tracer });
+  const service = new PredictionService({ audit, metrics, tracer: tracing.tracer, referenceBins });
   const app = createApp({
     registry,
     service,
@@ -170,9 +250,13 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     labels: store.labels,
     // The ingest of predictions made elsewhere is on SQLite only for now (not yet on PostgreSQL).
     ...(ingestStore === undefined ? {} : { ingest: { store: ingestStore, admission, maxEventAgeMs: config.maxEventAgeMs } }),
+    // The runbooks that alerts link to (docs/alerts.md...), served by the service itself.
+    ...(existsSync(DOCS_DIR) ? { docsDir: DOCS_DIR } : {}),
+    tokens: { predict: config.predictToken, labels: config.labelsToken },
     readiness: {
       models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
       ...store.checks,
+      disk: () => (diskFree < config.diskMinFreeBytes ? `only ${Math.round(diskFree / 2 ** 20)} MB free on the database's filesystem (VIGIA_DISK_MIN_FREE ${Math.round(config.diskMinFreeBytes / 2 ** 20)} MB)` : undefined),
       draining: () => (draining ? 'shutting down' : undefined),
     },
   });
@@ -201,12 +285,12 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
-      await expiry?.close();
-      await fleet?.close();
-      await monitor.close();
-      await store.close();
-      await registry.close();
-      await tracing.shutdown();
+      let failure: unknown;
+      await closers.unwind((err) => {
+        failure ??= err;
+        logger.error('closing failed', { error: (err as Error).message });
+      });
+      if (failure !== undefined) throw failure;
     })();
     return closing;
   };

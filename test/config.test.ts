@@ -50,3 +50,30 @@ describe('loadConfig', () => {
     }
   });
 });
+
+describe('loadConfig secrets (bearer tokens)', () => {
+  const token = 'a-token-of-sixteen-or-more';
+  it('reads a token from its variable or from the file its _FILE variable names, and none is none', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'vigia-secret-'));
+    try {
+      writeFileSync(join(dir, 'labels'), `${token}\n`);
+      const c = loadConfig({ VIGIA_PREDICT_TOKEN: token, VIGIA_LABELS_TOKEN_FILE: join(dir, 'labels') });
+      assert.equal(c.predictToken, token);
+      assert.equal(c.labelsToken, token);
+      assert.equal(loadConfig({}).predictToken, undefined);
+      assert.throws(() => loadConfig({ VIGIA_LABELS_TOKEN_FILE: join(dir, 'missing') }), /VIGIA_LABELS_TOKEN_FILE=".*missing" is invalid: expected a readable file holding the token \(ENOENT\)/);
+      assert.throws(() => loadConfig({ VIGIA_LABELS_TOKEN: token, VIGIA_LABELS_TOKEN_FILE: join(dir, 'labels') }), /either VIGIA_LABELS_TOKEN or VIGIA_LABELS_TOKEN_FILE, not both/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a short or spaced token naming the key but never showing the value', () => {
+    for (const bad of ['short', 'has a space in the middle of it']) {
+      assert.throws(() => loadConfig({ VIGIA_PREDICT_TOKEN: bad }), (err: unknown) => err instanceof ConfigError && /VIGIA_PREDICT_TOKEN="\(not shown\)" is invalid: expected a token of at least 16/.test(err.message) && !err.message.includes(bad));
+    }
+  });
+});

@@ -1,49 +1,103 @@
-// The drift evaluation process: reads a window from the audit log (its own read-only
-// SQLite connection, or its own PostgreSQL connection) and evaluates it. It runs as a child process at a lower scheduling
-// priority (nice 10), so that on a small machine neither the read nor the statistics of a
-// large window take CPU from the event loop that serves /predict. It talks over the IPC
-// channel: one `init` with the baselines, then one request per evaluation.
+// The drift evaluation process: reads a window from the audit log and evaluates it. On
+// SQLite (its own read-only connection) from the rows when the window holds at most
+// VIGIA_EXACT_WINDOW_ROWS of them, otherwise from its hourly aggregates, which this process
+// folds from the audit log and stores (a second connection that writes only those tables).
+// On PostgreSQL (its own connection) always from the rows, read commit-safely by xid8: the
+// hourly aggregates and fairness by group are SQLite-only for now (future work on PostgreSQL).
+// It runs as a child process at a lower scheduling priority (nice 10), so that on a small
+// machine neither the read nor the statistics of a large window take CPU from the event loop
+// that serves /predict. It talks over the IPC channel: one `init` with the baselines, then
+// one request per evaluation.
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { buildPerformanceReport, cohortRange, type PerformanceContext, type PerformanceReport } from '../performance/report.js';
 import { buildModelReport } from '../report/model-report.js';
+import type { ModelContext } from '../report/model-report.js';
 import { CohortReader, type CohortRows } from '../store/cohort.js';
+import { FairnessCountReader } from '../store/fairness-counts.js';
+import { buildFairnessReport, countGroups, type FairnessReport } from '../fairness/report.js';
 import { PgWindowCache, readPgCohort } from '../store/pg-window.js';
 import { connectionConfig } from '../store/postgres.js';
-import { WindowCache, type WindowRows } from '../store/window.js';
+import { WindowCache } from '../store/window.js';
+import { SqliteWindowBuckets } from '../store/window-buckets.js';
+import { aggregateCount, windowAggregateLayout } from './window-aggregate.js';
 import { diagnose } from './diagnosis.js';
 import type { EvaluationInit, EvaluationReply, EvaluationRequest } from './evaluation-protocol.js';
-import { buildReport } from './report.js';
+import { buildAggregateReport, buildReport, type DriftReport } from './report.js';
 
 const send = (reply: EvaluationReply) => process.send!(reply);
 let data: EvaluationInit | undefined;
 
+/** A window's drift section, the scores the performance estimate reads, and which path judged it. */
+interface WindowDrift {
+  readonly drift: DriftReport;
+  readonly scores: Float64Array;
+  readonly path: 'rows' | 'aggregates';
+}
+
 /** What the evaluation reads from the audit log, on either engine. */
 interface EvaluationSource {
-  /** The window of a model version (kept between evaluations, refreshed incrementally). */
-  window(key: string, model: string, version: string, features: readonly string[], fromMs: number): WindowRows | Promise<WindowRows>;
+  /** The drift of a model version's window (kept between evaluations, refreshed incrementally). */
+  drift(key: string, ctx: ModelContext, req: EvaluationRequest): WindowDrift | Promise<WindowDrift>;
   cohort(model: string, version: string, fromMs: number, toMs: number): CohortRows | Promise<CohortRows>;
+  /** Fairness by group: selection over the window, TPR/FPR over the matured cohort; undefined when the engine does not count groups. */
+  fairness(ctx: ModelContext, fromMs: number, toMs: number, nowMs: number): FairnessReport | undefined;
   close(): Promise<void>;
 }
 
-function sqliteSource(path: string): EvaluationSource {
+function sqliteSource(path: string, exactWindowRows: number): EvaluationSource {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 5000');
+  /** The one writable connection of this process: it stores the window's hourly aggregates, nothing else. */
+  const aggregatesDb = new Database(path, { fileMustExist: true });
+  aggregatesDb.pragma('busy_timeout = 5000');
   const caches = new Map<string, WindowCache>();
+  const buckets = new Map<string, SqliteWindowBuckets>();
   const cohorts = new CohortReader(db);
+  const fairnessCounts = new FairnessCountReader(db);
   return {
-    window: (key, model, version, features, fromMs) => {
-      let cache = caches.get(key);
-      if (cache === undefined) caches.set(key, (cache = new WindowCache(db, model, version, features)));
-      return cache.refresh(fromMs);
+    drift: (key, ctx, req) => {
+      const { baseline } = ctx;
+      let source = buckets.get(key);
+      if (source === undefined) {
+        source = new SqliteWindowBuckets(db, windowAggregateLayout(baseline, ctx.bands), aggregatesDb);
+        buckets.set(key, source);
+      }
+      const aggregated = source.refresh(req.fromMs);
+      if (aggregateCount(aggregated.aggregate) <= exactWindowRows) {
+        let cache = caches.get(key);
+        if (cache === undefined) {
+          cache = new WindowCache(db, baseline.model, baseline.modelVersion, baseline.features.map((f) => f.name));
+          caches.set(key, cache);
+        }
+        const window = cache.refresh(req.fromMs);
+        return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows' };
+      }
+      // Too many rows to hold: the rows' columns go, the hourly aggregates answer.
+      caches.delete(key);
+      return {
+        drift: buildAggregateReport(ctx, { layout: source.layout, ...aggregated }, { fromMs: aggregated.fromMs, toMs: req.toMs }, new Date(req.nowMs)),
+        scores: new Float64Array(0),
+        path: 'aggregates',
+      };
     },
     cohort: (model, version, fromMs, toMs) => cohorts.read(model, version, fromMs, toMs),
+    fairness: (ctx, fromMs, toMs, nowMs) => {
+      if (ctx.fairness === undefined) return undefined;
+      const { model, modelVersion } = ctx.baseline;
+      const window = fairnessCounts.windowCounts(model, modelVersion, fromMs, toMs);
+      const range = ctx.performance === undefined ? undefined : cohortRange(ctx.performance, nowMs);
+      const cohort = range === undefined ? [] : fairnessCounts.cohortCounts(model, modelVersion, range.fromMs, range.toMs);
+      return buildFairnessReport(ctx.fairness.spec, countGroups(ctx.fairness.spec, window, cohort), ctx.fairness.thresholds);
+    },
     close: async () => {
       db.close();
+      aggregatesDb.close();
     },
   };
 }
 
+/** PostgreSQL: the exact window only (no hourly aggregates there yet), and no fairness counts yet. */
 async function postgresSource(url: string): Promise<EvaluationSource> {
   const caches = new Map<string, PgWindowCache>();
   // A lost connection fails the evaluations that use it; the next one reconnects (and
@@ -66,13 +120,16 @@ async function postgresSource(url: string): Promise<EvaluationSource> {
   };
   await connected();
   return {
-    window: async (key, model, version, features, fromMs) => {
+    drift: async (key, ctx, req) => {
+      const { baseline } = ctx;
       const c = await connected();
       let cache = caches.get(key);
-      if (cache === undefined) caches.set(key, (cache = new PgWindowCache(c, model, version, features)));
-      return cache.refresh(fromMs);
+      if (cache === undefined) caches.set(key, (cache = new PgWindowCache(c, baseline.model, baseline.modelVersion, baseline.features.map((f) => f.name))));
+      const window = await cache.refresh(req.fromMs);
+      return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows' };
     },
     cohort: async (model, version, fromMs, toMs) => readPgCohort(await connected(), model, version, fromMs, toMs),
+    fairness: () => undefined,
     close: async () => {
       await (await connection?.catch(() => undefined))?.end();
     },
@@ -96,19 +153,29 @@ async function evaluate(req: EvaluationRequest): Promise<void> {
     const ctx = data.models[req.key];
     if (ctx === undefined) throw new Error(`no baseline for ${req.key}`);
     const { baseline } = ctx;
-    const window = await source.window(req.key, baseline.model, baseline.modelVersion, baseline.features.map((f) => f.name), req.fromMs);
-    const drift = buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose);
+    const { drift, scores, path } = await source.drift(req.key, ctx, req);
     let performance: PerformanceReport | null = null;
     let performanceError: string | undefined;
     if (ctx.performance !== undefined) {
       try {
-        performance = await performanceOf(ctx.performance, baseline.model, baseline.modelVersion, window.scores, req.nowMs);
+        performance = await performanceOf(ctx.performance, baseline.model, baseline.modelVersion, scores, req.nowMs);
       } catch (err) {
         performanceError = (err as Error).message;
       }
     }
-    const report = buildModelReport(drift, performance, { drift: ctx.thresholds, performance: ctx.performance?.thresholds ?? null }, performanceError);
-    send({ kind: 'report', id: req.id, report, seconds: seconds(), peakRssBytes: process.resourceUsage().maxRSS * 1024 });
+    let fairness: FairnessReport | undefined;
+    let fairnessError: string | undefined;
+    try {
+      fairness = source.fairness(ctx, req.fromMs, req.toMs, req.nowMs);
+    } catch (err) {
+      fairnessError = (err as Error).message;
+    }
+    const report = {
+      ...buildModelReport(drift, performance, { drift: ctx.thresholds, performance: ctx.performance?.thresholds ?? null }, performanceError),
+      ...(fairness === undefined ? {} : { fairness }),
+      ...(fairnessError === undefined ? {} : { fairness_error: fairnessError }),
+    };
+    send({ kind: 'report', id: req.id, report, seconds: seconds(), peakRssBytes: process.resourceUsage().maxRSS * 1024, path });
   } catch (err) {
     send({ kind: 'failed', id: req.id, error: (err as Error).message, seconds: seconds() });
   }
@@ -123,7 +190,7 @@ process.on('message', (msg: { kind: 'init'; data: EvaluationInit } | ({ kind: 'e
     queue = (async () => {
       try {
         data = msg.data;
-        source = data.db.engine === 'sqlite' ? sqliteSource(data.db.path) : await postgresSource(data.db.url);
+        source = data.db.engine === 'sqlite' ? sqliteSource(data.db.path, data.exactWindowRows) : await postgresSource(data.db.url);
         send({ kind: 'ready' });
       } catch (err) {
         send({ kind: 'failed', id: -1, error: (err as Error).message, seconds: 0 });

@@ -71,6 +71,11 @@ export class FleetEvaluator {
     return fleet;
   }
 
+  /** How often the leader evaluates, ms (0: on demand only). */
+  get intervalMs(): number {
+    return this.opts.intervalMs;
+  }
+
   get keys(): string[] {
     return this.opts.monitor.keys;
   }

@@ -40,7 +40,7 @@ export function cloudEventRoutes(deps: Omit<IngestRoutesDeps, 'maxBatch' | 'maxE
       metrics.ingestRejected.inc({ ...labels, reason: 'invalid' });
       throw err;
     }
-    const policy: PairPolicy = { version: manifest.version, threshold: manifest.threshold, bands: manifest.bands.map((b) => [b.name, b.minProbability] as const) };
+    const policy: PairPolicy = { version: manifest.version, threshold: manifest.threshold, bands: manifest.bands.map((b) => [b.name, b.minProbability] as const), bundleHash: model.contentHash };
     const half = { model: manifest.name, ceId: event.id, half: event.half, payload: JSON.stringify(payload), receivedMs: now(), policy };
     let outcome;
     try {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, InputError, quote } from '../errors.js';
 import type { ModelRegistry } from '../model/registry.js';
@@ -5,6 +6,7 @@ import type { PredictionService } from '../predict/service.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { contextFromHeaders } from '../telemetry/tracing.js';
+import type { AuthCheck } from './auth.js';
 import { errorResponse } from './errors.js';
 import { recordRequest, requestIdOf } from './instrument.js';
 import { readEventTime, type EventTimePolicy } from '../predict/event-time.js';
@@ -20,17 +22,19 @@ export interface PredictRoutesDeps {
   readonly maxBatch: number;
   /** Whether a client-supplied `event_time` is accepted, and how old it may be. */
   readonly eventTime?: EventTimePolicy;
+  /** The bearer-token check of VIGIA_PREDICT_TOKEN, when set. */
+  readonly auth?: AuthCheck;
 }
 
 /** The instances of a predict body: `{ features: {...} }` or `{ instances: [{...}, ...] }`. */
-export function readPredictBody(body: unknown, maxBatch: number, eventTime?: EventTimePolicy): { instances: unknown[]; shape: 'features' | 'instances'; eventTimeMs?: number } {
+export function readPredictBody(body: unknown, maxBatch: number, eventTime?: EventTimePolicy): { instances: unknown[]; shape: 'features' | 'instances'; eventTimeMs?: number; monitoring?: unknown[] } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InputError('invalid_body', undefined, `the body must be a JSON object with "features" or "instances", got ${quote(body)}`);
   }
   const b = body as Record<string, unknown>;
   for (const key of Object.keys(b)) {
-    if (key !== 'features' && key !== 'instances' && key !== 'event_time') {
-      throw new InputError('invalid_body', key, `unknown field ${JSON.stringify(key)} in the body; expected "features" (one prediction) or "instances" (a batch), and optionally "event_time"`);
+    if (key !== 'features' && key !== 'instances' && key !== 'event_time' && key !== 'monitoring') {
+      throw new InputError('invalid_body', key, `unknown field ${JSON.stringify(key)} in the body; expected "features" (one prediction) or "instances" (a batch), and optionally "event_time" and "monitoring"`);
     }
   }
   const hasFeatures = Object.hasOwn(b, 'features');
@@ -39,7 +43,8 @@ export function readPredictBody(body: unknown, maxBatch: number, eventTime?: Eve
     throw new InputError('invalid_body', 'instances', 'give either "features" (one prediction) or "instances" (a batch), not both');
   }
   const event = Object.hasOwn(b, 'event_time') ? { eventTimeMs: readEventTime(b['event_time'], eventTime) } : {};
-  if (hasFeatures) return { instances: [b['features']], shape: 'features', ...event };
+  const hasMonitoring = Object.hasOwn(b, 'monitoring');
+  if (hasFeatures) return { instances: [b['features']], shape: 'features', ...event, ...(hasMonitoring ? { monitoring: [b['monitoring']] } : {}) };
   if (!hasInstances) {
     throw new InputError('invalid_body', undefined, 'the body must hold "features" (one prediction) or "instances" (a batch)');
   }
@@ -51,7 +56,12 @@ export function readPredictBody(body: unknown, maxBatch: number, eventTime?: Eve
   if (instances.length > maxBatch) {
     throw new InputError('batch_too_large', 'instances', `"instances" holds ${instances.length} rows, more than the limit of ${maxBatch} (VIGIA_MAX_BATCH)`);
   }
-  return { instances, shape: 'instances', ...event };
+  if (!hasMonitoring) return { instances, shape: 'instances', ...event };
+  const monitoring = b['monitoring'];
+  if (!Array.isArray(monitoring) || monitoring.length !== instances.length) {
+    throw new InputError('invalid_body', 'monitoring', `"monitoring" of a batch must be an array with one object per instance (${instances.length}), got ${quote(monitoring)}`);
+  }
+  return { instances, shape: 'instances', ...event, monitoring };
 }
 
 /** Checks the media type and encoding a predict body must have. */
@@ -62,6 +72,14 @@ function checkContentType(req: IncomingMessage): void {
   if (m[1] !== undefined && m[1].toLowerCase() !== 'utf-8') throw new HttpError(415, 'unsupported_media_type', `the charset must be utf-8, got ${quote(m[1])}`);
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding !== 'identity') throw new HttpError(415, 'unsupported_media_type', `Content-Encoding ${quote(encoding)} is not supported; send the body uncompressed`);
+}
+
+/**
+ * JSON text is UTF-8 (RFC 8259): a body that is not is refused rather than silently decoded
+ * with U+FFFD in place of its bad bytes (an id or a feature name the client never sent).
+ */
+export function checkUtf8(bytes: Uint8Array): void {
+  if (!isUtf8(bytes)) throw new InputError('malformed_json', undefined, 'the body is not valid UTF-8');
 }
 
 /** Reads and parses a JSON body of at most `limit` bytes. */
@@ -92,13 +110,34 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     });
     req.on('end', () => {
       if (failed) return;
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       try {
-        resolve(JSON.parse(text));
+        checkUtf8(bytes);
+        resolve(JSON.parse(bytes.toString('utf8')));
       } catch (err) {
+        if (err instanceof InputError) return reject(err);
         reject(new InputError('malformed_json', undefined, `the body is not valid JSON: ${(err as Error).message}`));
       }
     });
+  });
+}
+
+/** Reads and drops the rest of a request body; false when it runs past `limit` bytes or breaks off. */
+function drained(req: IncomingMessage, limit: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = (ok: boolean) => {
+      req.off('data', onData).off('end', onEnd).off('close', onClose);
+      resolve(ok);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > limit) done(false);
+    };
+    const onEnd = () => done(true);
+    const onClose = () => done(req.complete);
+    req.on('data', onData).on('end', onEnd).on('close', onClose);
+    req.resume();
   });
 }
 
@@ -113,9 +152,9 @@ const NAMED_ROUTE = /^\/v1\/models\/([^/?#]+)\/predict$/;
 export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { registry, service, metrics, logger } = deps;
 
-  const send = (res: ServerResponse, status: number, body: unknown) => {
+  const send = (res: ServerResponse, status: number, body: unknown, headers?: Readonly<Record<string, string>>) => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-content-type-options': 'nosniff' });
     res.end(text);
   };
 
@@ -123,6 +162,7 @@ export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, r
     let modelLabel = '';
     let status = 200;
     try {
+      deps.auth?.(req.headers);
       const name = named ?? registry.defaultModel;
       const model = registry.get(name);
       if (model === undefined) {
@@ -131,15 +171,20 @@ export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, r
       }
       modelLabel = name;
       checkContentType(req);
-      const { instances, shape, eventTimeMs } = readPredictBody(await readJsonBody(req, deps.bodyLimitBytes), deps.maxBatch, deps.eventTime);
-      const predictions = await service.predict({ model, instances, shape, requestId, receivedAt, parent: contextFromHeaders(req.headers), ...(eventTimeMs === undefined ? {} : { eventTimeMs }) });
+      const { instances, shape, eventTimeMs, monitoring } = readPredictBody(await readJsonBody(req, deps.bodyLimitBytes), deps.maxBatch, deps.eventTime);
+      const predictions = await service.predict({
+        model, instances, shape, requestId, receivedAt, parent: contextFromHeaders(req.headers),
+        ...(eventTimeMs === undefined ? {} : { eventTimeMs }), ...(monitoring === undefined ? {} : { monitoring }),
+      });
       send(res, 200, shape === 'features' ? predictions[0] : { predictions });
     } catch (err) {
       const answer = errorResponse(err, logger, `${req.method} ${route}`);
       status = answer.status;
       if (answer.rejected !== undefined) metrics.rejectedInputs.inc({ model: modelLabel, reason: answer.rejected });
-      if (!req.complete) res.setHeader('connection', 'close'); // the unread body cannot be skipped safely
-      send(res, status, answer.body);
+      // An answer sent while the client still writes its body, on a socket then closed, reaches
+      // the client as a reset instead of the answer: read (and drop) a body up to the limit first.
+      if (!req.complete && (status === 413 || !(await drained(req, deps.bodyLimitBytes)))) res.setHeader('connection', 'close');
+      send(res, status, answer.body, answer.headers);
     }
     recordRequest(metrics, route, 'POST', status, receivedAt);
   };

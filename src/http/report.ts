@@ -25,6 +25,8 @@ async function errorRatios(metrics: Metrics): Promise<{ requests: number; ratio_
  * fleet's stored reports (`FleetEvaluator`, on PostgreSQL).
  */
 export interface ReportSource {
+  /** How often the reports are evaluated, ms (0: on demand only); the status page reloads as often. */
+  readonly intervalMs: number;
   lastReport(key: string): ModelReport | undefined | Promise<ModelReport | undefined>;
   evaluate(key: string): Promise<ModelReport>;
 }

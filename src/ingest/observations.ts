@@ -4,6 +4,7 @@ import type { LoadedModel } from '../model/bundle.js';
 import { decide } from '../model/decision.js';
 import { newPredictionId } from '../predict/prediction-id.js';
 import type { AuditRecord } from '../store/audit-log.js';
+import { groupsOf } from '../fairness/groups.js';
 
 /** One prediction made elsewhere, as the ingest API takes it. */
 export interface Observation {
@@ -99,6 +100,9 @@ export function observationRecords(model: LoadedModel, observations: readonly Ob
       latencyMs: 0,
       traceId: '',
       source: 'observed',
+      bundleHash: model.contentHash,
+      // Fairness groups of the model inputs; attributes sent for monitoring only are not taken here yet.
+      ...(manifest.fairness === undefined ? {} : { groups: groupsOf(manifest.fairness, o.features, undefined) }),
     };
   });
 }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BundleError } from '../errors.js';
@@ -15,6 +17,25 @@ export interface LoadedModel {
   readonly scorer: Scorer | undefined;
   /** True when the ONNX probability output was a ZipMap, unwrapped at load. */
   readonly unwrappedZipMap: boolean;
+  /** SHA-256 (hex) of the bundle's content (see `bundleContentHash`), recorded on every audit row. */
+  readonly contentHash: string;
+}
+
+/**
+ * The bundle's content hash, its lineage: SHA-256 over, for the model file (none in a
+ * monitor-only bundle), the manifest, the
+ * reference sample and the calibration sample if any, in that order, each file's name, a
+ * newline, its SHA-256 (hex) and a newline. Any byte changed in any of them changes it.
+ */
+export async function bundleContentHash(dir: string, manifest: Manifest): Promise<string> {
+  const files = [...(manifest.model === undefined ? [] : [manifest.model.file]), MANIFEST_FILE, manifest.referenceFile, ...(manifest.calibrationFile === undefined ? [] : [manifest.calibrationFile])];
+  const outer = createHash('sha256');
+  for (const f of files) {
+    const inner = createHash('sha256');
+    for await (const chunk of createReadStream(join(dir, f))) inner.update(chunk as Buffer);
+    outer.update(`${f}\n${inner.digest('hex')}\n`);
+  }
+  return outer.digest('hex');
 }
 
 /** Splits a CSV header line, dropping surrounding double quotes (R's write.csv quotes names). */
@@ -68,7 +89,9 @@ export async function loadBundle(dir: string): Promise<LoadedModel> {
   const manifest = parseManifest(text, manifestPath);
   await checkReference(dir, manifest, manifestPath);
   const encoder = new InputEncoder(manifest.features);
-  if (manifest.model === undefined) return { dir, manifest, encoder, scorer: undefined, unwrappedZipMap: false };
+  if (manifest.model === undefined) {
+    return { dir, manifest, encoder, scorer: undefined, unwrappedZipMap: false, contentHash: await bundleContentHash(dir, manifest) };
+  }
   const scorer = await OnnxScorer.load({
     modelPath: join(dir, manifest.model.file),
     manifestPath,
@@ -77,7 +100,14 @@ export async function loadBundle(dir: string): Promise<LoadedModel> {
     positiveClassIndex: manifest.model.positiveClassIndex,
     width: manifest.features.length,
   });
-  return { dir, manifest, encoder, scorer, unwrappedZipMap: scorer.unwrappedZipMap };
+  let contentHash: string;
+  try {
+    contentHash = await bundleContentHash(dir, manifest);
+  } catch (err) {
+    await scorer.close();
+    throw new BundleError(manifestPath, undefined, `cannot hash the bundle's files: ${(err as Error).message}`);
+  }
+  return { dir, manifest, encoder, scorer, unwrappedZipMap: scorer.unwrappedZipMap, contentHash };
 }
 
 /** The bundle folders of a models directory: every sub-folder not starting with a dot. */

@@ -1,4 +1,5 @@
 import { BundleError } from '../errors.js';
+import { featureGroups, type FairnessSpec, type GroupAttribute } from '../fairness/groups.js';
 
 export const MANIFEST_FILE = 'vigia.json';
 
@@ -61,6 +62,8 @@ export interface Manifest {
   readonly training: Readonly<Record<string, unknown>>;
   /** Per-model overrides of the design's threshold table, validated by the features that use them. */
   readonly thresholds: Readonly<Record<string, unknown>>;
+  /** The group attributes watched for fairness, when the manifest names any. */
+  readonly fairness: FairnessSpec | undefined;
 }
 
 export interface OnnxModelSpec {
@@ -201,6 +204,61 @@ function readCosts(r: Reader, decision: Record<string, unknown>): Manifest['cost
   };
 }
 
+/** Groups of one attribute are metric labels: at most this many. */
+export const MAX_GROUPS_PER_ATTRIBUTE = 32;
+/** The minimum group size unless the manifest's `fairness.min_group_size` says otherwise. */
+export const DEFAULT_MIN_GROUP_SIZE = 100;
+
+function readGroupAttribute(r: Reader, value: unknown, i: number, features: readonly FeatureSpec[]): GroupAttribute {
+  const path = `fairness.attributes[${i}].`;
+  const a = r.object(value, `fairness.attributes[${i}]`);
+  const name = r.string(a, 'name', path);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) r.fail(`${path}name`, `must be letters, digits or "_" (at most 63), got ${JSON.stringify(name)}`);
+  let attribute: GroupAttribute;
+  if (a['monitoring'] === true) {
+    const values = r.array(a, 'values', path).map((v, j) => {
+      if (typeof v !== 'string' || v === '' || v.length > 63) r.fail(`${path}values[${j}]`, `must be a string of 1 to 63 characters, got ${JSON.stringify(v)}`);
+      return v;
+    });
+    if (new Set(values).size !== values.length) r.fail(`${path}values`, `has duplicates: ${JSON.stringify(values)}`);
+    if (features.some((f) => f.name === name)) r.fail(`${path}name`, `${JSON.stringify(name)} is a feature; a monitoring attribute needs its own name`);
+    const nullable = r.boolean(a, 'nullable', path, false);
+    attribute = { name, source: 'monitoring', values, nullable, reference: '', groups: [...values, ...(nullable ? ['missing'] : [])] };
+  } else {
+    const featureName = r.string(a, 'feature', path);
+    const feature = features.find((f) => f.name === featureName);
+    if (feature === undefined) r.fail(`${path}feature`, `names no feature of this model: ${JSON.stringify(featureName)}`);
+    let edges: number[] | undefined;
+    if (a['edges'] !== undefined) {
+      edges = r.array(a, 'edges', path).map((e, j) => {
+        if (typeof e !== 'number' || !Number.isFinite(e)) r.fail(`${path}edges[${j}]`, `must be a number, got ${JSON.stringify(e)}`);
+        return e;
+      });
+      if (edges.some((e, j) => j > 0 && e <= edges![j - 1]!)) r.fail(`${path}edges`, `must rise strictly, got ${JSON.stringify(edges)}`);
+    } else if (feature.kind === 'numeric') {
+      r.fail(`${path}edges`, `is needed to band the numeric feature ${JSON.stringify(featureName)} into a bounded number of groups`);
+    }
+    attribute = { name, source: 'feature', feature: featureName, edges, reference: '', groups: featureGroups(feature, edges) };
+  }
+  if (attribute.groups.length > MAX_GROUPS_PER_ATTRIBUTE) r.fail(`${path}`, `has ${attribute.groups.length} groups, more than ${MAX_GROUPS_PER_ATTRIBUTE}`);
+  const reference = r.string(a, 'reference', path);
+  if (!attribute.groups.includes(reference)) r.fail(`${path}reference`, `must be one of its groups (${attribute.groups.join(', ')}), got ${JSON.stringify(reference)}`);
+  return { ...attribute, reference };
+}
+
+function readFairness(r: Reader, value: unknown, features: readonly FeatureSpec[]): FairnessSpec | undefined {
+  if (value === undefined) return undefined;
+  const f = r.object(value, 'fairness');
+  const attributes = r.array(f, 'attributes', 'fairness.').map((a, i) => readGroupAttribute(r, a, i, features));
+  const names = attributes.map((a) => a.name);
+  if (new Set(names).size !== names.length) r.fail('fairness.attributes', `repeats an attribute name: ${JSON.stringify(names)}`);
+  return {
+    attributes,
+    minGroupSize: r.integer(f, 'min_group_size', 'fairness.', 1, 1_000_000_000, DEFAULT_MIN_GROUP_SIZE),
+    favorableDecision: r.integer(f, 'favorable_decision', 'fairness.', 0, 1, 0) as 0 | 1,
+  };
+}
+
 /**
  * Parses and validates a bundle manifest (`vigia.json`). `file` is used in errors only.
  * Every error names the file, the field path and the offending value.
@@ -260,5 +318,6 @@ export function parseManifest(text: string, file: string): Manifest {
     costs: readCosts(r, decision),
     training: m['training'] === undefined ? {} : r.object(m['training'], 'training'),
     thresholds: m['thresholds'] === undefined ? {} : r.object(m['thresholds'], 'thresholds'),
+    fairness: readFairness(r, m['fairness'], features),
   };
 }

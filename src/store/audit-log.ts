@@ -38,6 +38,12 @@ export interface AuditRecord {
   readonly threshold: number;
   readonly latencyMs: number;
   readonly traceId: string;
+  /** The group of each fairness attribute (`{SEX: "2", AGE_BAND: "25-35"}`); none when the model watches none. */
+  readonly groups?: Readonly<Record<string, string>>;
+  /** The attributes the caller sent beside the features for monitoring only (never given to the model). */
+  readonly monitoring?: Readonly<Record<string, string | null>>;
+  /** SHA-256 of the bundle that decided (model file, manifest, reference): the row's lineage. */
+  readonly bundleHash?: string;
   /** `observed` for a prediction made elsewhere and ingested; Vigia's own are `scored` (the default). */
   readonly source?: 'scored' | 'observed';
 }
@@ -70,7 +76,8 @@ export class AuditLogFailedError extends Error {
 /** A record as the thirteen columns of a `predictions` row, in INSERT order (both engines). */
 export const toAuditRow = (r: AuditRecord): AuditRow => [
   r.id, r.requestId, r.tsMs, r.model, r.modelVersion, JSON.stringify(r.features),
-  r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId, r.eventTsMs, r.source ?? 'scored',
+  r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId, r.eventTsMs,
+  JSON.stringify(r.groups ?? {}), r.monitoring === undefined ? null : JSON.stringify(r.monitoring), r.bundleHash ?? '', r.source ?? 'scored',
 ];
 
 /**
@@ -79,7 +86,8 @@ export const toAuditRow = (r: AuditRecord): AuditRow => [
  * transaction, and every `append` resolves only after the COMMIT of its group returned
  * (then the rows are in the WAL and survive a crash of the process). A failed group
  * rejects all its appends, so no caller answers a prediction that was not logged.
- * The INSERTs and the fsync run off the event loop.
+ * The INSERTs, the hash chain (one link per transaction, see audit-chain.ts) and the fsync
+ * run off the event loop.
  */
 export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
   private queue: AuditRow[] = [];
@@ -94,10 +102,15 @@ export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
   private closedResolve: (() => void) | undefined;
+  /** The error of the last failed commit, until a commit or a probe write succeeds. */
+  private writeError: string | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly worker: Worker,
     private readonly onCommit: CommitObserver,
+    private readonly onWritable: (writable: boolean) => void,
+    private readonly probeIntervalMs: number,
   ) {
     worker.on('message', (reply: WriterReply) => this.onReply(reply));
     worker.on('error', (err) => this.fail(new AuditLogFailedError(`the audit-log writer failed: ${err.message}`)));
@@ -108,14 +121,14 @@ export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
   }
 
   /** Starts the writer thread on the database file (already created and migrated). */
-  static open(opts: { path: string; synchronous: 'FULL' | 'NORMAL'; onCommit?: CommitObserver }): Promise<SqliteAuditLog> {
+  static open(opts: { path: string; synchronous: 'FULL' | 'NORMAL'; onCommit?: CommitObserver; onWritable?: (writable: boolean) => void; probeIntervalMs?: number }): Promise<SqliteAuditLog> {
     const worker = startWorker(import.meta.url, 'audit-writer-worker', { path: opts.path, synchronous: opts.synchronous });
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(new Error(`cannot start the audit-log writer on ${opts.path}: ${err.message}`));
       worker.once('error', onError);
       worker.once('message', (m: WriterReply) => {
         worker.off('error', onError);
-        if (m.kind === 'ready') resolve(new SqliteAuditLog(worker, opts.onCommit ?? (() => {})));
+        if (m.kind === 'ready') resolve(new SqliteAuditLog(worker, opts.onCommit ?? (() => {}), opts.onWritable ?? (() => {}), opts.probeIntervalMs ?? 1000));
         else reject(new Error(`audit-log writer said ${m.kind} before ready`));
       });
     });
@@ -123,7 +136,27 @@ export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
 
   /** Why the log cannot take rows, if it cannot (for /readyz). */
   get problem(): string | undefined {
-    return this.failure?.message ?? (this.closing === undefined ? undefined : 'the audit log is closed');
+    if (this.failure !== undefined) return this.failure.message;
+    if (this.closing !== undefined) return 'the audit log is closed';
+    return this.writeError === undefined ? undefined : `the last audit-log write failed (${this.writeError}); predictions answer 503 until a write succeeds`;
+  }
+
+  /**
+   * A failed commit (disk full, I/O error) puts the log in the failing state: /readyz says so
+   * and, since a balancer then sends no traffic whose commits would show recovery, the writer
+   * probes a one-row write every `probeIntervalMs` until one succeeds.
+   */
+  private setWritable(writable: boolean, error?: string): void {
+    const was = this.writeError === undefined;
+    this.writeError = writable ? undefined : error ?? 'write failed';
+    if (was !== writable) this.onWritable(writable);
+    if (writable) {
+      clearInterval(this.probeTimer);
+      this.probeTimer = undefined;
+    } else if (this.probeTimer === undefined && this.closing === undefined) {
+      this.probeTimer = setInterval(() => this.worker.postMessage({ kind: 'probe' } satisfies WriterRequest), this.probeIntervalMs);
+      this.probeTimer.unref();
+    }
   }
 
   append(records: readonly AuditRecord[]): Promise<void> {
@@ -195,10 +228,13 @@ export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
     switch (reply.kind) {
       case 'committed':
         this.onCommit(reply.rows, reply.seconds, false);
+        this.setWritable(true);
         for (const g of reply.groups) this.settle(g);
         break;
       case 'partial':
         this.onCommit(0, reply.seconds, true);
+        if (reply.failed.length > 0) this.setWritable(false, reply.failed[0]!.error);
+        else this.setWritable(true);
         for (const g of reply.committed) this.settle(g);
         for (const f of reply.failed) this.settle(f.group, new AuditLogFailedError(`the audit-log commit failed: ${f.error}`));
         break;
@@ -210,6 +246,9 @@ export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
         else w?.reject(new AuditLogFailedError(`storing labels failed: ${reply.error}`));
         break;
       }
+      case 'probe':
+        this.setWritable(reply.ok, reply.error);
+        break;
       case 'answer':
       case 'refused': {
         const w = this.asked.get(reply.id);
@@ -240,6 +279,7 @@ export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
   /** Commits what is queued, stops the writer and refuses new rows. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.probeTimer);
       this.send();
       if (this.failure !== undefined) {
         await this.worker.terminate();

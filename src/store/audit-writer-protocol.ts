@@ -1,10 +1,10 @@
 /** Messages between the audit log (event-loop thread) and its writer thread. */
 
-/** The fourteen columns of a `predictions` row, in INSERT order. */
+/** The columns of a `predictions` row the writer receives, in INSERT order (`seq` and `row_hash` are the writer's). */
 export type AuditRow = [
   id: string, requestId: string, tsMs: number, model: string, modelVersion: string, features: string,
   probability: number, decision: number, band: string, threshold: number, latencyMs: number, traceId: string, eventTsMs: number,
-  source: 'scored' | 'observed',
+  groups: string, monitoring: string | null, bundleHash: string, source: 'scored' | 'observed',
 ];
 
 /** What became of one observation: logged now, already logged by an earlier try, or an id another model holds. */
@@ -22,6 +22,8 @@ export interface PairPolicy {
   readonly threshold: number;
   /** [name, min_probability], highest first. */
   readonly bands: readonly (readonly [string, number])[];
+  /** The content hash of the bundle whose policy decided (lineage on every row). */
+  readonly bundleHash: string;
 }
 
 /** One half of a KServe inference CloudEvent, already mapped: feature objects (request) or scores (response). */
@@ -69,6 +71,7 @@ export interface LabelOutcome {
 export type WriterRequest =
   | { readonly kind: 'write'; readonly group: number; readonly rows: readonly AuditRow[] }
   | { readonly kind: 'labels'; readonly id: number; readonly rows: readonly LabelRow[]; readonly receivedMs: number }
+  | { readonly kind: 'probe' }
   | { readonly kind: 'observe'; readonly id: number; readonly rows: readonly AuditRow[] }
   | { readonly kind: 'half'; readonly id: number; readonly half: EventHalf }
   | { readonly kind: 'expire'; readonly id: number; readonly beforeMs: number; readonly nowMs: number }
@@ -80,6 +83,7 @@ export type WriterReply =
   | { readonly kind: 'partial'; readonly committed: readonly number[]; readonly failed: readonly { group: number; error: string }[]; readonly firstError: string; readonly seconds: number }
   | { readonly kind: 'labels'; readonly id: number; readonly outcome: LabelOutcome }
   | { readonly kind: 'labels-failed'; readonly id: number; readonly error: string }
+  | { readonly kind: 'probe'; readonly ok: boolean; readonly error?: string }
   | { readonly kind: 'answer'; readonly id: number; readonly result: readonly ObservationOutcome[] | HalfOutcome | ExpiryOutcome }
   | { readonly kind: 'refused'; readonly id: number; readonly error: string }
   | { readonly kind: 'closed' };

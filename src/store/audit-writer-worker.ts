@@ -1,7 +1,10 @@
 // The audit-log writer thread: commits groups of prediction rows to SQLite so that the
 // INSERTs and the fsync of each COMMIT never block the event loop that serves /predict.
 // Groups that queue up while a commit is running are drained into the next transaction.
+// Each transaction extends the hash chain by one link, computed here, inside the commit.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { GENESIS_HASH, linkHash, rowHash, type ChainedRow } from './audit-chain.js';
+import type Database from 'better-sqlite3';
 import { openDatabase } from './database.js';
 import type { AuditRow, EventHalf, ExpiryOutcome, HalfOutcome, LabelOutcome, LabelRow, ObservationOutcome, WriterReply, WriterRequest } from './audit-writer-protocol.js';
 
@@ -9,11 +12,66 @@ const port = parentPort!;
 const { path, synchronous } = workerData as { path: string; synchronous: 'FULL' | 'NORMAL' };
 const db = openDatabase({ path, synchronous });
 const insert = db.prepare(
-  `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, source)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  `INSERT INTO predictions (seq, id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, source, row_hash)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 );
-const commit = db.transaction((rows: readonly AuditRow[]) => {
-  for (const r of rows) insert.run(r);
+const lastSeq = db.prepare('SELECT coalesce(max(seq), 0) FROM predictions').pluck();
+const insertLink = db.prepare('INSERT INTO audit_chain (first_seq, last_seq, rows, prev_hash, hash, committed_ms) VALUES (?, ?, ?, ?, ?, ?)');
+/** The last link's hash: where the next link chains from. Only this thread writes links. */
+let head = (db.prepare('SELECT hash FROM audit_chain ORDER BY link DESC LIMIT 1').pluck().get() as string | undefined) ?? GENESIS_HASH;
+
+/** The rows chained so far in the open transaction: the link that will cover them. */
+let open: { first: number; next: number; hashes: Buffer[] } | undefined;
+
+/**
+ * Numbers the row with the next seq and inserts it with its hash. This thread is the only
+ * writer, so numbering here lets each row's hash, which covers its seq, go in with its INSERT.
+ * False when the statement inserted nothing (an observation already logged).
+ */
+function chainRow(r: AuditRow, statement: Database.Statement): boolean {
+  if (open === undefined) {
+    const first = (lastSeq.get() as number) + 1;
+    open = { first, next: first, hashes: [] };
+  }
+  const row: ChainedRow = [open.next, ...r];
+  const h = rowHash(row);
+  if (statement.run(...row, h).changes === 0) return false;
+  open.hashes.push(h);
+  open.next++;
+  return true;
+}
+
+/**
+ * Wraps work that chains rows into one BEGIN IMMEDIATE transaction that ends with their link.
+ * BEGIN IMMEDIATE: the transaction reads (max seq) before it writes, and a deferred one would
+ * then fail at once with SQLITE_BUSY, without waiting, whenever the retention thread committed
+ * in between; IMMEDIATE takes the write lock first, under busy_timeout. The new head is
+ * adopted only once the transaction committed.
+ */
+function chained<A extends unknown[], R>(work: (...args: A) => R): (...args: A) => R {
+  const tx = db.transaction((...args: A): [R, string] => {
+    const result = work(...args);
+    const links = open;
+    open = undefined;
+    if (links === undefined || links.hashes.length === 0) return [result, head];
+    const hash = linkHash(head, links.hashes);
+    insertLink.run(links.first, links.next - 1, links.hashes.length, head, hash, Date.now());
+    return [result, hash];
+  });
+  return (...args: A): R => {
+    try {
+      const [result, next] = tx.immediate(...args);
+      head = next;
+      return result;
+    } finally {
+      open = undefined;
+    }
+  };
+}
+
+/** Inserts the rows and their link in one transaction. */
+const commit = chained((rows: readonly AuditRow[]): void => {
+  for (const r of rows) chainRow(r, insert);
 });
 
 const predictionOf = db.prepare('SELECT model, model_version, event_ts_ms, probability FROM predictions WHERE id = ?').raw();
@@ -46,19 +104,20 @@ const storeLabels = db.transaction((rows: readonly LabelRow[], receivedMs: numbe
   return { accepted, duplicate, conflicting, unknown, delays };
 });
 
+const probe = db.prepare('INSERT OR REPLACE INTO audit_probe (id, at_ms) VALUES (1, ?)');
 // Observations (predictions made elsewhere) are idempotent by their id: a retry finds the
 // row of the first try and answers its values, counted as a duplicate.
 const insertIfNew = db.prepare(
-  `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, source)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+  `INSERT INTO predictions (seq, id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, source, row_hash)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 );
 const loggedAs = db.prepare('SELECT model, probability, decision, band FROM predictions WHERE id = ?').raw();
 function observeOne(r: AuditRow): ObservationOutcome {
-  if (insertIfNew.run(r).changes === 1) return { status: 'created', probability: r[6], decision: r[7], band: r[8] };
+  if (chainRow(r, insertIfNew)) return { status: 'created', probability: r[6], decision: r[7], band: r[8] };
   const [model, probability, decision, band] = loggedAs.get(r[0]) as [string, number, number, string];
   return { status: model === r[3] ? 'duplicate' : 'conflict', probability, decision, band };
 }
-const observeAll = db.transaction((batches: readonly (readonly AuditRow[])[]) => batches.map((rows) => rows.map(observeOne)));
+const observeAll = chained((batches: readonly (readonly AuditRow[])[]) => batches.map((rows) => rows.map(observeOne)));
 
 const eventOf = db.prepare('SELECT request, response, first_ms, paired_ms FROM cloudevents WHERE model = ? AND ce_id = ?').raw();
 const insertEvent = db.prepare('INSERT INTO cloudevents (model, ce_id, request, response, first_ms) VALUES (?, ?, ?, ?, ?)');
@@ -87,14 +146,14 @@ function recordHalf(h: EventHalf): HalfOutcome {
     const p = scores[i]!;
     const band = bands.find(([, min]) => p >= min) ?? bands[bands.length - 1]!;
     const id = scores.length === 1 ? h.ceId : `${h.ceId}/${i}`;
-    const inserted = insertIfNew.run(id, h.ceId, h.receivedMs, h.model, version, JSON.stringify(features[i]), p, p >= threshold ? 1 : 0, band[0], threshold, 0, '', firstMs, 'observed').changes;
-    if (inserted === 1) rows++;
+    const row: AuditRow = [id, h.ceId, h.receivedMs, h.model, version, JSON.stringify(features[i]), p, p >= threshold ? 1 : 0, band[0], threshold, 0, '', firstMs, '{}', null, h.policy.bundleHash, 'observed'];
+    if (chainRow(row, insertIfNew)) rows++;
     else duplicateRows++;
   }
   pairEvent.run(h.receivedMs, h.model, h.ceId);
   return { status: 'paired', rows, duplicateRows };
 }
-const recordHalves = db.transaction((halves: readonly EventHalf[]) => halves.map(recordHalf));
+const recordHalves = chained((halves: readonly EventHalf[]) => halves.map(recordHalf));
 
 const expireWaiting = db.prepare('UPDATE cloudevents SET expired_ms = ? WHERE paired_ms IS NULL AND expired_ms IS NULL AND first_ms < ?');
 const countWaiting = db.prepare('SELECT count(*) FROM cloudevents WHERE paired_ms IS NULL AND expired_ms IS NULL').pluck();
@@ -154,9 +213,17 @@ function handle(first: WriterRequest): void {
   for (const g of groups) {
     if (g.kind !== 'labels') continue;
     try {
-      port.postMessage({ kind: 'labels', id: g.id, outcome: storeLabels(g.rows, g.receivedMs) } satisfies WriterReply);
+      port.postMessage({ kind: 'labels', id: g.id, outcome: storeLabels.immediate(g.rows, g.receivedMs) } satisfies WriterReply);
     } catch (err) {
       port.postMessage({ kind: 'labels-failed', id: g.id, error: (err as Error).message } satisfies WriterReply);
+    }
+  }
+  if (groups.some((g) => g.kind === 'probe')) {
+    try {
+      probe.run(Date.now());
+      port.postMessage({ kind: 'probe', ok: true } satisfies WriterReply);
+    } catch (err) {
+      port.postMessage({ kind: 'probe', ok: false, error: (err as Error).message } satisfies WriterReply);
     }
   }
   if (closing) {

@@ -3,7 +3,8 @@ import type Database from 'better-sqlite3';
 /**
  * One schema change, in each engine's SQL. `null`: nothing to do on that engine (PostgreSQL
  * shipped after steps 1–4, so its first steps already have their final shape; the fleet's
- * tables exist only on PostgreSQL).
+ * tables exist only on PostgreSQL, the hourly window aggregates and the hash chain only on SQLite
+ * for now).
  */
 export interface MigrationStep {
   readonly sqlite: string | null;
@@ -120,6 +121,61 @@ export const MIGRATIONS: readonly MigrationStep[] = [
      PRIMARY KEY (model, ce_id)
    );
    CREATE INDEX cloudevents_waiting ON cloudevents (first_ms) WHERE paired_ms IS NULL AND expired_ms IS NULL;` },
+  // Governance: the groups of each prediction for fairness (JSON, attribute → group), the
+  // attributes the caller sent only for monitoring (JSON or NULL), the content hash of the
+  // bundle that decided (lineage), and the hash chain: each row's SHA-256 over its canonical
+  // bytes, and one link per committed group covering its rows and the previous link.
+  { sqlite: `ALTER TABLE predictions ADD COLUMN groups TEXT NOT NULL DEFAULT '{}';
+   ALTER TABLE predictions ADD COLUMN monitoring TEXT;
+   ALTER TABLE predictions ADD COLUMN bundle_hash TEXT NOT NULL DEFAULT '';
+   ALTER TABLE predictions ADD COLUMN row_hash BLOB;
+   CREATE TABLE audit_chain (
+     link         INTEGER PRIMARY KEY,
+     first_seq    INTEGER NOT NULL,     -- predictions.seq of the first row the link covers
+     last_seq     INTEGER NOT NULL,
+     rows         INTEGER NOT NULL,
+     prev_hash    TEXT NOT NULL,        -- the previous link's hash (hex), or the checkpoint's
+     hash         TEXT NOT NULL,        -- SHA-256 (hex) of prev_hash and the rows' hashes
+     committed_ms INTEGER NOT NULL
+   ) STRICT;
+   -- Where the chain resumes once retention archived and removed its oldest links.
+   CREATE TABLE audit_checkpoint (
+     id          INTEGER PRIMARY KEY CHECK (id = 1),
+     link        INTEGER NOT NULL,     -- the last archived link
+     hash        TEXT NOT NULL,        -- its hash: the next link's prev_hash
+     pruned_rows INTEGER NOT NULL
+   ) STRICT;
+   -- One row the writer rewrites to learn whether the disk takes writes again after a failure.
+   CREATE TABLE audit_probe (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL) STRICT;`,
+    // PostgreSQL: the columns, so a row written there carries its groups, monitoring
+    // attributes and bundle hash. The hash chain (row_hash, audit_chain, audit_checkpoint) and
+    // the disk probe are SQLite-only for now: the chain is computed in the SQLite writer thread
+    // (src/store/audit-writer-worker.ts) and the PostgreSQL writer does not chain its rows yet.
+    postgres: `ALTER TABLE predictions ADD COLUMN groups text NOT NULL DEFAULT '{}';
+   ALTER TABLE predictions ADD COLUMN monitoring text;
+   ALTER TABLE predictions ADD COLUMN bundle_hash text NOT NULL DEFAULT '';` },
+  // The window as hourly aggregates (src/store/window-buckets.ts), derived from the
+  // predictions and rebuilt from them when missing: a bucket's counts as float64 bytes, and
+  // per model version and layout the last seq folded in, written in the same transaction.
+  { sqlite: `CREATE TABLE window_buckets (
+     model           TEXT NOT NULL,
+     model_version   TEXT NOT NULL,
+     layout          TEXT NOT NULL,     -- the aggregate layout's hash (bins and KS cells of the baseline)
+     bucket_start_ms INTEGER NOT NULL,  -- event time, a multiple of the bucket length
+     rows            INTEGER NOT NULL,
+     data            BLOB NOT NULL,     -- Float64Array of the layout's entries, little-endian
+     PRIMARY KEY (model, model_version, layout, bucket_start_ms)
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE window_cursors (
+     model         TEXT NOT NULL,
+     model_version TEXT NOT NULL,
+     layout        TEXT NOT NULL,
+     through_seq   INTEGER NOT NULL,    -- every predictions row with seq <= this is in the buckets
+     PRIMARY KEY (model, model_version, layout)
+   ) STRICT, WITHOUT ROWID;`,
+    // PostgreSQL: nothing yet. The hourly aggregates are SQLite-only for now (the window on
+    // PostgreSQL is read exactly, by xid8, src/store/pg-window.ts); aggregates there are future work.
+    postgres: null },
   // The fleet (PostgreSQL only): each leadership term of the evaluator, each evaluation it
   // published (the record that shows one evaluator at a time), and the reports every
   // replica serves.

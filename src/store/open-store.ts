@@ -18,15 +18,18 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** Told when the SQLite audit log stops taking writes (a full disk) and when it takes them again, with the problem. */
+export type WritableObserver = (writable: boolean, problem: string | undefined) => void;
+
 /** How often a fleet replica checks that PostgreSQL answers, for /readyz, ms. */
 const PROBE_MS = 1000;
 
 /** The SQLite audit log: the file opened (and migrated) here, written by the writer thread. */
-async function openSqlite(path: string, synchronous: 'FULL' | 'NORMAL', onCommit: CommitObserver, audit?: AuditLog): Promise<Store> {
+async function openSqlite(path: string, synchronous: 'FULL' | 'NORMAL', onCommit: CommitObserver, onWritable: WritableObserver | undefined, audit?: AuditLog): Promise<Store> {
   const db = openDatabase({ path, synchronous });
   let log: SqliteAuditLog;
   try {
-    log = await SqliteAuditLog.open({ path, synchronous, onCommit });
+    log = await SqliteAuditLog.open({ path, synchronous, onCommit, onWritable: (writable) => onWritable?.(writable, log.problem) });
   } catch (err) {
     db.close();
     throw err;
@@ -92,8 +95,8 @@ async function openPg(url: string, poolSize: number, onCommit: CommitObserver, o
 }
 
 /** Opens the store `VIGIA_DB` names; `audit` replaces the audit log (the benchmark's comparison runs). */
-export function openStore(opts: { db: DatabaseTarget; synchronous: 'FULL' | 'NORMAL'; poolSize: number; onCommit: CommitObserver; onIdleError: (err: Error) => void; audit?: AuditLog }): Promise<Store> {
+export function openStore(opts: { db: DatabaseTarget; synchronous: 'FULL' | 'NORMAL'; poolSize: number; onCommit: CommitObserver; onWritable?: WritableObserver; onIdleError: (err: Error) => void; audit?: AuditLog }): Promise<Store> {
   return opts.db.engine === 'sqlite'
-    ? openSqlite(opts.db.path, opts.synchronous, opts.onCommit, opts.audit)
+    ? openSqlite(opts.db.path, opts.synchronous, opts.onCommit, opts.onWritable, opts.audit)
     : openPg(opts.db.url, opts.poolSize, opts.onCommit, opts.onIdleError, opts.audit);
 }

@@ -129,7 +129,7 @@ describe('a CloudEvent half waiting for its partner', () => {
   it('survives a restart of the log and pairs with a partner that arrives after it', async () => {
     const path = join(tmp.dir, 'vigia.db');
     openDatabase({ path, synchronous: 'FULL' }).close();
-    const policy = { version: '1', threshold: 0.5, bands: [['high', 0.5], ['low', 0]] as const };
+    const policy = { version: '1', threshold: 0.5, bands: [['high', 0.5], ['low', 0]] as const, bundleHash: 'b' };
     const first = await SqliteAuditLog.open({ path, synchronous: 'FULL' });
     assert.deepEqual(await first.recordHalf({ model: 'm', ceId: 'x', half: 'request', payload: JSON.stringify([{ a: 1 }]), receivedMs: 1000, policy }), { status: 'waiting' });
     await first.close();

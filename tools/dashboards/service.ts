@@ -1,6 +1,9 @@
 // Vigia / Service health: RED, rate and errors on the left, duration on the right.
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { SERVICE_LIMITS } from '../../src/report/limits.js';
 import { MODEL, prom, statPanel, timeseriesPanel, vigiaDashboard } from './panels.js';
+
+const S = SERVICE_LIMITS;
 
 const SCORING = 'route=~"/predict|/v1/models/:model/predict"';
 const API = 'route!~"/metrics|/healthz|/readyz"';
@@ -51,7 +54,12 @@ export function serviceDashboard(): dashboard.Dashboard {
         title: 'Scoring latency: p50, p95, p99', unit: 's',
         description: 'Quantiles of the two predict routes over 5 minutes. SLO lines: p50 150 ms (warning), p95 200 ms (warning) and 300 ms (critical for 5 min), p99 1 s (critical).',
         queries: [prom('job_quantile:vigia_http_request_duration_seconds:histogram_quantile_rate5m', 'p{{quantile}}', 'A')],
-        lines: [{ value: 0.15, color: 'yellow' }, { value: 0.2, color: 'orange' }, { value: 0.3, color: 'red' }, { value: 1, color: 'dark-red' }],
+        lines: [
+          { value: S.latencyWarningMs.p50 / 1000, color: 'yellow' },
+          { value: S.latencyWarningMs.p95 / 1000, color: 'orange' },
+          { value: S.latencyCriticalMs.p95 / 1000, color: 'red' },
+          { value: S.latencyCriticalMs.p99 / 1000, color: 'dark-red' },
+        ],
       }),
       timeseriesPanel({
         title: 'Scoring requests per second', unit: 'reqps',
@@ -68,7 +76,7 @@ export function serviceDashboard(): dashboard.Dashboard {
         title: '4xx ratio', unit: 'percentunit',
         description: 'Share of API requests (probes and scrapes left out) answered 4xx over 5 minutes. VigiaHttp4xxRatioHigh warns above 5 %.',
         queries: [prom(share('4xx'), '4xx', 'A')],
-        lines: [{ value: 0.05, color: 'orange' }],
+        lines: [{ value: S.ratio4xx.warning, color: 'orange' }],
       }),
       timeseriesPanel({
         title: 'Audit-log commit time p99', unit: 's',
@@ -79,7 +87,7 @@ export function serviceDashboard(): dashboard.Dashboard {
         title: '5xx ratio', unit: 'percentunit',
         description: 'Share of API requests answered 5xx over 5 minutes. VigiaHttp5xxRatioCritical pages above 1 %.',
         queries: [prom(share('5xx'), '5xx', 'A')],
-        lines: [{ value: 0.01, color: 'red' }],
+        lines: [{ value: S.ratio5xx.critical, color: 'red' }],
       }),
       timeseriesPanel({
         title: 'Rejected inputs by reason', unit: 'reqps',
@@ -90,7 +98,7 @@ export function serviceDashboard(): dashboard.Dashboard {
         title: 'Error ratio (4xx + 5xx)', unit: 'percentunit',
         description: 'Share of API requests that failed, either class, over 5 minutes. VigiaErrorRatioCritical pages above 5 % for 5 minutes.',
         queries: [prom(share('4xx|5xx'), 'errors', 'A')],
-        lines: [{ value: 0.05, color: 'red' }],
+        lines: [{ value: S.errorRatio.critical, color: 'red' }],
       }),
       timeseriesPanel({
         title: 'Scoring requests per second, by replica', unit: 'reqps',
