@@ -2,46 +2,18 @@
 // process on loopback, load from autocannon in this process. Each scenario runs
 // BENCH_REPS times (default 5) and is reported as the median; results go to stdout and
 // bench/results/predict.json. Figures are not asserted anywhere: these machines are noisy.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { demoRows } from '../test/helpers/demo-rows.js';
 import type { FixedRateResult } from './fixed-rate.js';
+import { median, startServer, stopServer } from './service-process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const REPS = Number(process.env['BENCH_REPS'] ?? 5);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
-
-interface Server_ { proc: ChildProcess; url: string; dir: string }
-
-async function startServer(name: string, args: string[], env: Record<string, string>): Promise<Server_> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigia-bench-'));
-  const argv = args[0] === '--bare' ? ['-e', BARE_SERVER] : ['--import', 'tsx', join(ROOT, 'bench', 'server.ts'), ...args];
-  const proc = spawn(process.execPath, argv, {
-    cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PORT: '0', HOST: '127.0.0.1', VIGIA_DB: join(dir, 'vigia.db'), ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((res, rej) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) res(m[1]!);
-    });
-    proc.on('exit', (code) => rej(new Error(`${name}: server exited ${code}`)));
-  });
-  return { proc, url, dir };
-}
-
-async function stopServer(s: Server_): Promise<void> {
-  const done = new Promise((r) => s.proc.once('exit', r));
-  s.proc.kill('SIGTERM');
-  await done;
-  rmSync(s.dir, { recursive: true, force: true });
-}
 
 /**
  * A local OTLP/HTTP sink in its own process that accepts span exports, so the tracing
@@ -93,11 +65,6 @@ async function load(url: string, opts: { body: 'single' | 'batch'; connections: 
   return { rps: result.requests.average, p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 interface Scenario { name: string; what: string; server: { args: string[]; env: Record<string, string>; bare?: boolean }; load: Omit<Parameters<typeof load>[1], 'seconds'>; rowsPerRequest: number }
 
@@ -112,8 +79,6 @@ async function loadFixed(url: string, rate: number, seconds: number): Promise<Ru
   return { rps: r.ok / seconds, p50: r.p50, p90: r.p90, p99: r.p99, errors: r.errors, non2xx: 0 };
 }
 
-/** A bare node:http server answering {} to everything: the latency floor of this machine and load generator. */
-const BARE_SERVER = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => s.end('{}')); }).listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port); }); process.on('SIGTERM', () => process.exit(0));`;
 
 async function main(): Promise<void> {
   const sink = await startOtlpSink();

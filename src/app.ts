@@ -12,6 +12,8 @@ import { predictRoutes, type EventTimePolicy } from './http/predict.js';
 import { reportRoutes } from './http/report.js';
 import { statusRoutes } from './http/status.js';
 import { labelRoutes } from './http/labels.js';
+import { predictionRoutes } from './http/predictions.js';
+import type { PredictionLookup } from './store/prediction-lookup.js';
 import { cloudEventRoutes } from './http/cloudevents.js';
 import { observationRoutes } from './http/observations.js';
 import type { Admission } from './ingest/admission.js';
@@ -37,6 +39,8 @@ export interface AppDeps {
   readonly monitor?: ReportSource;
   /** Serves `POST /v1/labels` when given. */
   readonly labels?: LabelStore;
+  /** Serves `GET /v1/predictions/{id}` when given. */
+  readonly predictions?: PredictionLookup;
   /** Serves the Markdown files of this folder (the project's docs/) as HTML at `/docs/<name>` when given. */
   readonly docsDir?: string;
   /** Serves the ingest of predictions made elsewhere (observations, KServe CloudEvents) when given. */
@@ -81,6 +85,7 @@ export function createApp(deps: AppDeps): App {
       ...(labelsToken === undefined ? {} : { auth: bearerAuth(labelsToken, 'VIGIA_LABELS_TOKEN') }),
     }));
   }
+  if (deps.predictions !== undefined) app.use(predictionRoutes(deps.predictions));
   if (deps.ingest !== undefined) {
     const ingest = { registry: deps.registry, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024), ...deps.ingest };
     app.use(observationRoutes({ ...ingest, maxBatch: deps.maxBatch }));

@@ -250,6 +250,7 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
     labels: store.labels,
     // The ingest of predictions made elsewhere is on SQLite only for now (not yet on PostgreSQL).
     ...(ingestStore === undefined ? {} : { ingest: { store: ingestStore, admission, maxEventAgeMs: config.maxEventAgeMs } }),
+    ...(store.predictions === undefined ? {} : { predictions: store.predictions }),
     // The runbooks that alerts link to (docs/alerts.md...), served by the service itself.
     ...(existsSync(DOCS_DIR) ? { docsDir: DOCS_DIR } : {}),
     tokens: { predict: config.predictToken, labels: config.labelsToken },

@@ -9,6 +9,24 @@ import { allDocs, readDoc } from './helpers/docs.js';
 import { startVigia, type VigiaProcess } from './helpers/process.js';
 
 const readme = readDoc('README.md');
+
+/**
+ * The `curl` commands of a shell block, each whole: a command goes on over the next lines
+ * while it ends with a backslash or holds an unclosed single quote (a JSON body over lines).
+ */
+function curlCommands(body: string): string[] {
+  const out: string[] = [];
+  const lines = body.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i]!.startsWith('curl ')) continue;
+    let command = lines[i]!;
+    const open = () => (command.split("'").length - 1) % 2 === 1 || command.endsWith('\\');
+    while (open() && i + 1 < lines.length) command = `${command}\n${lines[++i]!}`;
+    out.push(command);
+  }
+  return out;
+}
+
 /**
  * Each `curl` line against the service on localhost:8080 in a ```sh block of the README or of
  * docs/, with the ```json block that follows it, if any.
@@ -19,7 +37,7 @@ function examples(): { command: string; documented: string | undefined }[] {
     const blocks = [...text.matchAll(/```(sh|json|text)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1]!, body: m[2]!.trim() }));
     blocks.forEach((b, i) => {
       if (b.lang !== 'sh') return;
-      const lines = b.body.split('\n').filter((l) => l.startsWith('curl ') && l.includes('localhost:8080'));
+      const lines = curlCommands(b.body).filter((c) => c.includes('localhost:8080'));
       lines.forEach((command, j) => {
         const next = blocks[i + 1];
         out.push({ command, documented: j === lines.length - 1 && next?.lang === 'json' ? next.body : undefined });

@@ -8,6 +8,8 @@
 // machine neither the read nor the statistics of a large window take CPU from the event loop
 // that serves /predict. It talks over the IPC channel: one `init` with the baselines, then
 // one request per evaluation.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { buildPerformanceReport, cohortRange, type PerformanceContext, type PerformanceReport } from '../performance/report.js';
@@ -18,7 +20,9 @@ import { FairnessCountReader } from '../store/fairness-counts.js';
 import { buildFairnessReport, countGroups, type FairnessReport } from '../fairness/report.js';
 import { PgWindowCache, readPgCohort } from '../store/pg-window.js';
 import { connectionConfig } from '../store/postgres.js';
-import { WindowCache } from '../store/window.js';
+import { WindowCache, type WindowRows } from '../store/window.js';
+import { ATTRIBUTION_SAMPLE_ROWS, attributionReport, evenSample, meanAbsoluteAttribution, shares, type AttributionReport } from '../explain/attribution-drift.js';
+import { loadExplainer, readSampleRows, type ModelExplainer } from '../explain/model-explainer.js';
 import { SqliteWindowBuckets } from '../store/window-buckets.js';
 import { aggregateCount, windowAggregateLayout } from './window-aggregate.js';
 import { diagnose } from './diagnosis.js';
@@ -33,6 +37,8 @@ interface WindowDrift {
   readonly drift: DriftReport;
   readonly scores: Float64Array;
   readonly path: 'rows' | 'aggregates';
+  /** The window's rows, on the rows path (attribution drift explains a sample of them); the aggregates keep none. */
+  readonly window?: WindowRows;
 }
 
 /** What the evaluation reads from the audit log, on either engine. */
@@ -71,7 +77,7 @@ function sqliteSource(path: string, exactWindowRows: number): EvaluationSource {
           caches.set(key, cache);
         }
         const window = cache.refresh(req.fromMs);
-        return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows' };
+        return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows', window };
       }
       // Too many rows to hold: the rows' columns go, the hourly aggregates answer.
       caches.delete(key);
@@ -126,7 +132,7 @@ async function postgresSource(url: string): Promise<EvaluationSource> {
       let cache = caches.get(key);
       if (cache === undefined) caches.set(key, (cache = new PgWindowCache(c, baseline.model, baseline.modelVersion, baseline.features.map((f) => f.name))));
       const window = await cache.refresh(req.fromMs);
-      return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows' };
+      return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows', window };
     },
     cohort: async (model, version, fromMs, toMs) => readPgCohort(await connected(), model, version, fromMs, toMs),
     fairness: () => undefined,
@@ -137,6 +143,47 @@ async function postgresSource(url: string): Promise<EvaluationSource> {
 }
 
 let source: EvaluationSource | undefined;
+
+/** Per model version: its explainer and the attribution shares of its reference sample. */
+const attributions = new Map<string, { explainer: ModelExplainer; names: string[]; reference: { shares: Float64Array; rows: number } }>();
+
+/** Loads the explainers of the tree models and explains (a sample of) their reference rows, once. */
+async function prepareAttributions(init: EvaluationInit): Promise<void> {
+  for (const [key, ctx] of Object.entries(init.models)) {
+    if (ctx.attribution === undefined) continue;
+    const { dir, manifest } = ctx.attribution;
+    if (manifest.model === undefined) continue;
+    const names = manifest.features.map((f) => f.name);
+    const explainer = await loadExplainer(dir, manifest, new Uint8Array(await readFile(join(dir, manifest.model.file))));
+    if (!explainer.available) continue;
+    const sample = await readSampleRows(dir, manifest);
+    const rows = pick(sample.rows, names.length, evenSample(sample.count, ATTRIBUTION_SAMPLE_ROWS));
+    attributions.set(key, { explainer, names, reference: { shares: shares(meanAbsoluteAttribution(explainer, rows.rows, rows.count)), rows: rows.count } });
+  }
+}
+
+/** The rows at `indexes` of row-major float32 `rows`. */
+function pick(rows: Float32Array, width: number, indexes: Int32Array): { rows: Float32Array; count: number } {
+  const out = new Float32Array(indexes.length * width);
+  indexes.forEach((r, i) => out.set(rows.subarray(r * width, (r + 1) * width), i * width));
+  return { rows: out, count: indexes.length };
+}
+
+/** Attribution drift of the window: an even sample of at most ATTRIBUTION_SAMPLE_ROWS rows explained. */
+function attributionOf(key: string, window: WindowRows, minWindow: number): AttributionReport | undefined {
+  const a = attributions.get(key);
+  if (a === undefined) return undefined;
+  const indexes = evenSample(window.n, ATTRIBUTION_SAMPLE_ROWS);
+  const width = a.names.length;
+  const rows = new Float32Array(indexes.length * width);
+  a.names.forEach((name, j) => {
+    const column = window.columns.get(name)!;
+    indexes.forEach((r, i) => (rows[i * width + j] = column[r]!));
+  });
+  const windowShares = shares(meanAbsoluteAttribution(a.explainer, rows, indexes.length));
+  return attributionReport(a.names, a.reference, { shares: windowShares, rows: window.n, explained: indexes.length }, minWindow);
+}
+
 
 /** The performance section: realized on the matured cohort, estimated on the window's scores. */
 async function performanceOf(ctx: PerformanceContext, model: string, version: string, scores: Float64Array, nowMs: number): Promise<PerformanceReport> {
@@ -153,7 +200,7 @@ async function evaluate(req: EvaluationRequest): Promise<void> {
     const ctx = data.models[req.key];
     if (ctx === undefined) throw new Error(`no baseline for ${req.key}`);
     const { baseline } = ctx;
-    const { drift, scores, path } = await source.drift(req.key, ctx, req);
+    const { drift, scores, path, window } = await source.drift(req.key, ctx, req);
     let performance: PerformanceReport | null = null;
     let performanceError: string | undefined;
     if (ctx.performance !== undefined) {
@@ -170,8 +217,11 @@ async function evaluate(req: EvaluationRequest): Promise<void> {
     } catch (err) {
       fairnessError = (err as Error).message;
     }
+    // Attribution drift explains a sample of the window's rows: on the rows path only (the
+    // hourly aggregates keep no rows; see docs/explanations.md).
+    const attribution = window === undefined ? undefined : attributionOf(req.key, window, ctx.thresholds.minWindow);
     const report = {
-      ...buildModelReport(drift, performance, { drift: ctx.thresholds, performance: ctx.performance?.thresholds ?? null }, performanceError),
+      ...buildModelReport(drift, performance, { drift: ctx.thresholds, performance: ctx.performance?.thresholds ?? null }, performanceError, attribution),
       ...(fairness === undefined ? {} : { fairness }),
       ...(fairnessError === undefined ? {} : { fairness_error: fairnessError }),
     };
@@ -190,6 +240,7 @@ process.on('message', (msg: { kind: 'init'; data: EvaluationInit } | ({ kind: 'e
     queue = (async () => {
       try {
         data = msg.data;
+        await prepareAttributions(data);
         source = data.db.engine === 'sqlite' ? sqliteSource(data.db.path, data.exactWindowRows) : await postgresSource(data.db.url);
         send({ kind: 'ready' });
       } catch (err) {

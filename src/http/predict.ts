@@ -27,14 +27,14 @@ export interface PredictRoutesDeps {
 }
 
 /** The instances of a predict body: `{ features: {...} }` or `{ instances: [{...}, ...] }`. */
-export function readPredictBody(body: unknown, maxBatch: number, eventTime?: EventTimePolicy): { instances: unknown[]; shape: 'features' | 'instances'; eventTimeMs?: number; monitoring?: unknown[] } {
+export function readPredictBody(body: unknown, maxBatch: number, eventTime?: EventTimePolicy): { instances: unknown[]; shape: 'features' | 'instances'; eventTimeMs?: number; explain?: boolean; monitoring?: unknown[] } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InputError('invalid_body', undefined, `the body must be a JSON object with "features" or "instances", got ${quote(body)}`);
   }
   const b = body as Record<string, unknown>;
   for (const key of Object.keys(b)) {
-    if (key !== 'features' && key !== 'instances' && key !== 'event_time' && key !== 'monitoring') {
-      throw new InputError('invalid_body', key, `unknown field ${JSON.stringify(key)} in the body; expected "features" (one prediction) or "instances" (a batch), and optionally "event_time" and "monitoring"`);
+    if (key !== 'features' && key !== 'instances' && key !== 'event_time' && key !== 'explain' && key !== 'monitoring') {
+      throw new InputError('invalid_body', key, `unknown field ${JSON.stringify(key)} in the body; expected "features" (one prediction) or "instances" (a batch), and optionally "event_time", "explain" and "monitoring"`);
     }
   }
   const hasFeatures = Object.hasOwn(b, 'features');
@@ -42,7 +42,12 @@ export function readPredictBody(body: unknown, maxBatch: number, eventTime?: Eve
   if (hasFeatures && hasInstances) {
     throw new InputError('invalid_body', 'instances', 'give either "features" (one prediction) or "instances" (a batch), not both');
   }
-  const event = Object.hasOwn(b, 'event_time') ? { eventTimeMs: readEventTime(b['event_time'], eventTime) } : {};
+  const explain = b['explain'];
+  if (explain !== undefined && typeof explain !== 'boolean') throw new InputError('invalid_body', 'explain', `"explain" must be true or false, got ${quote(explain)}`);
+  const event = {
+    ...(Object.hasOwn(b, 'event_time') ? { eventTimeMs: readEventTime(b['event_time'], eventTime) } : {}),
+    ...(explain === true ? { explain } : {}),
+  };
   const hasMonitoring = Object.hasOwn(b, 'monitoring');
   if (hasFeatures) return { instances: [b['features']], shape: 'features', ...event, ...(hasMonitoring ? { monitoring: [b['monitoring']] } : {}) };
   if (!hasInstances) {
@@ -171,10 +176,10 @@ export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, r
       }
       modelLabel = name;
       checkContentType(req);
-      const { instances, shape, eventTimeMs, monitoring } = readPredictBody(await readJsonBody(req, deps.bodyLimitBytes), deps.maxBatch, deps.eventTime);
+      const { instances, shape, eventTimeMs, explain, monitoring } = readPredictBody(await readJsonBody(req, deps.bodyLimitBytes), deps.maxBatch, deps.eventTime);
       const predictions = await service.predict({
         model, instances, shape, requestId, receivedAt, parent: contextFromHeaders(req.headers),
-        ...(eventTimeMs === undefined ? {} : { eventTimeMs }), ...(monitoring === undefined ? {} : { monitoring }),
+        ...(eventTimeMs === undefined ? {} : { eventTimeMs }), ...(explain === true ? { explain } : {}), ...(monitoring === undefined ? {} : { monitoring }),
       });
       send(res, 200, shape === 'features' ? predictions[0] : { predictions });
     } catch (err) {

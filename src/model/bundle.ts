@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BundleError } from '../errors.js';
+import { loadExplainer, type Explainer } from '../explain/model-explainer.js';
 import { InputEncoder } from './input.js';
 import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest.js';
 import { OnnxScorer } from './onnx-scorer.js';
@@ -17,6 +18,8 @@ export interface LoadedModel {
   readonly scorer: Scorer | undefined;
   /** True when the ONNX probability output was a ZipMap, unwrapped at load. */
   readonly unwrappedZipMap: boolean;
+  /** TreeSHAP over the model's tree ensemble, or why the model cannot be explained. */
+  readonly explainer: Explainer;
   /** SHA-256 (hex) of the bundle's content (see `bundleContentHash`), recorded on every audit row. */
   readonly contentHash: string;
 }
@@ -90,7 +93,10 @@ export async function loadBundle(dir: string): Promise<LoadedModel> {
   await checkReference(dir, manifest, manifestPath);
   const encoder = new InputEncoder(manifest.features);
   if (manifest.model === undefined) {
-    return { dir, manifest, encoder, scorer: undefined, unwrappedZipMap: false, contentHash: await bundleContentHash(dir, manifest) };
+    return {
+      dir, manifest, encoder, scorer: undefined, unwrappedZipMap: false, contentHash: await bundleContentHash(dir, manifest),
+      explainer: { available: false, reason: 'a monitor-only bundle has no model to explain' },
+    };
   }
   const scorer = await OnnxScorer.load({
     modelPath: join(dir, manifest.model.file),
@@ -100,14 +106,21 @@ export async function loadBundle(dir: string): Promise<LoadedModel> {
     positiveClassIndex: manifest.model.positiveClassIndex,
     width: manifest.features.length,
   });
+  let explainer: Explainer;
   let contentHash: string;
+  try {
+    explainer = await loadExplainer(dir, manifest, new Uint8Array(await readFile(join(dir, manifest.model.file))));
+  } catch (err) {
+    await scorer.close();
+    throw new BundleError(join(dir, manifest.model.file), undefined, `cannot be prepared for explanations: ${(err as Error).message}`);
+  }
   try {
     contentHash = await bundleContentHash(dir, manifest);
   } catch (err) {
     await scorer.close();
     throw new BundleError(manifestPath, undefined, `cannot hash the bundle's files: ${(err as Error).message}`);
   }
-  return { dir, manifest, encoder, scorer, unwrappedZipMap: scorer.unwrappedZipMap, contentHash };
+  return { dir, manifest, encoder, scorer, unwrappedZipMap: scorer.unwrappedZipMap, explainer, contentHash };
 }
 
 /** The bundle folders of a models directory: every sub-folder not starting with a dot. */

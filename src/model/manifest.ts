@@ -28,6 +28,29 @@ export interface Band {
   readonly channel: string;
 }
 
+/** Features whose contributions are summed into one reason, worded as a letter would say it. */
+export interface ReasonGroup {
+  /** A stable code (upper-case letters, digits, "_"), returned and stored with the decision. */
+  readonly code: string;
+  /** The wording for the person the decision is about ("Recent payments are late"). */
+  readonly text: string;
+  readonly features: readonly string[];
+}
+
+/** How decisions are explained (the manifest's optional `explanations` object). */
+export interface ExplanationSettings {
+  /** Reasons returned at most (default 4: Regulation B's "more than four … not likely to be helpful"). */
+  readonly maxReasons: number;
+  /**
+   * Every feature's group: the groups the manifest names, then one group per feature it
+   * leaves out (code = the feature name, text = its description or its name).
+   */
+  readonly groups: readonly ReasonGroup[];
+}
+
+/** Reasons returned by default, as scoring vendors and Regulation B do. */
+export const DEFAULT_MAX_REASONS = 4;
+
 export interface Manifest {
   readonly name: string;
   readonly version: string;
@@ -62,6 +85,7 @@ export interface Manifest {
   readonly training: Readonly<Record<string, unknown>>;
   /** Per-model overrides of the design's threshold table, validated by the features that use them. */
   readonly thresholds: Readonly<Record<string, unknown>>;
+  readonly explanations: ExplanationSettings;
   /** The group attributes watched for fairness, when the manifest names any. */
   readonly fairness: FairnessSpec | undefined;
 }
@@ -192,6 +216,40 @@ function readBands(r: Reader, decision: Record<string, unknown>): Band[] {
   return sorted;
 }
 
+const REASON_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+function readExplanations(r: Reader, value: unknown, features: readonly FeatureSpec[]): ExplanationSettings {
+  const e = value === undefined ? {} : r.object(value, 'explanations');
+  const maxReasons = r.integer(e, 'max_reasons', 'explanations.', 1, 100, DEFAULT_MAX_REASONS);
+  const names = new Set(features.map((f) => f.name));
+  const owner = new Map<string, string>();
+  const groups: ReasonGroup[] = (e['reasons'] === undefined ? [] : r.array(e, 'reasons', 'explanations.')).map((value, i) => {
+    const path = `explanations.reasons[${i}].`;
+    const g = r.object(value, `explanations.reasons[${i}]`);
+    const code = r.string(g, 'code', path);
+    if (!REASON_CODE.test(code)) r.fail(`${path}code`, `must be upper-case letters, digits and "_" starting with a letter (at most 64), got ${JSON.stringify(code)}`);
+    const members = r.array(g, 'features', path).map((f, j) => {
+      if (typeof f !== 'string' || !names.has(f)) r.fail(`${path}features[${j}]`, `must name a feature of the model, got ${JSON.stringify(f)}`);
+      const before = owner.get(f);
+      if (before !== undefined) r.fail(`${path}features[${j}]`, `puts ${JSON.stringify(f)} in a second reason (it is already in ${before})`);
+      owner.set(f, code);
+      return f;
+    });
+    return { code, text: r.string(g, 'text', path), features: members };
+  });
+  const codes = new Set<string>();
+  groups.forEach((g, i) => {
+    if (codes.has(g.code)) r.fail(`explanations.reasons[${i}].code`, `repeats the code ${JSON.stringify(g.code)}`);
+    codes.add(g.code);
+  });
+  for (const f of features) {
+    if (owner.has(f.name)) continue;
+    if (codes.has(f.name)) r.fail('explanations.reasons', `uses the code ${JSON.stringify(f.name)}, which is also the name of the ungrouped feature it would stand for`);
+    groups.push({ code: f.name, text: f.description ?? f.name, features: [f.name] });
+  }
+  return { maxReasons, groups };
+}
+
 /** The matured cohort spans this many days of predictions unless the bundle says otherwise. */
 export const DEFAULT_PERFORMANCE_WINDOW_DAYS = 30;
 
@@ -318,6 +376,7 @@ export function parseManifest(text: string, file: string): Manifest {
     costs: readCosts(r, decision),
     training: m['training'] === undefined ? {} : r.object(m['training'], 'training'),
     thresholds: m['thresholds'] === undefined ? {} : r.object(m['thresholds'], 'thresholds'),
+    explanations: readExplanations(r, m['explanations'], features),
     fairness: readFairness(r, m['fairness'], features),
   };
 }

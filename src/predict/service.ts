@@ -3,6 +3,8 @@ import { HttpError, InputError } from '../errors.js';
 import type { LoadedModel } from '../model/bundle.js';
 import { groupsOf, validateMonitoring } from '../fairness/groups.js';
 import { decide } from '../model/decision.js';
+import type { RowExplanation } from '../explain/model-explainer.js';
+import type { Reason } from '../explain/reasons.js';
 import type { UnseenCategory } from '../model/input.js';
 import type { AuditLog, AuditRecord } from '../store/audit-log.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -24,6 +26,19 @@ export interface PredictionResponse {
   /** The client-supplied event time (ISO 8601), when the request gave one. */
   readonly event_time?: string;
   readonly warnings?: readonly { code: 'unseen_category'; field: string; value: number; message: string }[];
+  /** The principal reasons (decision 1, or asked with `explain`; tree models only), strongest first. */
+  readonly reasons?: readonly Reason[];
+  /** The full attribution, when asked with `"explain": true`. */
+  readonly explanation?: ExplanationResponse;
+}
+
+/** SHAP values on the margin scale: `base_value + Σ contributions = margin`, and `link(margin) = probability`. */
+export interface ExplanationResponse {
+  readonly base_value: number;
+  readonly contributions: Readonly<Record<string, number>>;
+  readonly margin: number;
+  /** `logistic`: probability = 1 / (1 + e^−margin); `identity`: probability = margin. */
+  readonly link: 'logistic' | 'identity';
 }
 
 export interface PredictRequest {
@@ -38,6 +53,8 @@ export interface PredictRequest {
   readonly parent: Context;
   /** Client-supplied event time (ms), already validated; the decision time stays the server's. */
   readonly eventTimeMs?: number;
+  /** `"explain": true`: every instance gets reasons and its full attribution. */
+  readonly explain?: boolean;
   /** Attributes sent beside each instance for monitoring only (never given to the model), not yet validated. */
   readonly monitoring?: readonly unknown[];
 }
@@ -55,6 +72,12 @@ export interface PredictionServiceDeps {
 export const HIGH_RISK_PROBABILITY = 0.5;
 
 const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+function explanationOf(e: RowExplanation, features: readonly { name: string }[], link: 'logistic' | 'identity'): ExplanationResponse {
+  const contributions: Record<string, number> = {};
+  features.forEach((f, j) => (contributions[f.name] = e.contributions[j]!));
+  return { base_value: e.base, contributions, margin: e.margin, link };
+}
 
 /**
  * Validate → infer → decide → log, for one request of one or many instances. A bad row
@@ -78,6 +101,10 @@ export class PredictionService {
     const root = tracer.startSpan('vigia.predict', { attributes: { 'vigia.model': manifest.name, 'vigia.model_version': manifest.version, 'vigia.batch_size': instances.length } }, req.parent);
     const traceId = root.spanContext().traceId;
     try {
+      const explainer = model.explainer;
+      if (req.explain === true && !explainer.available) {
+        throw new HttpError(422, 'explanations_unavailable', `model ${manifest.name} ${manifest.version} cannot be explained: ${explainer.reason}. Send the request without "explain" to be scored.`, 'explain');
+      }
       // validate
       const validate = childSpan(tracer, 'validate', root);
       const rows = new Float32Array(instances.length * encoder.width);
@@ -105,7 +132,21 @@ export class PredictionService {
       }
       metrics.inferenceDuration.observe({ model: manifest.name, version: manifest.version }, Number(process.hrtime.bigint() - started) / 1e9);
 
-      // decide
+      // decide, and explain decisions of 1 and rows asked with explain (tree models)
+      const decisions = Array.from(probabilities, (p) => decide(manifest, p));
+      const explanations: (RowExplanation | undefined)[] = new Array(instances.length);
+      if (explainer.available && (req.explain === true || decisions.some((d) => d.decision === 1))) {
+        const span = childSpan(tracer, 'explain', root);
+        const began = process.hrtime.bigint();
+        let explained = 0;
+        for (let i = 0; i < instances.length; i++) {
+          if (req.explain !== true && decisions[i]!.decision !== 1) continue;
+          explanations[i] = explainer.explain(rows, i);
+          explained++;
+        }
+        span.end();
+        metrics.explanationDuration.observe({ model: manifest.name, version: manifest.version }, Number(process.hrtime.bigint() - began) / 1e9 / explained);
+      }
       const latencyMs = round(Number(process.hrtime.bigint() - req.receivedAt) / 1e6, 3);
       const tsMs = this.now();
       const eventTsMs = req.eventTimeMs ?? tsMs;
@@ -114,7 +155,8 @@ export class PredictionService {
       const records: AuditRecord[] = [];
       for (let i = 0; i < instances.length; i++) {
         const probability = probabilities[i]!;
-        const { decision, band } = decide(manifest, probability);
+        const { decision, band } = decisions[i]!;
+        const explained = explanations[i];
         const id = newPredictionId(tsMs);
         const rowUnseen = unseen[i]!;
         responses.push({
@@ -139,6 +181,8 @@ export class PredictionService {
                   message: `${u.feature}=${u.value} was not seen in training; scored as an unseen category`,
                 })),
               }),
+          ...(explained === undefined ? {} : { reasons: explained.reasons }),
+          ...(explained === undefined || req.explain !== true ? {} : { explanation: explanationOf(explained, encoder.features, explainer.available ? explainer.link : 'identity') }),
         });
         const attributes = monitoring[i];
         records.push({
@@ -146,6 +190,7 @@ export class PredictionService {
           probability, decision, band: band.name, threshold: manifest.threshold, latencyMs, traceId, bundleHash: model.contentHash,
           ...(manifest.fairness === undefined ? {} : { groups: groupsOf(manifest.fairness, instances[i] as Record<string, unknown>, attributes) }),
           ...(attributes === undefined ? {} : { monitoring: attributes }),
+          ...(explained === undefined ? {} : { reasons: explained.reasons }),
         });
       }
 

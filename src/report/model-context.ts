@@ -76,6 +76,7 @@ export async function buildModelContext(m: LoadedModel, opts: ModelContextOption
   return {
     baseline,
     bands: m.manifest.bands,
+    ...(m.explainer.available ? { attribution: { dir: m.dir, manifest: m.manifest } } : {}),
     thresholds: drift,
     business,
     performance: {

@@ -3,6 +3,8 @@ import type { DriftReport, ModelDriftContext } from '../drift/report.js';
 import type { DriftThresholds } from '../drift/severity.js';
 import type { PerformanceContext, PerformanceReport } from '../performance/report.js';
 import type { PerformanceThresholds } from '../performance/thresholds.js';
+import type { AttributionReport } from '../explain/attribution-drift.js';
+import type { Manifest } from '../model/manifest.js';
 import type { FairnessSpec } from '../fairness/groups.js';
 import type { FairnessThresholds } from '../fairness/metrics.js';
 import type { FairnessReport } from '../fairness/report.js';
@@ -10,6 +12,8 @@ import type { FairnessReport } from '../fairness/report.js';
 /** What the evaluation of one model version needs: its drift context and, when it has one, its performance context. */
 export interface ModelContext extends ModelDriftContext {
   readonly performance?: PerformanceContext;
+  /** The bundle of a tree model, for attribution drift (the evaluation process loads its explainer). */
+  readonly attribution?: { readonly dir: string; readonly manifest: Manifest };
   /** The group attributes and thresholds of fairness, when the manifest names attributes. */
   readonly fairness?: { readonly spec: FairnessSpec; readonly thresholds: FairnessThresholds };
 }
@@ -27,15 +31,21 @@ export interface ModelReport extends DriftReport {
   readonly drift_summary: DriftEvaluation['summary'];
   /** The thresholds the verdicts were judged against (service defaults, service config and bundle overrides). */
   readonly thresholds: { readonly drift: DriftThresholds; readonly performance: PerformanceThresholds | null };
+  /** Attribution drift (tree models): which features drive the decisions, against the reference sample. */
+  readonly attribution?: AttributionReport;
   /** Fairness by group (selection rates over the window, TPR/FPR on the matured cohort), when the manifest names attributes. */
   readonly fairness?: FairnessReport;
   readonly fairness_error?: string;
 }
 
 /** Joins a drift report and its performance section. Pure. */
-export function buildModelReport(drift: DriftReport, performance: PerformanceReport | null, thresholds: ModelReport['thresholds'], performanceError?: string): ModelReport {
+export function buildModelReport(drift: DriftReport, performance: PerformanceReport | null, thresholds: ModelReport['thresholds'], performanceError?: string, attribution?: AttributionReport): ModelReport {
   const critical = [...drift.summary.critical, ...(performance?.critical ?? []).map((r) => `performance: ${r}`)];
   const warnings = [...drift.summary.warnings, ...(performance?.warnings ?? []).map((r) => `performance: ${r}`)];
+  if (attribution?.severity === 'critical' || attribution?.severity === 'warning') {
+    const top = attribution.features.slice(0, 3).map((f) => f.feature).join(', ');
+    (attribution.severity === 'critical' ? critical : warnings).push(`attribution: the features driving the decisions changed (shift ${attribution.shift!.toFixed(3)}; now led by ${top})`);
+  }
   return {
     ...drift,
     summary: { critical, warnings, status: statusOf(critical.length, warnings.length, drift.summary.status !== 'NO_VERDICT') },
@@ -43,5 +53,6 @@ export function buildModelReport(drift: DriftReport, performance: PerformanceRep
     performance,
     thresholds,
     ...(performanceError === undefined ? {} : { performance_error: performanceError }),
+    ...(attribution === undefined ? {} : { attribution }),
   };
 }

@@ -62,6 +62,27 @@ export interface Reading {
   readonly alerts: { readonly critical: readonly string[]; readonly warnings: readonly string[] };
   /** Fairness by group, when the model's manifest names group attributes. */
   readonly fairness: FairnessReading | null;
+  /** Attribution drift (tree models): what drives the decisions now against the reference. */
+  readonly attribution: AttributionReading | null;
+}
+
+export interface AttributionReading {
+  readonly shift: string;
+  readonly tone: Tone;
+  readonly note: string;
+  readonly lines: readonly { readonly feature: string; readonly window: string; readonly reference: string }[];
+}
+
+/** The attribution section of the page: the ten features with the largest share on the window. */
+function attributionReading(r: ServedReport): AttributionReading | null {
+  const a = r.attribution;
+  if (a === undefined) return null;
+  return {
+    shift: fixed(a.shift, 3),
+    tone: a.severity === 'insufficient_data' ? 'unknown' : a.severity,
+    note: `Each feature's share of the mean absolute SHAP value on ${count(a.rows_explained)} of the window's ${count(a.window_rows)} rows (an even sample), against ${count(a.reference_rows_explained)} reference rows. Shift (total variation distance, 0–1) ${fixed(a.shift, 3)}; warning from 0.10, critical from 0.25.`,
+    lines: a.features.slice(0, 10).map((f) => ({ feature: f.feature, window: percent(f.window_share), reference: percent(f.reference_share) })),
+  };
 }
 
 export const toneOf = (s: Severity | undefined): Tone => (s === 'ok' || s === 'warning' || s === 'critical' ? s : 'unknown');
@@ -282,6 +303,7 @@ export function readReport(r: ServedReport, limits: ReportLimits): Reading {
     performance: performanceSection(r, limits),
     steps: nextSteps(r, limits),
     alerts: { critical, warnings },
+    attribution: attributionReading(r),
     fairness: readFairness(r.fairness),
   };
 }

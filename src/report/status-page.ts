@@ -86,6 +86,13 @@ function performance(r: Reading): string {
   return `<section id="performance"><h2>Model performance</h2><p>${h(p.note)}</p>${p.cohort === null ? '' : `<p class="muted">Matured cohort: ${h(p.cohort)}.</p>`}${table}</section>`;
 }
 
+function attribution(r: Reading): string {
+  const a = r.attribution;
+  if (a === null) return '';
+  const rows = a.lines.map((l) => `<tr data-feature="${h(l.feature)}"><td>${h(l.feature)}</td><td>${h(l.window)}</td><td>${h(l.reference)}</td></tr>`).join('');
+  return `<section id="attribution"><h2>What drives the decisions ${pill(a.tone, `shift ${a.shift}`)}</h2><p class="muted">${h(a.note)}</p><div class="scroll"><table><thead><tr><th>feature</th><th>share now</th><th>share on the reference</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
+}
+
 function fairness(r: Reading): string {
   const f = r.fairness;
   if (f === null) return '';
@@ -130,6 +137,7 @@ ${[...r.figures, ...r.service].map(card).join('\n')}
 <section id="explanation"><h2>In plain words</h2>${r.explanation.map((s) => `<p>${h(s)}</p>`).join('')}</section>
 <section id="drift"><h2>Inputs: drift per feature</h2><p class="muted">PSI compares the mix of values with the reference (frozen bins); KS and chi² test whether the window could come from the reference. Flagged features first.</p>${featureTable(r)}</section>
 ${performance(r)}
+${attribution(r)}
 ${fairness(r)}
 <footer>The same report as JSON: <a href="/v1/models/${encodeURIComponent(r.model)}/report">/v1/models/${h(r.model)}/report</a> · Prometheus: <a href="/metrics">/metrics</a> · <a href="/status${q}&amp;refresh=true">evaluate now</a>${opts.refreshSeconds > 0 ? ` · this page reloads every ${opts.refreshSeconds} s` : ''}</footer>
 </main>

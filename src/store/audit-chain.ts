@@ -12,13 +12,13 @@ export const GENESIS_HASH = '0'.repeat(64);
 /** The columns of a prediction row that the chain covers, in this order. */
 export const CHAINED_COLUMNS = [
   'seq', 'id', 'request_id', 'ts_ms', 'model', 'model_version', 'features', 'probability', 'decision', 'band',
-  'threshold', 'latency_ms', 'trace_id', 'event_ts_ms', 'groups', 'monitoring', 'bundle_hash', 'source',
+  'threshold', 'latency_ms', 'trace_id', 'event_ts_ms', 'groups', 'monitoring', 'bundle_hash', 'source', 'reasons',
 ] as const;
 
 export type ChainedRow = readonly [
   seq: number, id: string, requestId: string, tsMs: number, model: string, modelVersion: string, features: string,
   probability: number, decision: number, band: string, threshold: number, latencyMs: number, traceId: string,
-  eventTsMs: number, groups: string, monitoring: string | null, bundleHash: string, source: 'scored' | 'observed',
+  eventTsMs: number, groups: string, monitoring: string | null, bundleHash: string, source: 'scored' | 'observed', reasons: string | null,
 ];
 
 /** The canonical bytes of a row: the JSON array of its chained columns (numbers as JavaScript prints them). */

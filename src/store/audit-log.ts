@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import type { Reason } from '../explain/reasons.js';
 import { startWorker } from '../worker-thread.js';
 import type { AuditRow, EventHalf, ExpiryOutcome, HalfOutcome, LabelOutcome, LabelRow, ObservationOutcome, PairPolicy, WriterReply, WriterRequest } from './audit-writer-protocol.js';
 
@@ -44,6 +45,8 @@ export interface AuditRecord {
   readonly monitoring?: Readonly<Record<string, string | null>>;
   /** SHA-256 of the bundle that decided (model file, manifest, reference): the row's lineage. */
   readonly bundleHash?: string;
+  /** The principal reasons given with the decision, when it had any. */
+  readonly reasons?: readonly Reason[];
   /** `observed` for a prediction made elsewhere and ingested; Vigia's own are `scored` (the default). */
   readonly source?: 'scored' | 'observed';
 }
@@ -78,6 +81,7 @@ export const toAuditRow = (r: AuditRecord): AuditRow => [
   r.id, r.requestId, r.tsMs, r.model, r.modelVersion, JSON.stringify(r.features),
   r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId, r.eventTsMs,
   JSON.stringify(r.groups ?? {}), r.monitoring === undefined ? null : JSON.stringify(r.monitoring), r.bundleHash ?? '', r.source ?? 'scored',
+  r.reasons === undefined ? null : JSON.stringify(r.reasons),
 ];
 
 /**

@@ -176,6 +176,10 @@ export const MIGRATIONS: readonly MigrationStep[] = [
     // PostgreSQL: nothing yet. The hourly aggregates are SQLite-only for now (the window on
     // PostgreSQL is read exactly, by xid8, src/store/pg-window.ts); aggregates there are future work.
     postgres: null },
+  // The principal reasons answered with a decision (JSON array of {code, reason, contribution}),
+  // NULL when it had none (decision 0 without "explain", or a model that cannot be explained).
+  { sqlite: `ALTER TABLE predictions ADD COLUMN reasons TEXT;`,
+    postgres: `ALTER TABLE predictions ADD COLUMN reasons text;` },
   // The fleet (PostgreSQL only): each leadership term of the evaluator, each evaluation it
   // published (the record that shows one evaluator at a time), and the reports every
   // replica serves.

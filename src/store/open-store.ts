@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { DatabaseTarget } from '../config.js';
 import { SqliteAuditLog, type AuditLog, type CommitObserver, type LabelStore } from './audit-log.js';
 import { openDatabase } from './database.js';
+import { SqlitePredictionLookup, type PredictionLookup } from './prediction-lookup.js';
 import { PgAuditLog } from './pg-audit-log.js';
 import { openPostgres, redactUrl } from './postgres.js';
 
@@ -9,6 +10,8 @@ import { openPostgres, redactUrl } from './postgres.js';
 export interface Store {
   readonly audit: AuditLog;
   readonly labels: LabelStore;
+  /** Logged decisions by id (`GET /v1/predictions/{id}`); SQLite only for now. */
+  readonly predictions: PredictionLookup | undefined;
   /** The PostgreSQL pool (fleet mode), for the fleet's reports. */
   readonly pool: pg.Pool | undefined;
   /** Where the audit log is, for the log line (no password). */
@@ -37,6 +40,7 @@ async function openSqlite(path: string, synchronous: 'FULL' | 'NORMAL', onCommit
   return {
     audit: audit ?? log,
     labels: log,
+    predictions: new SqlitePredictionLookup(db),
     pool: undefined,
     describe: path,
     checks: {
@@ -83,6 +87,7 @@ async function openPg(url: string, poolSize: number, onCommit: CommitObserver, o
   return {
     audit: audit ?? log,
     labels: log,
+    predictions: undefined,
     pool,
     describe: redactUrl(url),
     checks: { database: () => problem },

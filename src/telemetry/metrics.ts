@@ -86,6 +86,13 @@ export function createMetrics(registry: Registry) {
       buckets: INFERENCE_DURATION_BUCKETS,
       registers,
     }),
+    explanationDuration: new Histogram({
+      name: 'vigia_explanation_duration_seconds',
+      help: 'Time of TreeSHAP per explained row (mean over the rows of one request), by model and version.',
+      labelNames: ['model', 'version'] as const,
+      buckets: INFERENCE_DURATION_BUCKETS,
+      registers,
+    }),
     rejectedInputs: new Counter({
       name: 'vigia_rejected_inputs_total',
       help: 'Requests rejected before scoring, by model (empty when unknown) and reason.',
@@ -126,6 +133,9 @@ export function createMetrics(registry: Registry) {
       registers,
     }),
     fleetEvaluatorTerm: new Gauge({ name: 'vigia_fleet_evaluator_term', help: 'The leadership term this replica evaluates under (0 when it does not; a process on SQLite has none).', registers }),
+    attributionShare: new Gauge({ name: 'vigia_attribution_share', help: 'A feature\'s share of the mean absolute SHAP value (0-1), on the window sample or the reference sample (tree models).', labelNames: [...FEATURE_LABELS, 'sample'] as const, registers }),
+    attributionShift: new Gauge({ name: 'vigia_attribution_shift', help: 'Total variation distance between the window\'s and the reference\'s attribution shares, 0-1 (NaN below the minimum window; tree models).', labelNames: ['model', 'version'] as const, registers }),
+    attributionRowsExplained: new Gauge({ name: 'vigia_attribution_rows_explained', help: 'Window rows explained for attribution drift at the last evaluation (an even sample of the window).', labelNames: ['model', 'version'] as const, registers }),
     featurePsi: new Gauge({ name: 'vigia_feature_psi', help: 'PSI of a feature over the drift window against its frozen reference bins (NaN below the minimum window).', labelNames: FEATURE_LABELS, registers }),
     featureKsStatistic: new Gauge({ name: 'vigia_feature_ks_statistic', help: 'Two-sample KS statistic D of a numeric feature, window against reference.', labelNames: FEATURE_LABELS, registers }),
     featureKsPValue: new Gauge({ name: 'vigia_feature_ks_pvalue', help: 'KS p-value of a numeric feature (scipy ks_2samp, method auto); judged only when D reaches the effect-size guard.', labelNames: FEATURE_LABELS, registers }),

@@ -1,3 +1,4 @@
+import type { AttributionReport } from '../explain/attribution-drift.js';
 import { severityValue, type DriftThresholds } from '../drift/severity.js';
 import type { PerformanceReport } from '../performance/report.js';
 import type { BusinessThresholds, PerformanceThresholds } from '../performance/thresholds.js';
@@ -115,4 +116,15 @@ export function publishModelReport(metrics: Metrics, r: ModelReport, evaluationS
   publishDriftReport(metrics, { ...r, summary: r.drift_summary }, evaluationSeconds);
   if (r.performance !== null) publishPerformanceReport(metrics, { model: r.model, version: r.model_version }, r.performance, r.evaluated_at);
   if (r.fairness !== undefined) publishFairnessReport(metrics, { model: r.model, version: r.model_version }, r.fairness);
+  if (r.attribution !== undefined) publishAttribution(metrics, { model: r.model, version: r.model_version }, r.attribution);
+}
+
+/** Sets the attribution-drift gauges of one model version. */
+function publishAttribution(metrics: Metrics, model: { model: string; version: string }, a: AttributionReport): void {
+  for (const f of a.features) {
+    metrics.attributionShare.set({ ...model, feature: f.feature, sample: 'window' }, f.window_share);
+    metrics.attributionShare.set({ ...model, feature: f.feature, sample: 'reference' }, f.reference_share);
+  }
+  metrics.attributionShift.set(model, a.shift ?? Number.NaN);
+  metrics.attributionRowsExplained.set(model, a.rows_explained);
 }

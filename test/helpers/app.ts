@@ -12,6 +12,7 @@ import { loadModels, type ModelRegistry } from '../../src/model/registry.js';
 import { PredictionService } from '../../src/predict/service.js';
 import { SqliteAuditLog } from '../../src/store/audit-log.js';
 import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
+import { SqlitePredictionLookup } from '../../src/store/prediction-lookup.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { DriftMonitor } from '../../src/drift/monitor.js';
 import { ReferenceBinCounts } from '../../src/telemetry/reference-bins.js';
@@ -79,6 +80,7 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
   const app = createApp({
     ...(monitor === undefined ? {} : { monitor }),
     labels: audit,
+    predictions: new SqlitePredictionLookup(db),
     ingest: { store: audit, admission, maxEventAgeMs: 400 * 86_400_000 },
     registry,
     service,

@@ -84,4 +84,29 @@ describe('parseManifest', () => {
     d.serving = { column: -1 };
     assert.throws(() => parse(d), /field "serving.column" must be a number from 0 to 100000, got -1/);
   });
+
+  it('reads the demo\'s reason groups, and gives every feature it leaves out a group of its own named after it', () => {
+    const m = parseManifest(demoText, 'vigia.json');
+    assert.equal(m.explanations.maxReasons, 4);
+    assert.deepEqual(m.explanations.groups.find((g) => g.code === 'RECENT_LATE_PAYMENTS'), { code: 'RECENT_LATE_PAYMENTS', text: 'Recent payments are late', features: ['PAY_0', 'PAY_2'] });
+    assert.deepEqual(m.explanations.groups.flatMap((g) => g.features).sort(), m.features.map((f) => f.name).sort());
+    const j = demo();
+    j.explanations.reasons = j.explanations.reasons.filter((g: { code: string }) => g.code !== 'CREDIT_LIMIT');
+    assert.deepEqual(parse(j).explanations.groups.at(-1), { code: 'LIMIT_BAL', text: 'amount of given credit (NT dollars), individual and family', features: ['LIMIT_BAL'] });
+    delete j.explanations;
+    assert.equal(parse(j).explanations.maxReasons, 4);
+    assert.equal(parse(j).explanations.groups.length, 23);
+  });
+
+  it('rejects a reason naming an unknown feature, a feature in two reasons, a bad code and a cap out of range', () => {
+    const check = (edit: (j: Record<string, any>) => void, message: string) => {
+      const j = demo();
+      edit(j);
+      assert.throws(() => parse(j), (err: unknown) => err instanceof BundleError && err.message === message);
+    };
+    check((j) => j.explanations.reasons[0].features.push('PAY_1'), 'bundle/vigia.json: field "explanations.reasons[0].features[2]" must name a feature of the model, got "PAY_1"');
+    check((j) => j.explanations.reasons[1].features.push('PAY_0'), 'bundle/vigia.json: field "explanations.reasons[1].features[4]" puts "PAY_0" in a second reason (it is already in RECENT_LATE_PAYMENTS)');
+    check((j) => (j.explanations.reasons[0].code = 'late payments'), 'bundle/vigia.json: field "explanations.reasons[0].code" must be upper-case letters, digits and "_" starting with a letter (at most 64), got "late payments"');
+    check((j) => (j.explanations.max_reasons = 0), 'bundle/vigia.json: field "explanations.max_reasons" must be a number from 1 to 100, got 0');
+  });
 });

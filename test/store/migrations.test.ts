@@ -40,6 +40,7 @@ describe('migrations', () => {
     db.exec(`INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms)
              VALUES ('a', 'r', 1234, 'm', '1', '{}', 0.75, 1, 'b', 0.2, 1, 't', 1000)`);
     migrate(db);
+    assert.equal(db.prepare("SELECT reasons FROM predictions WHERE id = 'a'").pluck().get(), null, 'no reasons on rows logged before the reasons column');
     assert.equal(db.prepare("SELECT source FROM predictions WHERE id = 'a'").pluck().get(), 'scored');
     assert.deepEqual((db.prepare('PRAGMA table_info(cloudevents)').all() as { name: string }[]).map((c) => c.name), ['model', 'ce_id', 'request', 'response', 'first_ms', 'paired_ms', 'expired_ms', 'problem']);
     db.close();

@@ -89,6 +89,17 @@ export function driftDashboard(): dashboard.Dashboard {
         modelThresholds: ['feature_chi2_pvalue'],
       }),
       timeseriesPanel({
+        title: 'Attribution shift', unit: 'none',
+        description: 'Tree models: total variation distance between each feature\'s share of the mean absolute SHAP value on the window (an even sample of at most 2,000 rows) and on the reference sample, 0 to 1. Dashed: 0.10, where VigiaAttributionShift warns (for 1h), and 0.25, which the report calls critical.',
+        queries: [prom(`vigia_attribution_shift{${MODEL}}`, 'shift {{version}}', 'A')],
+        lines: [{ value: 0.1, color: 'orange' }, { value: 0.25, color: 'red' }],
+      }),
+      timeseriesPanel({
+        title: 'What drives the decisions: attribution share per feature', unit: 'percentunit',
+        description: 'Tree models: each feature\'s share of the mean absolute SHAP value over the window sample. Compare with the same share on the reference sample (vigia_attribution_share{sample="reference"}, constant per model version).',
+        queries: [prom(`vigia_attribution_share{${MODEL}, sample="window"}`, '{{feature}}', 'A')],
+      }),
+      timeseriesPanel({
         title: 'Score distribution: share of each band', unit: 'percentunit', stacked: true,
         description: 'Share of the window\'s predictions in each decision band, and at or above the decision threshold.',
         queries: [prom(`vigia_band_ratio{${MODEL}}`, '{{band}}', 'A'), prom(`vigia_positive_decision_ratio{${MODEL}}`, 'at or above the threshold', 'B')],

@@ -1,0 +1,111 @@
+// `npm run bench:explain`: the cost of explanations on the demo model.
+// 1. TreeSHAP alone: µs per explained row over the 5,000 reference rows, against one
+//    single-row onnxruntime inference measured in the same process and run.
+// 2. /predict with "explain": true on every request against without, on one server, reps
+//    interleaved (A B, A B, ...) so a slow spell of this shared host falls on both alike.
+// Medians of BENCH_REPS (default 5) reps; written to bench/results/explain.json. Figures are
+// indicative (the machine is shared) and asserted nowhere.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { readCsvColumns } from '../src/data/csv.js';
+import { loadBundle } from '../src/model/bundle.js';
+import { demoRows } from '../test/helpers/demo-rows.js';
+import { median, startServer, stopServer } from './service-process.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const REPS = Number(process.env['BENCH_REPS'] ?? 5);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
+
+async function treeShapAlone(): Promise<Record<string, unknown>> {
+  const model = await loadBundle(join(ROOT, 'models', 'credit-default'));
+  try {
+    if (!model.explainer.available) throw new Error(model.explainer.reason);
+    const names = model.manifest.features.map((f) => f.name);
+    const csv = await readCsvColumns(join(model.dir, model.manifest.referenceFile), { numeric: names });
+    const width = names.length;
+    const rows = new Float32Array(csv.rows * width);
+    names.forEach((n, j) => {
+      const col = csv.columns.get(n);
+      if (col?.kind !== 'numeric') throw new Error(`${n} is not numeric`);
+      for (let i = 0; i < csv.rows; i++) rows[i * width + j] = col.values[i]!;
+    });
+    const explainUs: number[] = [];
+    const inferUs: number[] = [];
+    for (let rep = 0; rep < REPS; rep++) {
+      let t = process.hrtime.bigint();
+      for (let i = 0; i < csv.rows; i++) model.explainer.explain(rows, i);
+      explainUs.push(Number(process.hrtime.bigint() - t) / 1e3 / csv.rows);
+      t = process.hrtime.bigint();
+      const n = 1000;
+      for (let i = 0; i < n; i++) await model.scorer!.score(rows.subarray(i * width, (i + 1) * width), 1);
+      inferUs.push(Number(process.hrtime.bigint() - t) / 1e3 / n);
+      console.log(`  rep ${rep + 1}/${REPS}: TreeSHAP ${explainUs.at(-1)!.toFixed(1)} µs/row, onnxruntime single-row inference ${inferUs.at(-1)!.toFixed(1)} µs`);
+    }
+    return {
+      model: model.explainer.source,
+      rows: csv.rows,
+      treeshap_us_per_row: Number(median(explainUs).toFixed(1)),
+      onnxruntime_single_row_inference_us: Number(median(inferUs).toFixed(1)),
+      ratio_treeshap_vs_inference: Number((median(explainUs) / median(inferUs)).toFixed(2)),
+      runs_us: explainUs.map((x) => Number(x.toFixed(1))),
+    };
+  } finally {
+    await model.scorer!.close();
+  }
+}
+
+interface Run { rps: number; p50: number; p99: number; errors: number }
+
+async function load(url: string, bodies: string[], seconds: number): Promise<Run> {
+  let i = 0;
+  const r = await autocannon({
+    url: `${url}/predict`, connections: 32, duration: seconds,
+    requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length]! }) }],
+  });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+}
+
+async function predictWithAndWithout(): Promise<Record<string, unknown>> {
+  const rows = demoRows(200);
+  const bodies = { explain_off: rows.map((r) => JSON.stringify({ features: r })), explain_on: rows.map((r) => JSON.stringify({ features: r, explain: true })) };
+  const runs: Record<keyof typeof bodies, Run[]> = { explain_off: [], explain_on: [] };
+  const server = await startServer('explain', [], {});
+  try {
+    await load(server.url, bodies.explain_off, 2); // warm-up
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const k of ['explain_off', 'explain_on'] as const) {
+        const run = await load(server.url, bodies[k], SECONDS);
+        runs[k].push(run);
+        console.log(`  rep ${rep + 1}/${REPS} ${k}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, errors ${run.errors}`);
+      }
+    }
+  } finally {
+    await stopServer(server);
+  }
+  const summary = (rs: Run[]) => ({ requests_per_s: Math.round(median(rs.map((r) => r.rps))), p50_ms: median(rs.map((r) => r.p50)), p99_ms: median(rs.map((r) => r.p99)), errors: rs.reduce((n, r) => n + r.errors, 0) });
+  const off = summary(runs.explain_off);
+  const on = summary(runs.explain_on);
+  return {
+    what: 'single-row POST /predict, 32 connections, audit log on (synchronous=FULL); explain_on sends "explain": true on every request (every row explained and its reasons stored), explain_off sends none (rows with decision 1 are still explained for their reasons)',
+    explain_off: off,
+    explain_on: on,
+    throughput_on_vs_off: Number((on.requests_per_s / off.requests_per_s).toFixed(3)),
+    p99_on_vs_off: Number((on.p99_ms / off.p99_ms).toFixed(3)),
+  };
+}
+
+const only = process.argv.slice(2);
+console.log(`bench: ${REPS} reps on ${cpus().length} cores, node ${process.version}`);
+const result = {
+  date: new Date().toISOString(),
+  machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+  reps: REPS,
+  treeshap: only.length === 0 || only.includes('treeshap') ? await treeShapAlone() : undefined,
+  predict: only.length === 0 || only.includes('predict') ? await predictWithAndWithout() : undefined,
+};
+mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+writeFileSync(join(ROOT, 'bench', 'results', 'explain.json'), `${JSON.stringify(result, null, 2)}\n`);
+console.log(JSON.stringify({ treeshap: result.treeshap, predict: result.predict }, null, 2));
+console.log('written to bench/results/explain.json');

@@ -1,0 +1,47 @@
+// The service in its own process for the benchmarks (bench/server.ts, or a bare node:http
+// server for the floor), so the load generator's work stays out of the measured process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+/** A bare node:http server answering {} to everything: the latency floor of this machine and load generator. */
+export const BARE_SERVER = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => s.end('{}')); }).listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port); }); process.on('SIGTERM', () => process.exit(0));`;
+
+export interface ServiceProcess { proc: ChildProcess; url: string; dir: string }
+
+/** Starts `bench/server.ts` with `args` (or the bare server for `--bare`) on a fresh database; resolves with its URL. */
+export async function startServer(name: string, args: string[], env: Record<string, string>): Promise<ServiceProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigia-bench-'));
+  const argv = args[0] === '--bare' ? ['-e', BARE_SERVER] : ['--import', 'tsx', join(ROOT, 'bench', 'server.ts'), ...args];
+  const proc = spawn(process.execPath, argv, {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PORT: '0', HOST: '127.0.0.1', VIGIA_DB: join(dir, 'vigia.db'), ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((res, rej) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m) res(m[1]!);
+    });
+    proc.on('exit', (code) => rej(new Error(`${name}: server exited ${code}`)));
+  });
+  return { proc, url, dir };
+}
+
+export async function stopServer(s: ServiceProcess): Promise<void> {
+  const done = new Promise((r) => s.proc.once('exit', r));
+  s.proc.kill('SIGTERM');
+  await done;
+  rmSync(s.dir, { recursive: true, force: true });
+}
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
