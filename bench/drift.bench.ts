@@ -57,7 +57,7 @@ async function evaluationTimes(): Promise<{ cold_s: number; warm_s: number[]; wo
   const seconds: number[] = [];
   let peakRss = 0;
   const monitor = await DriftMonitor.start({
-    dbPath, models: [ctx], windowMs: 7 * 86_400_000, intervalMs: 0,
+    db: { engine: 'sqlite', path: dbPath }, models: [ctx], windowMs: 7 * 86_400_000, intervalMs: 0,
     onEvaluated: (_k, o) => {
       seconds.push(o.seconds);
       if ('peakRssBytes' in o) peakRss = Math.max(peakRss, o.peakRssBytes);

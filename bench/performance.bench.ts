@@ -119,7 +119,7 @@ async function cohortMetrics(): Promise<Record<string, unknown>> {
   // In the evaluation process: the same evaluation with and without the performance section.
   const timed = async (withPerformance: boolean) => {
     const { performance: perf, ...drift } = ctx;
-    const monitor = await DriftMonitor.start({ dbPath, models: [withPerformance ? { ...drift, performance: perf } : drift], windowMs: 7 * DAY, intervalMs: 0 });
+    const monitor = await DriftMonitor.start({ db: { engine: 'sqlite', path: dbPath }, models: [withPerformance ? { ...drift, performance: perf } : drift], windowMs: 7 * DAY, intervalMs: 0 });
     const times: number[] = [];
     let labelled = 0;
     for (let i = 0; i < 4; i++) {

@@ -74,7 +74,7 @@ async function millionRowWindow(dir: string) {
   const run = async (label: string, evaluations: number) => {
     const reported: number[] = [];
     const monitor = await DriftMonitor.start({
-      dbPath, models: [ctx], windowMs: 7 * 86_400_000, intervalMs: 0,
+      db: { engine: 'sqlite', path: dbPath }, models: [ctx], windowMs: 7 * 86_400_000, intervalMs: 0,
       onEvaluated: (_k, o) => { if ('peakRssBytes' in o) reported.push(o.peakRssBytes); },
     });
     const times: number[] = [];

@@ -18,7 +18,7 @@ import { cloudEventRoutes } from './http/cloudevents.js';
 import { observationRoutes } from './http/observations.js';
 import type { Admission } from './ingest/admission.js';
 import type { LabelStore, ObservationStore } from './store/audit-log.js';
-import type { DriftMonitor } from './drift/monitor.js';
+import type { ReportSource } from './http/report.js';
 import type { ModelRegistry } from './model/registry.js';
 import type { PredictionService } from './predict/service.js';
 import type { Logger } from './telemetry/logger.js';
@@ -35,8 +35,8 @@ export interface AppDeps {
   readonly maxBatch: number;
   /** Client-supplied event times on predict requests (off unless given). */
   readonly eventTime?: EventTimePolicy;
-  /** Serves `GET /v1/models/{model}/report` when given. */
-  readonly monitor?: DriftMonitor;
+  /** Serves `GET /v1/models/{model}/report` and the status page when given (the drift monitor, or the fleet's stored reports). */
+  readonly monitor?: ReportSource;
   /** Serves `POST /v1/labels` when given. */
   readonly labels?: LabelStore;
   /** Serves `GET /v1/predictions/{id}` when given. */

@@ -50,8 +50,8 @@ async function serve(opts: Record<string, unknown>): Promise<number> {
   const logger = createLogger(config.logLevel);
   const service = await startService(config, logger);
   const models = service.registry.list().map((m) => `${m.manifest.name} ${m.manifest.version}${m.manifest.name === service.registry.defaultModel ? ' (default)' : ''}`);
-  logger.info('vigia is serving', { url: service.url, models, db: config.dbPath, models_dir: config.modelsDir, tracing: config.tracesExporter });
-  process.stdout.write(`vigia listening on ${service.url} — models: ${models.join(', ')} — audit log: ${config.dbPath}\n`);
+  logger.info('vigia is serving', { url: service.url, models, db: service.store, models_dir: config.modelsDir, tracing: config.tracesExporter });
+  process.stdout.write(`vigia listening on ${service.url} — models: ${models.join(', ')} — audit log: ${service.store}${config.db.engine === 'postgres' ? ` (fleet replica ${config.replicaId})` : ''}\n`);
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       logger.info('shutting down', { signal });

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
+
+/** Where the audit log lives: a SQLite file (one process), or a PostgreSQL database (a fleet). */
+export type DatabaseTarget = { readonly engine: 'sqlite'; readonly path: string } | { readonly engine: 'postgres'; readonly url: string };
 
 /** Everything Vigia reads from its environment, parsed once by `loadConfig`. */
 export interface Config {
@@ -9,7 +13,7 @@ export interface Config {
   readonly host: string;
   readonly modelsDir: string;
   readonly defaultModel: string | undefined;
-  readonly dbPath: string;
+  readonly db: DatabaseTarget;
   readonly dbSynchronous: 'FULL' | 'NORMAL';
   readonly bodyLimitBytes: number;
   readonly maxBatch: number;
@@ -32,6 +36,14 @@ export interface Config {
   readonly maxEventAgeMs: number;
   /** Label delay for every model, ms, overriding the bundles' `label.delay_days` (0 for demos and tests). */
   readonly labelDelayMs: number | undefined;
+  /** A file holding the PostgreSQL password (a Docker secret), so that VIGIA_DB need not carry it. */
+  readonly dbPasswordFile: string | undefined;
+  /** Connections of the PostgreSQL pool (fleet mode). */
+  readonly dbPoolSize: number;
+  /** This replica's name in the fleet's records (the evaluator's leadership terms). */
+  readonly replicaId: string;
+  /** How often a replica tries to become the fleet's evaluator, checks it still is, and re-reads the fleet's reports, ms. */
+  readonly leaderPollMs: number;
   /** Audit-log rows older than this (decision time) are archived then removed, ms. */
   readonly retentionMs: number;
   /** How often retention runs, ms (0: never). */
@@ -103,6 +115,20 @@ const text = (raw: string, key: string): string => {
   if (raw.trim() === '') throw new ConfigError(key, raw, 'a non-empty value');
   return raw.trim();
 };
+const database = (raw: string, key: string): DatabaseTarget => {
+  const v = text(raw, key);
+  if (/^postgres(ql)?:/i.test(v)) {
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      throw new ConfigError(key, raw, 'a SQLite file path or a URL such as postgres://user:password@host:5432/vigia');
+    }
+    if (url.hostname === '' && !url.searchParams.has('host')) throw new ConfigError(key, raw, 'a postgres:// URL naming a host');
+    return { engine: 'postgres', url: v };
+  }
+  return { engine: 'sqlite', path: resolve(v) };
+};
 const bytes = (raw: string, key: string): number => {
   const m = /^(\d+)\s*(b|kb|mb)?$/i.exec(raw.trim());
   if (!m) throw new ConfigError(key, raw, 'a size such as 1mb, 512kb or 65536');
@@ -125,7 +151,7 @@ export const CONFIG_KEYS = {
   host: { key: 'HOST', flag: '--host', doc: 'address to listen on', fallback: '0.0.0.0', parse: text },
   modelsDir: { key: 'VIGIA_MODELS_DIR', flag: '--models-dir', doc: 'folder of model bundles, one sub-folder per model', fallback: undefined, parse: text },
   defaultModel: { key: 'VIGIA_DEFAULT_MODEL', flag: '--default-model', doc: 'model served by POST /predict (default: the only model, or the first by name)', fallback: undefined, parse: text },
-  dbPath: { key: 'VIGIA_DB', flag: '--db', doc: 'SQLite file of the audit log (created with its folder)', fallback: './data/vigia.db', parse: text },
+  db: { key: 'VIGIA_DB', flag: '--db', doc: 'the audit log: a SQLite file (created with its folder), or postgres://user:password@host:port/database for a fleet of replicas on one PostgreSQL', fallback: './data/vigia.db', parse: database },
   dbSynchronous: { key: 'VIGIA_DB_SYNCHRONOUS', flag: '--db-synchronous', doc: 'SQLite synchronous mode: FULL survives power loss, NORMAL survives process crashes only', fallback: 'FULL', parse: oneOf('FULL', 'NORMAL') },
   bodyLimitBytes: { key: 'VIGIA_BODY_LIMIT', flag: '--body-limit', doc: 'largest request body; larger bodies get 413', fallback: '1mb', parse: bytes },
   maxBatch: { key: 'VIGIA_MAX_BATCH', flag: '--max-batch', doc: 'most instances in one batch request', fallback: '1000', parse: int(1, 100_000) },
@@ -147,6 +173,10 @@ export const CONFIG_KEYS = {
   dbSizeBudgetBytes: { key: 'VIGIA_DB_SIZE_BUDGET', flag: '--db-size-budget', doc: 'size budget of the audit log (e.g. 50gb): above it, retention archives the oldest rows whatever their age; 0 for none', fallback: '0', parse: sizeBudget },
   diskMinFreeBytes: { key: 'VIGIA_DISK_MIN_FREE', flag: '--disk-min-free', doc: 'free space on the database\'s filesystem below which /readyz answers 503 and an alert fires', fallback: '64mb', parse: bytes },
   labelDelayMs: { key: 'VIGIA_LABEL_DELAY', flag: '--label-delay', doc: 'label delay for every model, overriding the bundles\' label.delay_days (0s: every labelled prediction is matured at once)', fallback: undefined, parse: duration(0) },
+  dbPasswordFile: { key: 'VIGIA_DB_PASSWORD_FILE', flag: '--db-password-file', doc: 'a file holding the PostgreSQL password (e.g. a Docker secret), used when VIGIA_DB names none', fallback: undefined, parse: text },
+  dbPoolSize: { key: 'VIGIA_DB_POOL_SIZE', flag: '--db-pool-size', doc: 'connections each replica keeps to PostgreSQL (PostgreSQL only)', fallback: '10', parse: int(1, 1000) },
+  replicaId: { key: 'VIGIA_REPLICA_ID', flag: '--replica-id', doc: "this replica's name in the fleet's records (default: host name and process id)", fallback: undefined, parse: text },
+  leaderPollMs: { key: 'VIGIA_LEADER_POLL', flag: '--leader-poll', doc: "how often a replica tries to become the fleet's evaluator, the evaluator checks its connection, and replicas re-read the fleet's reports (PostgreSQL only)", fallback: '2s', parse: duration(100) },
   ingestQueueRows: { key: 'VIGIA_INGEST_QUEUE_ROWS', flag: '--ingest-queue-rows', doc: 'most ingested rows (observations, CloudEvents) waiting for the audit-log writer; more gets 503 with Retry-After, never accepted unlogged', fallback: '20000', parse: int(1, 10_000_000) },
   ingestPairTimeoutMs: { key: 'VIGIA_INGEST_PAIR_TIMEOUT', flag: '--ingest-pair-timeout', doc: 'how long a KServe request or response CloudEvent waits for its other half before it is counted in vigia_ingest_unpaired_total (kept, and still paired if the partner comes later)', fallback: '5m', parse: duration(1000) },
 } satisfies { [K in Exclude<keyof Config, keyof typeof SECRET_KEYS>]: KeySpec<unknown> };
@@ -205,12 +235,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     return raw === undefined || raw === '' && spec.fallback === undefined ? undefined : spec.parse(raw, spec.key);
   };
   const k = CONFIG_KEYS;
+  const db = read(k.db)!;
   return {
     port: read(k.port)!,
     host: read(k.host)!,
     modelsDir: resolve(read(k.modelsDir) ?? resolve(PROJECT_ROOT, 'models')),
     defaultModel: read(k.defaultModel),
-    dbPath: resolve(read(k.dbPath)!),
+    db,
     dbSynchronous: read(k.dbSynchronous)!,
     bodyLimitBytes: read(k.bodyLimitBytes)!,
     maxBatch: read(k.maxBatch)!,
@@ -227,11 +258,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     acceptEventTime: read(k.acceptEventTime)!,
     maxEventAgeMs: read(k.maxEventAgeMs)!,
     labelDelayMs: read(k.labelDelayMs),
+    dbPasswordFile: read(k.dbPasswordFile),
+    dbPoolSize: read(k.dbPoolSize)!,
+    replicaId: read(k.replicaId) ?? `${hostname()}:${process.pid}`,
+    leaderPollMs: read(k.leaderPollMs)!,
     retentionMs: read(k.retentionMs)!,
     diskMinFreeBytes: read(k.diskMinFreeBytes)!,
     dbSizeBudgetBytes: read(k.dbSizeBudgetBytes)!,
     retentionIntervalMs: read(k.retentionIntervalMs)!,
-    archiveDir: resolve(read(k.archiveDir) ?? resolve(dirname(resolve(read(k.dbPath)!)), 'archive')),
+    // Beside a SQLite file; retention runs on SQLite only for now, so on PostgreSQL this is unused.
+    archiveDir: resolve(read(k.archiveDir) ?? (db.engine === 'sqlite' ? resolve(dirname(db.path), 'archive') : 'archive')),
     ingestQueueRows: read(k.ingestQueueRows)!,
     ingestPairTimeoutMs: read(k.ingestPairTimeoutMs)!,
     labelsToken: readSecret(env, SECRET_KEYS.labelsToken),

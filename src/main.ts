@@ -8,9 +8,11 @@ import { PROJECT_ROOT, type Config } from './config.js';
 import { loadModels, type ModelRegistry } from './model/registry.js';
 import { PredictionService } from './predict/service.js';
 import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
-import { openDatabase } from './store/database.js';
-import { SqlitePredictionLookup } from './store/prediction-lookup.js';
+import { openStore, type Store } from './store/open-store.js';
+import { urlWithPassword } from './store/postgres.js';
 import { RetentionScheduler } from './store/retention-scheduler.js';
+import { FleetEvaluator } from './fleet/fleet-evaluator.js';
+import type { ReportSource } from './http/report.js';
 import type { Logger } from './telemetry/logger.js';
 import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
@@ -27,6 +29,8 @@ export interface RunningService {
   readonly url: string;
   readonly port: number;
   readonly registry: ModelRegistry;
+  /** Where the audit log is (a file, or the PostgreSQL URL without its password). */
+  readonly store: string;
   /** Stops accepting, drains in-flight requests, flushes the log, closes everything. */
   close(): Promise<void>;
 }
@@ -39,8 +43,9 @@ export interface ServiceOverrides {
 }
 
 /**
- * The composition root: config → tracing → metrics → models → database → audit log →
- * baselines → drift monitor → app → listen. `close()` undoes it in reverse order.
+ * The composition root: config → tracing → metrics → models → store (SQLite file, or
+ * PostgreSQL for a fleet) → baselines → drift monitor (and, in a fleet, the leader election
+ * and the stored reports) → app → listen. `close()` undoes it in reverse order.
  */
 export async function startService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<RunningService> {
   const closers = new CloseStack();
@@ -93,17 +98,21 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
     throw err;
   }
   closers.push(() => registry.close());
-  const db = openDatabase({ path: config.dbPath, synchronous: config.dbSynchronous });
-  closers.push(() => db.close());
-  const audit: AuditLog = overrides.audit ?? (await SqliteAuditLog.open({
-    path: config.dbPath, synchronous: config.dbSynchronous, onCommit: auditCommitRecorder(metrics),
-    onWritable: (writable) => {
+  let db = config.db;
+  if (db.engine === 'postgres') db = { engine: 'postgres', url: urlWithPassword(db.url, config.dbPasswordFile) };
+  const store: Store = await openStore({
+    db, synchronous: config.dbSynchronous, poolSize: config.dbPoolSize, onCommit: auditCommitRecorder(metrics),
+    onWritable: (writable, problem) => {
       metrics.auditLogWritable.set(writable ? 1 : 0);
       if (writable) logger.info('the audit log takes writes again');
-      else logger.error('an audit-log commit failed: predictions answer 503 until a write succeeds', { problem: (audit as SqliteAuditLog).problem });
+      else logger.error('an audit-log commit failed: predictions answer 503 until a write succeeds', { problem });
     },
-  }));
-  closers.push(() => audit.close());
+    onIdleError: (err) => logger.warn('an idle PostgreSQL connection failed', { error: err.message }),
+    ...(overrides.audit === undefined ? {} : { audit: overrides.audit }),
+  });
+  // The audit log, the label store and (PostgreSQL) the pool, closed after everything that uses them.
+  closers.push(() => store.close());
+  const { audit } = store;
   metrics.auditLogWritable.set(1);
   for (const m of registry.list()) {
     metrics.modelInfo.set(
@@ -126,14 +135,19 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
     publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
     if (c.fairness !== undefined) publishFairnessThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, c.fairness.thresholds, c.fairness.spec.minGroupSize);
   }
+  const pool = store.pool;
   const monitor = await DriftMonitor.start({
-    dbPath: config.dbPath,
+    db,
     models: contexts,
     windowMs: config.windowMs,
-    intervalMs: config.evalIntervalMs,
+    // In a fleet the evaluator's timer runs only on the elected replica (FleetEvaluator).
+    intervalMs: pool === undefined ? config.evalIntervalMs : 0,
+    // On PostgreSQL the window is always read exactly (hourly aggregates there are future work).
     exactWindowRows: config.exactWindowRows,
     onEvaluated: (key, outcome) => {
       if ('report' in outcome) {
+        // In a fleet the gauges follow the stored reports instead, the same on every replica.
+        if (pool !== undefined) return;
         const r = outcome.report;
         publishModelReport(metrics, r, outcome.seconds);
         if (r.performance_error !== undefined) logger.warn('performance evaluation failed', { model: key, error: r.performance_error });
@@ -145,39 +159,67 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
     },
   });
   closers.push(() => monitor.close());
-  void monitor.evaluateAll();
+  metrics.fleetEvaluator.set(pool === undefined ? 1 : 0);
+  metrics.fleetEvaluatorTerm.set(0);
+  let fleet: FleetEvaluator | undefined;
+  if (pool !== undefined && db.engine === 'postgres') {
+    // The leader election and the stored reports; closed before the monitor and the pool they use.
+    const started = FleetEvaluator.start({
+      monitor, pool, url: db.url, replica: config.replicaId, intervalMs: config.evalIntervalMs, pollMs: config.leaderPollMs,
+      onStored: (_key, stored) => publishModelReport(metrics, stored.report, stored.seconds),
+      onLeaderChange: (change) => {
+        metrics.fleetEvaluator.set(change.leader ? 1 : 0);
+        metrics.fleetEvaluatorTerm.set(change.leader ? change.term : 0);
+        if (change.leader) logger.info('this replica is now the fleet evaluator', { replica: config.replicaId, term: change.term });
+        else logger.warn('this replica stopped being the fleet evaluator', { replica: config.replicaId, reason: change.reason });
+      },
+      onFailure: (key, error) => logger.warn('fleet evaluation failed', { model: key, error }),
+    });
+    closers.push(() => started.close());
+    fleet = started;
+  }
+  const reports: ReportSource = fleet ?? monitor;
+  if (fleet === undefined) void monitor.evaluateAll();
 
-  const retention = await RetentionScheduler.start({
-    dbPath: config.dbPath, archiveDir: config.archiveDir, retentionMs: config.retentionMs, intervalMs: config.retentionIntervalMs, sizeBudgetBytes: config.dbSizeBudgetBytes,
-    onArchived: (rows) => metrics.auditArchivedRows.inc(rows),
-    onFailed: (error) => {
-      metrics.auditRetentionFailures.inc();
-      logger.warn('audit-log retention failed', { error });
-    },
-  });
-  closers.push(() => retention.close());
-
-  // Free space of the database's filesystem: sampled off the request path, read by /readyz and /metrics.
-  metrics.auditDiskMinFreeBytes.set(config.diskMinFreeBytes);
+  // Retention (archive then remove old rows) and the free-space sampling of the database's
+  // filesystem are SQLite-only for now (as are the hourly window aggregates and the ingest of
+  // predictions made elsewhere): on PostgreSQL the database server owns its storage, and
+  // retention there is future work (docs/fleet.md, limits).
   let diskFree = Number.POSITIVE_INFINITY;
-  const sampleDisk = () => {
-    try {
-      const s = statfsSync(dirname(config.dbPath));
-      diskFree = s.bavail * s.bsize;
-      metrics.auditDiskFreeBytes.set(diskFree);
-    } catch {
-      // Unknown: the readiness check says nothing it cannot know.
-    }
-  };
-  sampleDisk();
-  const diskTimer = setInterval(sampleDisk, 5000);
-  diskTimer.unref();
-  closers.push(() => clearInterval(diskTimer));
+  if (db.engine === 'sqlite') {
+    const dbPath = db.path;
+    const retention = await RetentionScheduler.start({
+      dbPath, archiveDir: config.archiveDir, retentionMs: config.retentionMs, intervalMs: config.retentionIntervalMs, sizeBudgetBytes: config.dbSizeBudgetBytes,
+      onArchived: (rows) => metrics.auditArchivedRows.inc(rows),
+      onFailed: (error) => {
+        metrics.auditRetentionFailures.inc();
+        logger.warn('audit-log retention failed', { error });
+      },
+    });
+    closers.push(() => retention.close());
+
+    // Free space of the database's filesystem: sampled off the request path, read by /readyz and /metrics.
+    metrics.auditDiskMinFreeBytes.set(config.diskMinFreeBytes);
+    const sampleDisk = () => {
+      try {
+        const s = statfsSync(dirname(dbPath));
+        diskFree = s.bavail * s.bsize;
+        metrics.auditDiskFreeBytes.set(diskFree);
+      } catch {
+        // Unknown: the readiness check says nothing it cannot know.
+      }
+    };
+    sampleDisk();
+    const diskTimer = setInterval(sampleDisk, 5000);
+    diskTimer.unref();
+    closers.push(() => clearInterval(diskTimer));
+  }
 
   const admission = new Admission(config.ingestQueueRows, (rows) => metrics.ingestQueueRows.set(rows));
-  const expiry = audit instanceof SqliteAuditLog
+  const ingestStore = store.labels instanceof SqliteAuditLog ? store.labels : undefined;
+  const expiry = ingestStore !== undefined
     ? new PairExpiry({
-        store: audit,
+        store: ingestStore,
         timeoutMs: config.ingestPairTimeoutMs,
         intervalMs: Math.min(60_000, Math.max(1000, config.ingestPairTimeoutMs / 5)),
         onSwept: ({ expired, waiting }) => {
@@ -204,16 +246,17 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
     bodyLimitBytes: config.bodyLimitBytes,
     maxBatch: config.maxBatch,
     eventTime: { accept: config.acceptEventTime, maxAgeMs: config.maxEventAgeMs },
-    monitor,
-    ...(audit instanceof SqliteAuditLog ? { labels: audit, ingest: { store: audit, admission, maxEventAgeMs: config.maxEventAgeMs } } : {}),
-    predictions: new SqlitePredictionLookup(db),
+    monitor: reports,
+    labels: store.labels,
+    // The ingest of predictions made elsewhere is on SQLite only for now (not yet on PostgreSQL).
+    ...(ingestStore === undefined ? {} : { ingest: { store: ingestStore, admission, maxEventAgeMs: config.maxEventAgeMs } }),
+    ...(store.predictions === undefined ? {} : { predictions: store.predictions }),
     // The runbooks that alerts link to (docs/alerts.md...), served by the service itself.
     ...(existsSync(DOCS_DIR) ? { docsDir: DOCS_DIR } : {}),
     tokens: { predict: config.predictToken, labels: config.labelsToken },
     readiness: {
       models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
-      database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),
-      audit_log: () => (audit instanceof SqliteAuditLog ? audit.problem : undefined),
+      ...store.checks,
       disk: () => (diskFree < config.diskMinFreeBytes ? `only ${Math.round(diskFree / 2 ** 20)} MB free on the database's filesystem (VIGIA_DISK_MIN_FREE ${Math.round(config.diskMinFreeBytes / 2 ** 20)} MB)` : undefined),
       draining: () => (draining ? 'shutting down' : undefined),
     },
@@ -253,5 +296,5 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
     return closing;
   };
 
-  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, registry, close };
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, registry, store: store.describe, close };
 }

@@ -8,11 +8,21 @@ describe('loadConfig', () => {
     const c = loadConfig({});
     assert.equal(c.port, 8080);
     assert.match(c.modelsDir, /models$/);
-    assert.match(c.dbPath, /data\/vigia\.db$/);
+    assert.equal(c.db.engine, 'sqlite');
+    assert.match(c.db.engine === 'sqlite' ? c.db.path : '', /data\/vigia\.db$/);
     assert.equal(c.dbSynchronous, 'FULL');
     assert.equal(c.bodyLimitBytes, 1024 * 1024);
     assert.equal(c.maxBatch, 1000);
     assert.equal(c.tracesExporter, 'none');
+  });
+
+  it('takes a postgres:// VIGIA_DB as the fleet store and any other value as a SQLite file', () => {
+    assert.deepEqual(loadConfig({ VIGIA_DB: 'postgres://vigia:secret@db:5432/vigia' }).db, { engine: 'postgres', url: 'postgres://vigia:secret@db:5432/vigia' });
+    assert.deepEqual(loadConfig({ VIGIA_DB: 'postgresql://db/vigia' }).db, { engine: 'postgres', url: 'postgresql://db/vigia' });
+    assert.equal(loadConfig({ VIGIA_DB: 'audit.db' }).db.engine, 'sqlite');
+    assert.throws(() => loadConfig({ VIGIA_DB: 'postgres://' }), /config VIGIA_DB="postgres:\/\/" is invalid: expected a postgres:\/\/ URL naming a host/);
+    assert.throws(() => loadConfig({ VIGIA_LEADER_POLL: 'soon' }), /config VIGIA_LEADER_POLL="soon" is invalid/);
+    assert.throws(() => loadConfig({ VIGIA_DB_POOL_SIZE: '0' }), /config VIGIA_DB_POOL_SIZE="0" is invalid: expected an integer from 1 to 1000/);
   });
 
   it('reads each key from its environment variable', () => {

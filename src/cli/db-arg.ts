@@ -3,9 +3,18 @@ import { loadConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import { SCHEMA_VERSION } from '../store/migrations.js';
 
-/** The database a command reads: `--db`, else VIGIA_DB (loadConfig), opened read-only at the current schema. */
+/**
+ * The database a command reads: `--db`, else VIGIA_DB (loadConfig), opened read-only at the
+ * current schema. SQLite only for now: `vigia export` and `vigia audit verify` do not read a
+ * PostgreSQL audit log yet.
+ */
 export function openReadOnly(dbFlag: string | undefined): { db: Database.Database; path: string } {
-  const path = dbFlag ?? loadConfig(process.env).dbPath;
+  let path = dbFlag;
+  if (path === undefined) {
+    const { db: target } = loadConfig(process.env);
+    if (target.engine !== 'sqlite') throw new UsageError('--db', 'VIGIA_DB (postgres://)', 'this command reads a SQLite audit log only (not PostgreSQL yet): give --db with a SQLite file');
+    path = target.path;
+  }
   let db: Database.Database;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });

@@ -1,8 +1,9 @@
+import type { DatabaseTarget } from '../config.js';
 import type { ModelContext, ModelReport } from '../report/model-report.js';
 
 /** Messages between the drift monitor and its evaluation process. */
 export interface EvaluationInit {
-  readonly dbPath: string;
+  readonly db: DatabaseTarget;
   /** One entry per served model version, keyed `${model}@${version}`. */
   readonly models: Readonly<Record<string, ModelContext>>;
   /** Windows of at most this many rows are evaluated from the rows, larger ones from the hourly aggregates. */

@@ -1,37 +1,149 @@
-// The drift evaluation process: reads a window from the audit log (its own read-only
-// SQLite connection) and evaluates it, from the rows when the window holds at most
+// The drift evaluation process: reads a window from the audit log and evaluates it. On
+// SQLite (its own read-only connection) from the rows when the window holds at most
 // VIGIA_EXACT_WINDOW_ROWS of them, otherwise from its hourly aggregates, which this process
-// folds from the audit log and stores (a second connection that writes only those tables). It runs as a child process at a lower scheduling
-// priority (nice 10), so that on a small machine neither the read nor the statistics of a
-// large window take CPU from the event loop that serves /predict. It talks over the IPC
-// channel: one `init` with the baselines, then one request per evaluation.
+// folds from the audit log and stores (a second connection that writes only those tables).
+// On PostgreSQL (its own connection) always from the rows, read commit-safely by xid8: the
+// hourly aggregates and fairness by group are SQLite-only for now (future work on PostgreSQL).
+// It runs as a child process at a lower scheduling priority (nice 10), so that on a small
+// machine neither the read nor the statistics of a large window take CPU from the event loop
+// that serves /predict. It talks over the IPC channel: one `init` with the baselines, then
+// one request per evaluation.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { buildPerformanceReport, cohortRange, type PerformanceContext, type PerformanceReport } from '../performance/report.js';
 import { buildModelReport } from '../report/model-report.js';
-import { CohortReader } from '../store/cohort.js';
+import type { ModelContext } from '../report/model-report.js';
+import { CohortReader, type CohortRows } from '../store/cohort.js';
 import { FairnessCountReader } from '../store/fairness-counts.js';
 import { buildFairnessReport, countGroups, type FairnessReport } from '../fairness/report.js';
-import type { ModelContext } from '../report/model-report.js';
-import { WindowCache } from '../store/window.js';
+import { PgWindowCache, readPgCohort } from '../store/pg-window.js';
+import { connectionConfig } from '../store/postgres.js';
+import { WindowCache, type WindowRows } from '../store/window.js';
+import { ATTRIBUTION_SAMPLE_ROWS, attributionReport, evenSample, meanAbsoluteAttribution, shares, type AttributionReport } from '../explain/attribution-drift.js';
+import { loadExplainer, readSampleRows, type ModelExplainer } from '../explain/model-explainer.js';
 import { SqliteWindowBuckets } from '../store/window-buckets.js';
 import { aggregateCount, windowAggregateLayout } from './window-aggregate.js';
 import { diagnose } from './diagnosis.js';
 import type { EvaluationInit, EvaluationReply, EvaluationRequest } from './evaluation-protocol.js';
 import { buildAggregateReport, buildReport, type DriftReport } from './report.js';
-import { ATTRIBUTION_SAMPLE_ROWS, attributionReport, evenSample, meanAbsoluteAttribution, shares, type AttributionReport } from '../explain/attribution-drift.js';
-import { loadExplainer, readSampleRows, type ModelExplainer } from '../explain/model-explainer.js';
-import type { WindowRows } from '../store/window.js';
 
 const send = (reply: EvaluationReply) => process.send!(reply);
 let data: EvaluationInit | undefined;
-let db: Database.Database | undefined;
-/** The one writable connection of this process: it stores the window's hourly aggregates, nothing else. */
-let aggregatesDb: Database.Database | undefined;
-const caches = new Map<string, WindowCache>();
-const buckets = new Map<string, SqliteWindowBuckets>();
-let cohorts: CohortReader | undefined;
+
+/** A window's drift section, the scores the performance estimate reads, and which path judged it. */
+interface WindowDrift {
+  readonly drift: DriftReport;
+  readonly scores: Float64Array;
+  readonly path: 'rows' | 'aggregates';
+  /** The window's rows, on the rows path (attribution drift explains a sample of them); the aggregates keep none. */
+  readonly window?: WindowRows;
+}
+
+/** What the evaluation reads from the audit log, on either engine. */
+interface EvaluationSource {
+  /** The drift of a model version's window (kept between evaluations, refreshed incrementally). */
+  drift(key: string, ctx: ModelContext, req: EvaluationRequest): WindowDrift | Promise<WindowDrift>;
+  cohort(model: string, version: string, fromMs: number, toMs: number): CohortRows | Promise<CohortRows>;
+  /** Fairness by group: selection over the window, TPR/FPR over the matured cohort; undefined when the engine does not count groups. */
+  fairness(ctx: ModelContext, fromMs: number, toMs: number, nowMs: number): FairnessReport | undefined;
+  close(): Promise<void>;
+}
+
+function sqliteSource(path: string, exactWindowRows: number): EvaluationSource {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  /** The one writable connection of this process: it stores the window's hourly aggregates, nothing else. */
+  const aggregatesDb = new Database(path, { fileMustExist: true });
+  aggregatesDb.pragma('busy_timeout = 5000');
+  const caches = new Map<string, WindowCache>();
+  const buckets = new Map<string, SqliteWindowBuckets>();
+  const cohorts = new CohortReader(db);
+  const fairnessCounts = new FairnessCountReader(db);
+  return {
+    drift: (key, ctx, req) => {
+      const { baseline } = ctx;
+      let source = buckets.get(key);
+      if (source === undefined) {
+        source = new SqliteWindowBuckets(db, windowAggregateLayout(baseline, ctx.bands), aggregatesDb);
+        buckets.set(key, source);
+      }
+      const aggregated = source.refresh(req.fromMs);
+      if (aggregateCount(aggregated.aggregate) <= exactWindowRows) {
+        let cache = caches.get(key);
+        if (cache === undefined) {
+          cache = new WindowCache(db, baseline.model, baseline.modelVersion, baseline.features.map((f) => f.name));
+          caches.set(key, cache);
+        }
+        const window = cache.refresh(req.fromMs);
+        return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows', window };
+      }
+      // Too many rows to hold: the rows' columns go, the hourly aggregates answer.
+      caches.delete(key);
+      return {
+        drift: buildAggregateReport(ctx, { layout: source.layout, ...aggregated }, { fromMs: aggregated.fromMs, toMs: req.toMs }, new Date(req.nowMs)),
+        scores: new Float64Array(0),
+        path: 'aggregates',
+      };
+    },
+    cohort: (model, version, fromMs, toMs) => cohorts.read(model, version, fromMs, toMs),
+    fairness: (ctx, fromMs, toMs, nowMs) => {
+      if (ctx.fairness === undefined) return undefined;
+      const { model, modelVersion } = ctx.baseline;
+      const window = fairnessCounts.windowCounts(model, modelVersion, fromMs, toMs);
+      const range = ctx.performance === undefined ? undefined : cohortRange(ctx.performance, nowMs);
+      const cohort = range === undefined ? [] : fairnessCounts.cohortCounts(model, modelVersion, range.fromMs, range.toMs);
+      return buildFairnessReport(ctx.fairness.spec, countGroups(ctx.fairness.spec, window, cohort), ctx.fairness.thresholds);
+    },
+    close: async () => {
+      db.close();
+      aggregatesDb.close();
+    },
+  };
+}
+
+/** PostgreSQL: the exact window only (no hourly aggregates there yet), and no fairness counts yet. */
+async function postgresSource(url: string): Promise<EvaluationSource> {
+  const caches = new Map<string, PgWindowCache>();
+  // A lost connection fails the evaluations that use it; the next one reconnects (and
+  // rebuilds the windows, whose cursors belonged to the old connection's reads).
+  let connection: Promise<pg.Client> | undefined;
+  const connected = (): Promise<pg.Client> => {
+    connection ??= (async () => {
+      const c = new pg.Client(connectionConfig(url));
+      c.on('error', () => {
+        connection = undefined;
+        caches.clear();
+      });
+      await c.connect();
+      return c;
+    })().catch((err: unknown) => {
+      connection = undefined;
+      throw err;
+    });
+    return connection;
+  };
+  await connected();
+  return {
+    drift: async (key, ctx, req) => {
+      const { baseline } = ctx;
+      const c = await connected();
+      let cache = caches.get(key);
+      if (cache === undefined) caches.set(key, (cache = new PgWindowCache(c, baseline.model, baseline.modelVersion, baseline.features.map((f) => f.name))));
+      const window = await cache.refresh(req.fromMs);
+      return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows', window };
+    },
+    cohort: async (model, version, fromMs, toMs) => readPgCohort(await connected(), model, version, fromMs, toMs),
+    fairness: () => undefined,
+    close: async () => {
+      await (await connection?.catch(() => undefined))?.end();
+    },
+  };
+}
+
+let source: EvaluationSource | undefined;
+
 /** Per model version: its explainer and the attribution shares of its reference sample. */
 const attributions = new Map<string, { explainer: ModelExplainer; names: string[]; reference: { shares: Float64Array; rows: number } }>();
 
@@ -72,111 +184,74 @@ function attributionOf(key: string, window: WindowRows, minWindow: number): Attr
   return attributionReport(a.names, a.reference, { shares: windowShares, rows: window.n, explained: indexes.length }, minWindow);
 }
 
-let fairnessCounts: FairnessCountReader | undefined;
-
-/** Fairness by group: selection over the window, TPR/FPR over the matured cohort (the performance section's range). */
-function fairnessOf(ctx: ModelContext, fromMs: number, toMs: number, nowMs: number): FairnessReport | undefined {
-  if (ctx.fairness === undefined) return undefined;
-  const { model, modelVersion } = ctx.baseline;
-  fairnessCounts ??= new FairnessCountReader(db!);
-  const window = fairnessCounts.windowCounts(model, modelVersion, fromMs, toMs);
-  const range = ctx.performance === undefined ? undefined : cohortRange(ctx.performance, nowMs);
-  const cohort = range === undefined ? [] : fairnessCounts.cohortCounts(model, modelVersion, range.fromMs, range.toMs);
-  return buildFairnessReport(ctx.fairness.spec, countGroups(ctx.fairness.spec, window, cohort), ctx.fairness.thresholds);
-}
 
 /** The performance section: realized on the matured cohort, estimated on the window's scores. */
-function performanceOf(ctx: PerformanceContext, model: string, version: string, scores: Float64Array, nowMs: number): PerformanceReport {
+async function performanceOf(ctx: PerformanceContext, model: string, version: string, scores: Float64Array, nowMs: number): Promise<PerformanceReport> {
   const range = cohortRange(ctx, nowMs);
-  cohorts ??= new CohortReader(db!);
-  const cohort = cohorts.read(model, version, range.fromMs, range.toMs);
+  const cohort = await source!.cohort(model, version, range.fromMs, range.toMs);
   return buildPerformanceReport(ctx, { ...range, ...cohort }, scores);
 }
 
-function evaluate(req: EvaluationRequest): void {
+async function evaluate(req: EvaluationRequest): Promise<void> {
   const started = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
   try {
-    if (data === undefined || db === undefined) throw new Error('evaluation process not initialised');
+    if (data === undefined || source === undefined) throw new Error('evaluation process not initialised');
     const ctx = data.models[req.key];
     if (ctx === undefined) throw new Error(`no baseline for ${req.key}`);
     const { baseline } = ctx;
-    let source = buckets.get(req.key);
-    if (source === undefined) {
-      source = new SqliteWindowBuckets(db, windowAggregateLayout(baseline, ctx.bands), aggregatesDb);
-      buckets.set(req.key, source);
-    }
-    const aggregated = source.refresh(req.fromMs);
-    const exact = aggregateCount(aggregated.aggregate) <= data.exactWindowRows;
-    let drift: DriftReport;
-    let scores: Float64Array;
-    let attributionWindow: WindowRows | undefined;
-    if (exact) {
-      let cache = caches.get(req.key);
-      if (cache === undefined) {
-        cache = new WindowCache(db, baseline.model, baseline.modelVersion, baseline.features.map((f) => f.name));
-        caches.set(req.key, cache);
-      }
-      const window = cache.refresh(req.fromMs);
-      drift = buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose);
-      scores = window.scores;
-      attributionWindow = window;
-    } else {
-      // Too many rows to hold: the rows' columns go, the hourly aggregates answer.
-      caches.delete(req.key);
-      drift = buildAggregateReport(ctx, { layout: source.layout, ...aggregated }, { fromMs: aggregated.fromMs, toMs: req.toMs }, new Date(req.nowMs));
-      scores = new Float64Array(0);
-    }
+    const { drift, scores, path, window } = await source.drift(req.key, ctx, req);
     let performance: PerformanceReport | null = null;
     let performanceError: string | undefined;
     if (ctx.performance !== undefined) {
       try {
-        performance = performanceOf(ctx.performance, baseline.model, baseline.modelVersion, scores, req.nowMs);
+        performance = await performanceOf(ctx.performance, baseline.model, baseline.modelVersion, scores, req.nowMs);
       } catch (err) {
         performanceError = (err as Error).message;
       }
     }
-    // Attribution drift explains a sample of the window's rows: on the exact path only, where
-    // the rows are held (the hourly aggregates keep no rows; see docs/explanations.md).
-    const attribution = attributionWindow === undefined ? undefined : attributionOf(req.key, attributionWindow, ctx.thresholds.minWindow);
     let fairness: FairnessReport | undefined;
     let fairnessError: string | undefined;
     try {
-      fairness = fairnessOf(ctx, req.fromMs, req.toMs, req.nowMs);
+      fairness = source.fairness(ctx, req.fromMs, req.toMs, req.nowMs);
     } catch (err) {
       fairnessError = (err as Error).message;
     }
+    // Attribution drift explains a sample of the window's rows: on the rows path only (the
+    // hourly aggregates keep no rows; see docs/explanations.md).
+    const attribution = window === undefined ? undefined : attributionOf(req.key, window, ctx.thresholds.minWindow);
     const report = {
       ...buildModelReport(drift, performance, { drift: ctx.thresholds, performance: ctx.performance?.thresholds ?? null }, performanceError, attribution),
       ...(fairness === undefined ? {} : { fairness }),
       ...(fairnessError === undefined ? {} : { fairness_error: fairnessError }),
     };
-    send({ kind: 'report', id: req.id, report, seconds: seconds(), peakRssBytes: process.resourceUsage().maxRSS * 1024, path: exact ? 'rows' : 'aggregates' });
+    send({ kind: 'report', id: req.id, report, seconds: seconds(), peakRssBytes: process.resourceUsage().maxRSS * 1024, path });
   } catch (err) {
     send({ kind: 'failed', id: req.id, error: (err as Error).message, seconds: seconds() });
   }
 }
 
+// Evaluations run one after the other: they share one connection (and a PostgreSQL read is
+// a transaction that must not interleave with another).
+let queue: Promise<void> = Promise.resolve();
+
 process.on('message', (msg: { kind: 'init'; data: EvaluationInit } | ({ kind: 'evaluate' } & EvaluationRequest)) => {
   if (msg.kind === 'init') {
-    const init = msg.data;
-    prepareAttributions(init).then(
-      () => {
-        data = init;
-        db = new Database(init.dbPath, { readonly: true, fileMustExist: true });
-        db.pragma('busy_timeout = 5000');
-        aggregatesDb = new Database(init.dbPath, { fileMustExist: true });
-        aggregatesDb.pragma('busy_timeout = 5000');
+    queue = (async () => {
+      try {
+        data = msg.data;
+        await prepareAttributions(data);
+        source = data.db.engine === 'sqlite' ? sqliteSource(data.db.path, data.exactWindowRows) : await postgresSource(data.db.url);
         send({ kind: 'ready' });
-      },
-    ).catch((err: unknown) => send({ kind: 'failed', id: -1, error: (err as Error).message, seconds: 0 }));
+      } catch (err) {
+        send({ kind: 'failed', id: -1, error: (err as Error).message, seconds: 0 });
+      }
+    })();
     return;
   }
-  evaluate(msg);
+  queue = queue.then(() => evaluate(msg));
 });
 // The parent closes the channel (or dies): finish.
 process.on('disconnect', () => {
-  db?.close();
-  aggregatesDb?.close();
-  process.exit(0);
+  void queue.then(() => source?.close()).finally(() => process.exit(0));
 });

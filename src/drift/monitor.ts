@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
+import type { DatabaseTarget } from '../config.js';
 import { forkModule } from '../child-process.js';
 import type { EvaluationInit, EvaluationReply, EvaluationRequest } from './evaluation-protocol.js';
 import type { ModelContext, ModelReport } from '../report/model-report.js';
 
 export interface DriftMonitorOptions {
-  readonly dbPath: string;
+  readonly db: DatabaseTarget;
   readonly models: readonly ModelContext[];
   /** Window length, ms: the last `windowMs` of the audit log. */
   readonly windowMs: number;
@@ -65,7 +66,7 @@ export class DriftMonitor {
     this.now = opts.now ?? Date.now;
     const models: Record<string, ModelContext> = {};
     for (const m of opts.models) models[modelKey(m.baseline.model, m.baseline.modelVersion)] = m;
-    this.init = { dbPath: opts.dbPath, models, exactWindowRows: opts.exactWindowRows ?? DEFAULT_EXACT_WINDOW_ROWS };
+    this.init = { db: opts.db, models, exactWindowRows: opts.exactWindowRows ?? DEFAULT_EXACT_WINDOW_ROWS };
   }
 
   /** How often the reports are evaluated, ms (0: on demand only). */

@@ -1,7 +1,8 @@
 import express, { type Router } from 'express';
 import { HttpError, quote } from '../errors.js';
-import { modelKey, type DriftMonitor } from '../drift/monitor.js';
+import { modelKey } from '../drift/monitor.js';
 import type { ModelRegistry } from '../model/registry.js';
+import type { ModelReport } from '../report/model-report.js';
 import type { ServedReport } from '../report/limits.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
@@ -19,9 +20,20 @@ async function errorRatios(metrics: Metrics): Promise<{ requests: number; ratio_
   return { requests: total, ratio_4xx: total === 0 ? null : (byClass['4xx'] ?? 0) / total, ratio_5xx: total === 0 ? null : (byClass['5xx'] ?? 0) / total };
 }
 
+/**
+ * Where reports come from: the process's own drift monitor (one process on SQLite), or the
+ * fleet's stored reports (`FleetEvaluator`, on PostgreSQL).
+ */
+export interface ReportSource {
+  /** How often the reports are evaluated, ms (0: on demand only); the status page reloads as often. */
+  readonly intervalMs: number;
+  lastReport(key: string): ModelReport | undefined | Promise<ModelReport | undefined>;
+  evaluate(key: string): Promise<ModelReport>;
+}
+
 export interface ReportDeps {
   readonly registry: ModelRegistry;
-  readonly monitor: DriftMonitor;
+  readonly monitor: ReportSource;
   readonly metrics: Metrics;
 }
 
@@ -36,12 +48,18 @@ export async function servedReport(deps: ReportDeps, name: string | undefined, r
     throw new HttpError(404, 'unknown_model', `no model named ${quote(name)}; loaded: ${deps.registry.list().map((m) => m.manifest.name).join(', ')}`, 'model');
   }
   const key = modelKey(model.manifest.name, model.manifest.version);
-  let report = refresh ? undefined : deps.monitor.lastReport(key);
+  let report: ModelReport | undefined;
+  try {
+    report = refresh ? undefined : await deps.monitor.lastReport(key);
+  } catch (err) {
+    throw new HttpError(503, 'report_store_unavailable', `the stored report could not be read: ${(err as Error).message}`);
+  }
   if (report === undefined) {
     try {
       report = await deps.monitor.evaluate(key);
     } catch (err) {
-      throw new HttpError(503, 'evaluation_failed', (err as Error).message);
+      const e = err as Error;
+      throw new HttpError(503, e.name === 'NoFleetReportError' ? 'no_fleet_report' : 'evaluation_failed', e.message);
     }
   }
   return { ...report, operational: { ...report.operational, since_start: await errorRatios(deps.metrics) } };

@@ -76,7 +76,8 @@ export class AuditLogFailedError extends Error {
   override readonly name = 'AuditLogFailedError';
 }
 
-const toRow = (r: AuditRecord): AuditRow => [
+/** A record as the thirteen columns of a `predictions` row, in INSERT order (both engines). */
+export const toAuditRow = (r: AuditRecord): AuditRow => [
   r.id, r.requestId, r.tsMs, r.model, r.modelVersion, JSON.stringify(r.features),
   r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId, r.eventTsMs,
   JSON.stringify(r.groups ?? {}), r.monitoring === undefined ? null : JSON.stringify(r.monitoring), r.bundleHash ?? '', r.source ?? 'scored',
@@ -165,7 +166,7 @@ export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
   append(records: readonly AuditRecord[]): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.closing !== undefined) return Promise.reject(new AuditLogClosedError());
-    for (const r of records) this.queue.push(toRow(r));
+    for (const r of records) this.queue.push(toAuditRow(r));
     return new Promise<void>((resolve, reject) => {
       this.queueWaiters.push({ resolve, reject });
       this.scheduled ??= setImmediate(() => this.send());
@@ -185,7 +186,7 @@ export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
   }
 
   observe(records: readonly AuditRecord[]): Promise<ObservationOutcome[]> {
-    return this.ask<ObservationOutcome[]>((id) => ({ kind: 'observe', id, rows: records.map(toRow) }));
+    return this.ask<ObservationOutcome[]>((id) => ({ kind: 'observe', id, rows: records.map(toAuditRow) }));
   }
 
   recordHalf(half: EventHalf): Promise<HalfOutcome> {

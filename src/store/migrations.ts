@@ -1,11 +1,24 @@
 import type Database from 'better-sqlite3';
 
 /**
- * Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
- * Append new steps; never edit a step that has shipped.
+ * One schema change, in each engine's SQL. `null`: nothing to do on that engine (PostgreSQL
+ * shipped after steps 1–4, so its first steps already have their final shape; the fleet's
+ * tables exist only on PostgreSQL, the hourly window aggregates and the hash chain only on SQLite
+ * for now).
  */
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE predictions (
+export interface MigrationStep {
+  readonly sqlite: string | null;
+  readonly postgres: string | null;
+}
+
+/**
+ * The schema of both engines, in one list of steps applied in order. SQLite records how many
+ * ran in `PRAGMA user_version`, PostgreSQL in the `vigia_schema` table
+ * (src/store/postgres-schema.ts). Append new steps (with both texts); never edit a step that
+ * has shipped.
+ */
+export const MIGRATIONS: readonly MigrationStep[] = [
+  { sqlite: `CREATE TABLE predictions (
      seq           INTEGER PRIMARY KEY,
      id            TEXT NOT NULL UNIQUE,   -- prediction_id, answered to the client
      request_id    TEXT NOT NULL,          -- one per HTTP request (a batch shares it)
@@ -21,33 +34,68 @@ const MIGRATIONS: readonly string[] = [
      trace_id      TEXT NOT NULL
    ) STRICT;
    CREATE INDEX predictions_model_time ON predictions (model, model_version, ts_ms);`,
-  `CREATE TABLE labels (
+    // Partitioned by event time (a range of ms per month, created ahead by the audit log), so
+    // retention drops a month with DROP TABLE instead of a slow DELETE; the primary key has to
+    // carry the partition key. `tx`, the inserting transaction's id, lets a reader take rows
+    // in commit-safe order (src/store/pg-window.ts): a sequence is not commit order here.
+    postgres: `CREATE TABLE predictions (
+     id            text NOT NULL,
+     request_id    text NOT NULL,
+     ts_ms         bigint NOT NULL,
+     event_ts_ms   bigint NOT NULL,
+     model         text NOT NULL,
+     model_version text NOT NULL,
+     features      text NOT NULL,
+     probability   double precision NOT NULL,
+     decision      smallint NOT NULL,
+     band          text NOT NULL,
+     threshold     double precision NOT NULL,
+     latency_ms    double precision NOT NULL,
+     trace_id      text NOT NULL,
+     tx            xid8 NOT NULL DEFAULT pg_current_xact_id(),
+     PRIMARY KEY (id, event_ts_ms)
+   ) PARTITION BY RANGE (event_ts_ms);
+   CREATE INDEX predictions_id ON predictions (id);
+   CREATE INDEX predictions_model_event_time ON predictions (model, model_version, event_ts_ms);
+   CREATE INDEX predictions_model_tx ON predictions (model, model_version, tx);` },
+  { sqlite: `CREATE TABLE labels (
      prediction_id  TEXT PRIMARY KEY,      -- predictions.id
      label          INTEGER NOT NULL CHECK (label IN (0, 1)),
      label_ts_ms    INTEGER NOT NULL,      -- when the outcome became known (client-given, default: received)
      received_ts_ms INTEGER NOT NULL       -- when Vigia stored it
    ) STRICT;`,
+    postgres: `CREATE TABLE labels (
+     prediction_id  text PRIMARY KEY,
+     label          smallint NOT NULL CHECK (label IN (0, 1)),
+     label_ts_ms    bigint NOT NULL,
+     received_ts_ms bigint NOT NULL,
+     model          text NOT NULL,
+     model_version  text NOT NULL,
+     event_ts_ms    bigint NOT NULL,
+     probability    double precision NOT NULL
+   );
+   CREATE INDEX labels_model_event_time ON labels (model, model_version, event_ts_ms);` },
   // The event time: a replay or backfill gives it (VIGIA_ACCEPT_EVENT_TIME), otherwise it is
   // the decision time. ts_ms stays the server's clock. The window and the cohort read by it.
-  `ALTER TABLE predictions ADD COLUMN event_ts_ms INTEGER NOT NULL DEFAULT 0;
+  { sqlite: `ALTER TABLE predictions ADD COLUMN event_ts_ms INTEGER NOT NULL DEFAULT 0;
    UPDATE predictions SET event_ts_ms = ts_ms;
    DROP INDEX predictions_model_time;
-   CREATE INDEX predictions_model_event_time ON predictions (model, model_version, event_ts_ms);`,
+   CREATE INDEX predictions_model_event_time ON predictions (model, model_version, event_ts_ms);`, postgres: null },
   // A label carries its prediction's model, version, event time and probability, so the
   // matured cohort's metrics read the labels alone, by index, without a join.
-  `ALTER TABLE labels ADD COLUMN model TEXT NOT NULL DEFAULT '';
+  { sqlite: `ALTER TABLE labels ADD COLUMN model TEXT NOT NULL DEFAULT '';
    ALTER TABLE labels ADD COLUMN model_version TEXT NOT NULL DEFAULT '';
    ALTER TABLE labels ADD COLUMN event_ts_ms INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE labels ADD COLUMN probability REAL NOT NULL DEFAULT 0;
    UPDATE labels SET (model, model_version, event_ts_ms, probability) =
      (SELECT p.model, p.model_version, p.event_ts_ms, p.probability FROM predictions p WHERE p.id = labels.prediction_id);
-   CREATE INDEX labels_model_event_time ON labels (model, model_version, event_ts_ms);`,
+   CREATE INDEX labels_model_event_time ON labels (model, model_version, event_ts_ms);`, postgres: null },
   // Predictions made elsewhere (the ingest API, KServe's payload logger) are marked
   // 'observed'; Vigia's own are 'scored'. The CloudEvents of KServe's logger come in halves
   // (request, response) that are committed as they arrive and paired here by ce-id, so a
   // half acknowledged before its partner survives a restart; paired halves keep only their
   // times, unpaired ones expire (expired_ms) but are kept, and a late partner still pairs.
-  `ALTER TABLE predictions ADD COLUMN source TEXT NOT NULL DEFAULT 'scored';
+  { sqlite: `ALTER TABLE predictions ADD COLUMN source TEXT NOT NULL DEFAULT 'scored';
    CREATE TABLE cloudevents (
      model       TEXT NOT NULL,
      ce_id       TEXT NOT NULL,
@@ -60,11 +108,24 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (model, ce_id)
    ) STRICT;
    CREATE INDEX cloudevents_waiting ON cloudevents (first_ms) WHERE paired_ms IS NULL AND expired_ms IS NULL;`,
+    postgres: `ALTER TABLE predictions ADD COLUMN source text NOT NULL DEFAULT 'scored';
+   CREATE TABLE cloudevents (
+     model       text NOT NULL,
+     ce_id       text NOT NULL,
+     request     text,
+     response    text,
+     first_ms    bigint NOT NULL,
+     paired_ms   bigint,
+     expired_ms  bigint,
+     problem     text,
+     PRIMARY KEY (model, ce_id)
+   );
+   CREATE INDEX cloudevents_waiting ON cloudevents (first_ms) WHERE paired_ms IS NULL AND expired_ms IS NULL;` },
   // Governance: the groups of each prediction for fairness (JSON, attribute → group), the
   // attributes the caller sent only for monitoring (JSON or NULL), the content hash of the
   // bundle that decided (lineage), and the hash chain: each row's SHA-256 over its canonical
   // bytes, and one link per committed group covering its rows and the previous link.
-  `ALTER TABLE predictions ADD COLUMN groups TEXT NOT NULL DEFAULT '{}';
+  { sqlite: `ALTER TABLE predictions ADD COLUMN groups TEXT NOT NULL DEFAULT '{}';
    ALTER TABLE predictions ADD COLUMN monitoring TEXT;
    ALTER TABLE predictions ADD COLUMN bundle_hash TEXT NOT NULL DEFAULT '';
    ALTER TABLE predictions ADD COLUMN row_hash BLOB;
@@ -86,10 +147,17 @@ const MIGRATIONS: readonly string[] = [
    ) STRICT;
    -- One row the writer rewrites to learn whether the disk takes writes again after a failure.
    CREATE TABLE audit_probe (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL) STRICT;`,
+    // PostgreSQL: the columns, so a row written there carries its groups, monitoring
+    // attributes and bundle hash. The hash chain (row_hash, audit_chain, audit_checkpoint) and
+    // the disk probe are SQLite-only for now: the chain is computed in the SQLite writer thread
+    // (src/store/audit-writer-worker.ts) and the PostgreSQL writer does not chain its rows yet.
+    postgres: `ALTER TABLE predictions ADD COLUMN groups text NOT NULL DEFAULT '{}';
+   ALTER TABLE predictions ADD COLUMN monitoring text;
+   ALTER TABLE predictions ADD COLUMN bundle_hash text NOT NULL DEFAULT '';` },
   // The window as hourly aggregates (src/store/window-buckets.ts), derived from the
   // predictions and rebuilt from them when missing: a bucket's counts as float64 bytes, and
   // per model version and layout the last seq folded in, written in the same transaction.
-  `CREATE TABLE window_buckets (
+  { sqlite: `CREATE TABLE window_buckets (
      model           TEXT NOT NULL,
      model_version   TEXT NOT NULL,
      layout          TEXT NOT NULL,     -- the aggregate layout's hash (bins and KS cells of the baseline)
@@ -105,23 +173,59 @@ const MIGRATIONS: readonly string[] = [
      through_seq   INTEGER NOT NULL,    -- every predictions row with seq <= this is in the buckets
      PRIMARY KEY (model, model_version, layout)
    ) STRICT, WITHOUT ROWID;`,
+    // PostgreSQL: nothing yet. The hourly aggregates are SQLite-only for now (the window on
+    // PostgreSQL is read exactly, by xid8, src/store/pg-window.ts); aggregates there are future work.
+    postgres: null },
   // The principal reasons answered with a decision (JSON array of {code, reason, contribution}),
   // NULL when it had none (decision 0 without "explain", or a model that cannot be explained).
-  `ALTER TABLE predictions ADD COLUMN reasons TEXT;`,
+  { sqlite: `ALTER TABLE predictions ADD COLUMN reasons TEXT;`,
+    postgres: `ALTER TABLE predictions ADD COLUMN reasons text;` },
+  // The fleet (PostgreSQL only): each leadership term of the evaluator, each evaluation it
+  // published (the record that shows one evaluator at a time), and the reports every
+  // replica serves.
+  { sqlite: null,
+    postgres: `CREATE TABLE leader_terms (
+     term        bigserial PRIMARY KEY,    -- the fencing token: rises with each new leader
+     replica     text NOT NULL,
+     acquired_at timestamptz NOT NULL DEFAULT clock_timestamp()
+   );
+   CREATE TABLE evaluations (
+     term        bigint NOT NULL REFERENCES leader_terms (term),
+     replica     text NOT NULL,
+     model       text NOT NULL,
+     model_version text NOT NULL,
+     started_ms  bigint NOT NULL,
+     finished_ms bigint NOT NULL,
+     published_at timestamptz NOT NULL DEFAULT clock_timestamp()
+   );
+   CREATE INDEX evaluations_started ON evaluations (started_ms);
+   CREATE TABLE fleet_reports (
+     model         text NOT NULL,
+     model_version text NOT NULL,
+     term          bigint NOT NULL,
+     replica       text NOT NULL,
+     seconds       double precision NOT NULL,
+     report        json NOT NULL,          -- json, not jsonb: kept byte for byte, so every replica serves the same text
+     published_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+     PRIMARY KEY (model, model_version)
+   );` },
 ];
 
-/** The schema version a fully migrated database records (`PRAGMA user_version`). */
-export const SCHEMA_VERSION = MIGRATIONS.length;
+/** How many steps the SQLite schema has (steps with SQLite text, counted in `user_version`). */
+const SQLITE_STEPS = MIGRATIONS.filter((s) => s.sqlite !== null);
+
+/** The schema version a fully migrated SQLite database records (`PRAGMA user_version`). */
+export const SCHEMA_VERSION = SQLITE_STEPS.length;
 
 /** Applies the steps not yet run, up to `target` (all of them; tests stop earlier to build old databases). */
-export function migrate(db: Database.Database, target = MIGRATIONS.length): void {
+export function migrate(db: Database.Database, target = SQLITE_STEPS.length): void {
   const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new Error(`schema version ${current} is newer than this Vigia knows (${MIGRATIONS.length})`);
+  if (current > SQLITE_STEPS.length) {
+    throw new Error(`schema version ${current} is newer than this Vigia knows (${SQLITE_STEPS.length})`);
   }
   for (let v = current; v < target; v++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
+      db.exec(SQLITE_STEPS[v]!.sqlite!);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }

@@ -127,6 +127,12 @@ export function createMetrics(registry: Registry) {
       help: 'Prediction rows committed to the audit log.',
       registers,
     }),
+    fleetEvaluator: new Gauge({
+      name: 'vigia_fleet_evaluator',
+      help: 'Whether this replica evaluates drift and performance: 1 for the elected evaluator of a fleet (or a process on SQLite), 0 for the other replicas; the value of vigia_fleet_evaluator_term says its term.',
+      registers,
+    }),
+    fleetEvaluatorTerm: new Gauge({ name: 'vigia_fleet_evaluator_term', help: 'The leadership term this replica evaluates under (0 when it does not; a process on SQLite has none).', registers }),
     attributionShare: new Gauge({ name: 'vigia_attribution_share', help: 'A feature\'s share of the mean absolute SHAP value (0-1), on the window sample or the reference sample (tree models).', labelNames: [...FEATURE_LABELS, 'sample'] as const, registers }),
     attributionShift: new Gauge({ name: 'vigia_attribution_shift', help: 'Total variation distance between the window\'s and the reference\'s attribution shares, 0-1 (NaN below the minimum window; tree models).', labelNames: ['model', 'version'] as const, registers }),
     attributionRowsExplained: new Gauge({ name: 'vigia_attribution_rows_explained', help: 'Window rows explained for attribution drift at the last evaluation (an even sample of the window).', labelNames: ['model', 'version'] as const, registers }),

@@ -68,7 +68,7 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
       if (c.fairness !== undefined) publishFairnessThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, c.fairness.thresholds, c.fairness.spec.minGroupSize);
     }
     monitor = await DriftMonitor.start({
-      dbPath, models: contexts, windowMs: 7 * 86_400_000, intervalMs: 0,
+      db: { engine: 'sqlite', path: dbPath }, models: contexts, windowMs: 7 * 86_400_000, intervalMs: 0,
       ...(opts.exactWindowRows === undefined ? {} : { exactWindowRows: opts.exactWindowRows }),
       onEvaluated: (_key, outcome) => {
         if (!('report' in outcome)) return;

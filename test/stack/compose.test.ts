@@ -20,11 +20,19 @@ describe('docker-compose.yml and the Dockerfile', () => {
     assert.equal(r.stderr.trim(), '', r.stderr);
   });
 
-  it('runs the service, Prometheus, Alertmanager and Grafana, each image pinned to a version', () => {
-    assert.deepEqual(Object.keys(compose.services).sort(), ['alertmanager', 'grafana', 'prometheus', 'vigia']);
-    assert.equal(compose.services['vigia']!.build, '.');
+  it('runs two service replicas on one PostgreSQL, Prometheus, Alertmanager and Grafana, each image pinned to a version', () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), ['alertmanager', 'grafana', 'postgres', 'prometheus', 'vigia', 'vigia-2']);
+    const replicas = [compose.services['vigia']!, compose.services['vigia-2']!];
+    for (const r of replicas) {
+      assert.equal(r.build, '.');
+      assert.equal(r.environment?.['VIGIA_DB'], 'postgres://vigia@postgres:5432/vigia');
+      assert.equal(r.environment?.['VIGIA_DB_PASSWORD_FILE'], '/run/secrets/postgres_password');
+    }
+    assert.deepEqual(replicas.map((r) => r.environment?.['VIGIA_REPLICA_ID']), ['vigia-1', 'vigia-2']);
+    assert.equal(compose.services['postgres']!.environment?.['POSTGRES_PASSWORD_FILE'], '/run/secrets/postgres_password');
     for (const [name, s] of Object.entries(compose.services)) {
-      assert.match(s.image ?? '', /^[\w./-]+:v?\d+\.\d+\.\d+$/, `${name}: ${s.image}`);
+      // PostgreSQL numbers its releases major.minor; the others major.minor.patch.
+      assert.match(s.image ?? '', name === 'postgres' ? /^postgres:\d+\.\d+-bookworm$/ : /^[\w./-]+:v?\d+\.\d+\.\d+$/, `${name}: ${s.image}`);
     }
   });
 
@@ -41,9 +49,9 @@ describe('docker-compose.yml and the Dockerfile', () => {
 
   it('reads the secrets from git-ignored files, never from the compose file', () => {
     assert.equal(compose.services['grafana']!.environment?.['GF_SECURITY_ADMIN_PASSWORD__FILE'], '/run/secrets/grafana_admin_password');
-    assert.deepEqual(compose.secrets, { grafana_admin_password: { file: './grafana/secrets/admin-password' } });
+    assert.deepEqual(compose.secrets, { grafana_admin_password: { file: './grafana/secrets/admin-password' }, postgres_password: { file: './postgres/secrets/password' } });
     const ignored = readFileSync(join(ROOT, '.gitignore'), 'utf8').split('\n');
-    for (const dir of ['alertmanager/secrets/', 'grafana/secrets/']) assert.ok(ignored.includes(dir), `.gitignore lacks ${dir}`);
+    for (const dir of ['alertmanager/secrets/', 'grafana/secrets/', 'postgres/secrets/']) assert.ok(ignored.includes(dir), `.gitignore lacks ${dir}`);
     assert.doesNotMatch(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), /PASSWORD:|_KEY:|TOKEN:/);
   });
 

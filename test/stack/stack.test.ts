@@ -10,7 +10,7 @@
 //                 group_wait and group_interval 1 s; the routing tree and the inhibition
 //                 are the committed ones.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
@@ -18,7 +18,8 @@ import { ROOT, tempDir } from '../helpers/app.js';
 import { panelQueries } from '../helpers/dashboards.js';
 import { demoLabelledRows, holdoutRows } from '../helpers/demo-rows.js';
 import { startVigia, type VigiaProcess } from '../helpers/process.js';
-import { alertRules, metricNames, recordingRules, ruleFileNames, RULES_DIR } from '../helpers/rules.js';
+import { prometheusConfig, shortenedRules } from '../helpers/prometheus-config.js';
+import { alertRules, metricNames, recordingRules } from '../helpers/rules.js';
 import { freePort, promQuery, startDaemon, waitFor, webhookReceiver, type Daemon, type Delivery } from '../helpers/stack.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -30,7 +31,6 @@ const DRIFT_ALERTS = alertRules(['drift.rules.yml']).map((a) => a.alert);
 const FAIRNESS_ALERTS = alertRules(['fairness.rules.yml']).map((a) => a.alert);
 /** Business alerts (approval rate, high-risk share): limits from the model's own reference, so stable traffic is inside them. */
 const BUSINESS_ALERTS = alertRules(['business.rules.yml']).map((a) => a.alert);
-const SHORT_FOR = 'for: 3s';
 
 const ROWS = demoLabelledRows(1200);
 const STABLE = ROWS.slice(0, 600);
@@ -40,38 +40,6 @@ const TRICKLE = holdoutRows().slice(0, 240).map((r) => r.features);
 const SHIFTED = ROWS.slice(600).map((r) => ({ ...r.features, LIMIT_BAL: r.features['LIMIT_BAL']! * 3 }));
 
 const substitute = (expr: string) => Object.entries(GRAFANA_MACROS).reduce((e, [macro, value]) => e.replaceAll(macro, value), expr);
-
-/** The committed rule files with every `for:` shortened; fails if one is left as it was. */
-function shortenedRules(dir: string): string[] {
-  mkdirSync(dir, { recursive: true });
-  return ruleFileNames().map((file) => {
-    const text = readFileSync(join(RULES_DIR, file), 'utf8');
-    let changed = 0;
-    const short = text.replace(/^(\s+)for: \d+[smh]$/gm, (_m, indent: string) => { changed++; return `${indent}${SHORT_FOR}`; });
-    assert.equal(changed, alertRules([file]).length, `${file}: every alert's for: is shortened`);
-    writeFileSync(join(dir, file), short);
-    return join(dir, file);
-  });
-}
-
-interface PromConfig {
-  global: Record<string, string> & { external_labels: Record<string, string> };
-  rule_files: string[];
-  alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] };
-  scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
-}
-
-function prometheusConfig(service: string, alertmanager: string, ruleFiles: string[]): string {
-  const c = parse(readFileSync(join(ROOT, 'prometheus', 'prometheus.yml'), 'utf8')) as PromConfig;
-  c.global['scrape_interval'] = '1s';
-  c.global['evaluation_interval'] = '1s';
-  c.global.external_labels['vigia_external_url'] = `http://${service}`;
-  c.rule_files = ruleFiles;
-  c.alerting.alertmanagers[0]!.static_configs = [{ targets: [alertmanager] }];
-  assert.deepEqual(c.scrape_configs.map((s) => s.job_name), ['vigia']);
-  c.scrape_configs[0]!.static_configs = [{ targets: [service] }];
-  return stringify(c);
-}
 
 interface AmConfig {
   route: Record<string, unknown>;
@@ -126,7 +94,7 @@ describe('the monitoring stack, end to end', () => {
       `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=',
     ], `http://127.0.0.1:${amPort}`, '/-/ready');
     const promPort = await freePort();
-    writeFileSync(join(tmp.dir, 'prometheus.yml'), prometheusConfig(new URL(vigia.url).host, `127.0.0.1:${amPort}`, shortenedRules(join(tmp.dir, 'rules'))));
+    writeFileSync(join(tmp.dir, 'prometheus.yml'), prometheusConfig([new URL(vigia.url).host], `127.0.0.1:${amPort}`, shortenedRules(join(tmp.dir, 'rules'))));
     prometheus = await startDaemon(prometheusBin, [
       `--config.file=${join(tmp.dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(tmp.dir, 'tsdb')}`,
       `--web.listen-address=127.0.0.1:${promPort}`,
@@ -247,7 +215,7 @@ describe('the monitoring stack, end to end', () => {
       assert.equal(alert.status, 'firing');
       assert.deepEqual(alert.labels, {
         alertname: 'VigiaFeaturePsiCritical', severity: 'critical', signal: 'feature_psi',
-        model: MODEL, version: '1.0.0', feature: 'LIMIT_BAL', job: 'vigia', instance: new URL(vigia.url).host,
+        model: MODEL, version: '1.0.0', feature: 'LIMIT_BAL', job: 'vigia',
         vigia_external_url: `http://${new URL(vigia.url).host}`,
       });
       assert.equal(alert.annotations['summary'], rule.annotations!['summary']);

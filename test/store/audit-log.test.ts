@@ -5,6 +5,7 @@ import { AuditLogClosedError, SqliteAuditLog, type AuditRecord } from '../../src
 import { openDatabase } from '../../src/store/database.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { tempDir } from '../helpers/app.js';
+import { appendConcurrently } from '../helpers/appends.js';
 
 const tmp = tempDir();
 after(() => tmp.remove());
@@ -51,12 +52,7 @@ describe('SqliteAuditLog', () => {
 
   it('keeps every row under many concurrent appends', async () => {
     const { db, log, count } = await fresh();
-    const appends: Promise<void>[] = [];
-    for (let i = 0; i < 2000; i++) {
-      appends.push(log.append([record(`r${i}`)]));
-      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
-    }
-    await Promise.all(appends);
+    await appendConcurrently(log, 2000, record);
     assert.equal(count(), 2000);
     await log.close();
     db.close();

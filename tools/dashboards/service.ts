@@ -6,6 +6,11 @@ import { MODEL, prom, statPanel, timeseriesPanel, vigiaDashboard } from './panel
 const S = SERVICE_LIMITS;
 
 const SCORING = 'route=~"/predict|/v1/models/:model/predict"';
+const API = 'route!~"/metrics|/healthz|/readyz"';
+/** Per replica: the share of a status class among its API requests (0 while it answered none of them). */
+const replicaShare = (classes: string) =>
+  `(sum by (instance) (rate(vigia_http_requests_total{${API}, status_class=~"${classes}"}[$__rate_interval])) or sum by (instance) (rate(vigia_http_requests_total{${API}}[$__rate_interval])) * 0)`
+  + ` / sum by (instance) (rate(vigia_http_requests_total{${API}}[$__rate_interval]))`;
 const RATIO = 'job_status_class:vigia_http_requests:ratio_rate5m';
 /** The share of one status class; 0, not "no data", while the service never answered one. */
 const share = (classes: string) => `sum by (job) (${RATIO}{status_class=~"${classes}"}) or sum by (job) (${RATIO}) * 0`;
@@ -94,6 +99,28 @@ export function serviceDashboard(): dashboard.Dashboard {
         description: 'Share of API requests that failed, either class, over 5 minutes. VigiaErrorRatioCritical pages above 5 % for 5 minutes.',
         queries: [prom(share('4xx|5xx'), 'errors', 'A')],
         lines: [{ value: S.errorRatio.critical, color: 'red' }],
+      }),
+      timeseriesPanel({
+        title: 'Scoring requests per second, by replica', unit: 'reqps',
+        description: 'The fleet\'s scoring traffic per replica (one series on a single process). A replica far below the others is out of the load balancer\'s rotation, or failing its /readyz.',
+        queries: [prom(`sum by (instance) (rate(vigia_http_requests_total{${SCORING}}[$__rate_interval]))`, '{{instance}}', 'A')],
+      }),
+      timeseriesPanel({
+        title: 'Scoring latency p95, by replica', unit: 's',
+        description: 'p95 of the predict routes per replica. One slow replica hides in the fleet\'s quantile above; here it stands out. SLO lines as above.',
+        queries: [prom(`histogram_quantile(0.95, sum by (instance, le) (rate(vigia_http_request_duration_seconds_bucket{${SCORING}}[$__rate_interval])))`, '{{instance}}', 'A')],
+        lines: [{ value: 0.2, color: 'orange' }, { value: 0.3, color: 'red' }],
+      }),
+      timeseriesPanel({
+        title: 'Error ratio (4xx + 5xx), by replica', unit: 'percentunit',
+        description: 'Share of each replica\'s API requests that failed. A replica that lost PostgreSQL answers 503 (audit_log_unavailable) while the others serve.',
+        queries: [prom(replicaShare('4xx|5xx'), '{{instance}}', 'A')],
+        lines: [{ value: 0.05, color: 'red' }],
+      }),
+      timeseriesPanel({
+        title: 'Fleet evaluator', unit: 'short',
+        description: 'Which replica evaluates drift and performance for the fleet (1), with its leadership term as a second series; every replica serves and exports what it stores. A change of hands is a step here; a gap with no evaluator for longer than VIGIA_LEADER_POLL plus one evaluation is worth a look.',
+        queries: [prom('vigia_fleet_evaluator{job="vigia"}', '{{instance}}', 'A'), prom('max(vigia_fleet_evaluator_term{job="vigia"})', 'term', 'B')],
       }),
       timeseriesPanel({
         title: 'Event-loop lag p99', unit: 's',

@@ -1,0 +1,234 @@
+import type pg from 'pg';
+import { AuditLogClosedError, AuditLogFailedError, toAuditRow, type AuditLog, type AuditRecord, type CommitObserver, type LabelOutcome, type LabelRow, type LabelStore } from './audit-log.js';
+import type { AuditRow } from './audit-writer-protocol.js';
+import { ensurePartitions, monthOf } from './postgres.js';
+
+/**
+ * One bind parameter per column, whatever the batch size: a multi-row VALUES list needs one
+ * per value and hits the protocol's limit of 65,535 parameters at 3,641 rows of 18 columns.
+ * Every column of `AuditRow` (governance's groups, monitoring attributes and bundle hash,
+ * and the reasons, included); the hash chain is SQLite-only for now, so no row_hash here.
+ */
+const INSERT_PREDICTIONS = `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, source, reasons)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::smallint[], $9::text[], $10::float8[], $11::float8[], $12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[])`;
+
+const INSERT_LABELS = `INSERT INTO labels (prediction_id, label, label_ts_ms, received_ts_ms, model, model_version, event_ts_ms, probability)
+  SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::float8[])
+  ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id`;
+
+/** Columns of a `predictions` row (`AuditRow`). */
+const COLUMNS = 18;
+
+/** The rows as one array per column (what `unnest` takes). */
+export function columnsOf(rows: readonly AuditRow[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: COLUMNS }, () => new Array<unknown>(rows.length));
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    for (let c = 0; c < COLUMNS; c++) columns[c]![i] = r[c];
+  }
+  return columns;
+}
+
+interface Pending {
+  readonly rows: AuditRow[];
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+/** Transactions committing at once; appends arriving meanwhile wait and form the next group. */
+const MAX_CONCURRENT_COMMITS = 4;
+
+/**
+ * The PostgreSQL audit log, with group commit as on SQLite: the appends of one event-loop
+ * turn (and those that arrive while MAX_CONCURRENT_COMMITS transactions are running) are
+ * inserted in one transaction, and each resolves only after its COMMIT returned with
+ * `synchronous_commit = on` (the WAL flushed on the server). A failed group is retried
+ * append by append, so one bad row sinks only its own request.
+ *
+ * It runs on the event loop, through a pg Pool, unlike the SQLite writer that needs a worker
+ * thread: better-sqlite3 is synchronous and would block the loop for each INSERT and fsync,
+ * while node-postgres only writes to a socket and waits for the answer asynchronously — the
+ * work (and the fsync) happens in the server's process.
+ *
+ * Unlike the SQLite log it has no terminal failure: while the database is unreachable each
+ * append fails (the prediction answers 503), and the pool reconnects once it is back.
+ */
+export class PgAuditLog implements AuditLog, LabelStore {
+  private queue: Pending[] = [];
+  private scheduled: NodeJS.Immediate | undefined;
+  private running = 0;
+  private readonly idle: (() => void)[] = [];
+  private readonly knownMonths = new Set<string>();
+  private closing = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly onCommit: CommitObserver = () => {},
+  ) {}
+
+  append(records: readonly AuditRecord[]): Promise<void> {
+    if (this.closing) return Promise.reject(new AuditLogClosedError());
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ rows: records.map(toAuditRow), resolve, reject });
+      this.scheduled ??= setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = undefined;
+    if (this.queue.length === 0 || this.running >= MAX_CONCURRENT_COMMITS) return;
+    const group = this.queue;
+    this.queue = [];
+    this.running++;
+    void this.commitGroup(group).finally(() => {
+      this.running--;
+      if (this.queue.length > 0) this.flush();
+      else if (this.running === 0) for (const done of this.idle.splice(0)) done();
+    });
+  }
+
+  private async commitGroup(group: Pending[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    const rows = group.length === 1 ? group[0]!.rows : group.flatMap((p) => p.rows);
+    try {
+      await this.insert(rows);
+      this.onCommit(rows.length, seconds(), false);
+      for (const p of group) p.resolve();
+      return;
+    } catch (err) {
+      if (group.length === 1) {
+        this.onCommit(0, seconds(), true);
+        group[0]!.reject(new AuditLogFailedError(`the audit-log commit failed: ${(err as Error).message}`));
+        return;
+      }
+    }
+    // One bad group must not sink the others: retry each append alone.
+    let failed = false;
+    for (const p of group) {
+      try {
+        await this.insert(p.rows);
+        p.resolve();
+      } catch (e) {
+        failed = true;
+        p.reject(new AuditLogFailedError(`the audit-log commit failed: ${(e as Error).message}`));
+      }
+    }
+    this.onCommit(0, seconds(), failed);
+  }
+
+  private async insert(rows: readonly AuditRow[]): Promise<void> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      const months = new Set(rows.map((r) => monthOf(r[12]).name));
+      if ([...months].some((m) => !this.knownMonths.has(m))) {
+        for (const m of await ensurePartitions(client, rows.map((r) => r[12]))) this.knownMonths.add(m);
+      }
+      await client.query('BEGIN');
+      try {
+        await client.query(INSERT_PREDICTIONS, columnsOf(rows));
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch((e: Error) => {
+          broken = e;
+        });
+        throw err;
+      }
+    } catch (err) {
+      broken ??= isConnectionError(err) ? (err as Error) : undefined;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * Stores labels for predictions made by any replica: the same label again is a no-op, the
+   * other label a reported conflict, never an overwrite — also when two replicas receive the
+   * same label at once (the second INSERT waits for the first and does nothing).
+   */
+  async recordLabels(rows: readonly LabelRow[], receivedMs: number): Promise<LabelOutcome> {
+    if (this.closing) throw new AuditLogClosedError();
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const ids = [...new Set(rows.map((r) => r[0]))];
+      const predictions = new Map<string, [string, string, number, number]>();
+      for (const p of (await client.query<{ id: string; model: string; model_version: string; event_ts_ms: string; probability: number }>(
+        'SELECT id, model, model_version, event_ts_ms, probability FROM predictions WHERE id = ANY($1::text[])', [ids])).rows) {
+        predictions.set(p.id, [p.model, p.model_version, Number(p.event_ts_ms), p.probability]);
+      }
+      const known = new Map<string, number>();
+      for (const l of (await client.query<{ prediction_id: string; label: number }>('SELECT prediction_id, label FROM labels WHERE prediction_id = ANY($1::text[])', [ids])).rows) {
+        known.set(l.prediction_id, l.label);
+      }
+      const outcome = { accepted: 0, duplicate: 0, conflicting: [] as string[], unknown: [] as string[], delays: {} as Record<string, number[]> };
+      const fresh: LabelRow[] = [];
+      const classify = (id: string, label: number, had: number) => {
+        if (had === label) outcome.duplicate++;
+        else outcome.conflicting.push(id);
+      };
+      for (const row of rows) {
+        const [id, label] = row;
+        if (!predictions.has(id)) outcome.unknown.push(id);
+        else if (known.has(id)) classify(id, label, known.get(id)!);
+        else {
+          known.set(id, label);
+          fresh.push(row);
+        }
+      }
+      const inserted = new Set<string>();
+      if (fresh.length > 0) {
+        const cols = [fresh.map((r) => r[0]), fresh.map((r) => r[1]), fresh.map((r) => r[2]), fresh.map(() => receivedMs),
+          ...[0, 1, 2, 3].map((k) => fresh.map((r) => predictions.get(r[0])![k]))];
+        for (const r of (await client.query<{ prediction_id: string }>(INSERT_LABELS, cols)).rows) inserted.add(r.prediction_id);
+      }
+      const raced = fresh.filter((r) => !inserted.has(r[0]));
+      const winners = new Map<string, number>();
+      if (raced.length > 0) {
+        for (const l of (await client.query<{ prediction_id: string; label: number }>('SELECT prediction_id, label FROM labels WHERE prediction_id = ANY($1::text[])', [raced.map((r) => r[0])])).rows) {
+          winners.set(l.prediction_id, l.label);
+        }
+      }
+      for (const [id, label, labelTs] of fresh) {
+        if (!inserted.has(id)) {
+          classify(id, label, winners.get(id)!);
+          continue;
+        }
+        const [model, version, eventTs] = predictions.get(id)!;
+        (outcome.delays[`${model}@${version}`] ??= []).push(Math.max(0, labelTs - eventTs) / 1000);
+        outcome.accepted++;
+      }
+      await client.query('COMMIT');
+      return outcome;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => {
+        broken = e;
+      });
+      throw new AuditLogFailedError(`storing labels failed: ${(err as Error).message}`);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Commits what is queued and refuses new rows; the pool is closed by its owner. */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.scheduled !== undefined) {
+      clearImmediate(this.scheduled);
+      this.flush();
+    }
+    while (this.running > 0 || this.queue.length > 0) {
+      await new Promise<void>((resolve) => this.idle.push(resolve));
+      if (this.queue.length > 0) this.flush();
+    }
+  }
+}
+
+/** An error of the connection itself (not of the statement): the client goes back to the pool destroyed. */
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === undefined || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
+}

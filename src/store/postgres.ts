@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { MIGRATIONS } from './migrations.js';
+
+/** Arbitrary constants naming Vigia's advisory locks (pg_advisory_lock takes a bigint). */
+export const ADVISORY_LOCKS = { migrate: 0x76696701, partitions: 0x76696702, evaluator: 0x76696703 } as const;
+
+/**
+ * Settings of every Vigia connection: a commit returns only once its WAL is flushed
+ * (`synchronous_commit = on`, whatever the server's default), and a dead peer is noticed by
+ * TCP keepalives within about a minute rather than the kernel's two hours.
+ */
+export function connectionConfig(url: string): pg.ClientConfig {
+  return { connectionString: url, options: '-c synchronous_commit=on', keepAlive: true, keepAliveInitialDelayMillis: 10_000, connectionTimeoutMillis: 5000 };
+}
+
+/** The database's address without its password, for logs and errors. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+/**
+ * The URL with the password read from `passwordFile` (a Docker secret) when the URL names
+ * none; throws naming the file when it cannot be read.
+ */
+export function urlWithPassword(url: string, passwordFile: string | undefined): string {
+  if (passwordFile === undefined) return url;
+  const u = new URL(url);
+  if (u.password !== '') return url;
+  let password: string;
+  try {
+    password = readFileSync(passwordFile, 'utf8').trim();
+  } catch (err) {
+    throw new Error(`cannot read the PostgreSQL password file ${passwordFile} (VIGIA_DB_PASSWORD_FILE): ${(err as Error).message}`);
+  }
+  u.password = encodeURIComponent(password);
+  return u.toString();
+}
+
+/** Applies the PostgreSQL steps not yet run, under an advisory lock so replicas starting together take turns. */
+export async function migratePostgres(client: pg.ClientBase, target = MIGRATIONS.length): Promise<number> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.migrate]);
+    await client.query('CREATE TABLE IF NOT EXISTS vigia_schema (version integer NOT NULL)');
+    const row = (await client.query<{ version: number }>('SELECT version FROM vigia_schema')).rows[0];
+    if (row === undefined) await client.query('INSERT INTO vigia_schema (version) VALUES (0)');
+    const current = row?.version ?? 0;
+    if (current > MIGRATIONS.length) throw new Error(`schema version ${current} is newer than this Vigia knows (${MIGRATIONS.length})`);
+    for (let v = current; v < target; v++) {
+      const sql = MIGRATIONS[v]!.postgres;
+      if (sql !== null) await client.query(sql);
+    }
+    if (target > current) await client.query('UPDATE vigia_schema SET version = $1', [target]);
+    await client.query('COMMIT');
+    return Math.max(current, target);
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The first ms of the UTC month holding `ms`, and of the next one. */
+export function monthOf(ms: number): { fromMs: number; toMs: number; name: string } {
+  const d = new Date(ms);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  return { fromMs: Date.UTC(y, m, 1), toMs: Date.UTC(y, m + 1, 1), name: `predictions_${y}${String(m + 1).padStart(2, '0')}` };
+}
+
+/**
+ * Creates the monthly partitions of `predictions` that hold the given event times, if they
+ * do not exist (serialised by an advisory lock: replicas may ask for the same month at once).
+ */
+export async function ensurePartitions(client: pg.ClientBase, eventTimesMs: Iterable<number>): Promise<string[]> {
+  const months = new Map<string, ReturnType<typeof monthOf>>();
+  for (const t of eventTimesMs) {
+    const m = monthOf(t);
+    months.set(m.name, m);
+  }
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.partitions]);
+    for (const m of months.values()) {
+      await client.query(`CREATE TABLE IF NOT EXISTS ${m.name} PARTITION OF predictions FOR VALUES FROM (${m.fromMs}) TO (${m.toMs})`);
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+  return [...months.keys()];
+}
+
+export interface PostgresOptions {
+  readonly url: string;
+  readonly poolSize: number;
+  /** Errors of idle pooled connections (the server went away): logged, never thrown. */
+  readonly onIdleError?: (err: Error) => void;
+}
+
+/**
+ * Connects a pool to the database, migrates it and creates the partitions of this month and
+ * the next two. Throws naming the (password-free) URL when the database cannot be reached.
+ */
+export async function openPostgres(opts: PostgresOptions): Promise<pg.Pool> {
+  const pool = new pg.Pool({ ...connectionConfig(opts.url), max: opts.poolSize });
+  pool.on('error', (err) => opts.onIdleError?.(err));
+  try {
+    const client = await pool.connect();
+    try {
+      await migratePostgres(client);
+      const now = Date.now();
+      await ensurePartitions(client, [now, monthOf(now).toMs, monthOf(monthOf(now).toMs).toMs]);
+    } finally {
+      client.release();
+    }
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new Error(`cannot open the database ${redactUrl(opts.url)} (VIGIA_DB): ${(err as Error).message}`);
+  }
+  return pool;
+}
