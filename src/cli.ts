@@ -51,8 +51,10 @@ async function serve(opts: Record<string, unknown>): Promise<number> {
   const service = await startService(config, logger);
   const models = service.registry.list().map((m) => `${m.manifest.name} ${m.manifest.version}${m.manifest.name === service.registry.defaultModel ? ' (default)' : ''}`);
   logger.info('vigia is serving', { url: service.url, models, db: service.store, models_dir: config.modelsDir, tracing: config.tracesExporter });
-  process.stdout.write(`vigia listening on ${service.url} — models: ${models.join(', ')} — audit log: ${service.store}${config.db.engine === 'postgres' ? ` (fleet replica ${config.replicaId})` : ''}\n`);
-  return new Promise<number>((resolve) => {
+  // The signal handlers go in before the "listening" line: whoever reads that line may stop
+  // the service at once, and a SIGTERM that arrived before them would kill the process with
+  // the default action (no drain, no awaited close, no exit code).
+  const stopped = new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       logger.info('shutting down', { signal });
       service.close().then(
@@ -69,6 +71,8 @@ async function serve(opts: Record<string, unknown>): Promise<number> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  process.stdout.write(`vigia listening on ${service.url} — models: ${models.join(', ')} — audit log: ${service.store}${config.db.engine === 'postgres' ? ` (fleet replica ${config.replicaId})` : ''}\n`);
+  return stopped;
 }
 
 /** Exit codes of `vigia drift` and `vigia baseline`. */

@@ -67,8 +67,11 @@ export interface PromResult {
 }
 
 /** An instant query through the Prometheus HTTP API. */
-export async function promQuery(prometheusUrl: string, expr: string): Promise<PromResult> {
-  const r = await fetch(`${prometheusUrl}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: expr }) });
+/** An instant query; `time` (Unix seconds) evaluates it at that instant instead of now. */
+export async function promQuery(prometheusUrl: string, expr: string, time?: number): Promise<PromResult> {
+  const params = new URLSearchParams({ query: expr });
+  if (time !== undefined) params.set('time', String(time));
+  const r = await fetch(`${prometheusUrl}/api/v1/query`, { method: 'POST', body: params });
   return (await r.json()) as PromResult;
 }
 
