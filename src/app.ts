@@ -14,6 +14,9 @@ import type { LabelStore } from './store/audit-log.js';
 import type { DriftMonitor } from './drift/monitor.js';
 import type { ModelRegistry } from './model/registry.js';
 import type { PredictionService } from './predict/service.js';
+import type { ShadowScorer } from './predict/shadow.js';
+import { adminRoutes } from './http/admin.js';
+import { inferenceProtocolRoutes } from './http/inference-protocol.js';
 import type { Logger } from './telemetry/logger.js';
 import type { Metrics } from './telemetry/metrics.js';
 
@@ -32,6 +35,10 @@ export interface AppDeps {
   readonly monitor?: DriftMonitor;
   /** Serves `POST /v1/labels` when given. */
   readonly labels?: LabelStore;
+  /** Scores copies of requests with a model's shadow version, after the answer. */
+  readonly shadow?: ShadowScorer;
+  /** The admin API's bearer token; undefined keeps the admin API closed (403). */
+  readonly adminToken?: string | undefined;
 }
 
 /** The HTTP application as a node:http request listener (what `createServer` and supertest take). */
@@ -49,6 +56,8 @@ export function createApp(deps: AppDeps): App {
   app.set('etag', false);
   app.use(instrumentRequests(deps.metrics));
   app.use(modelRoutes(deps.registry));
+  app.use(adminRoutes({ registry: deps.registry, metrics: deps.metrics, logger: deps.logger, token: deps.adminToken, ...(deps.shadow === undefined ? {} : { shadow: deps.shadow }) }));
+  app.use(inferenceProtocolRoutes({ ...deps, adminToken: deps.adminToken }));
   if (deps.labels !== undefined) app.use(labelRoutes({ store: deps.labels, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024) }));
   if (deps.monitor !== undefined) {
     app.use(reportRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
@@ -29,6 +30,10 @@ export interface Config {
   readonly maxEventAgeMs: number;
   /** Label delay for every model, ms, overriding the bundles' `label.delay_days` (0 for demos and tests). */
   readonly labelDelayMs: number | undefined;
+  /** The bearer token of the admin API (VIGIA_ADMIN_TOKEN, else the content of VIGIA_ADMIN_TOKEN_FILE); undefined closes it. */
+  readonly adminToken: string | undefined;
+  /** The file VIGIA_ADMIN_TOKEN_FILE names (its content is `adminToken`). */
+  readonly adminTokenFile: string | undefined;
 }
 
 /** The repository root (where `models/` lives), from this file's place in src/ or dist/. */
@@ -90,6 +95,23 @@ const bytes = (raw: string, key: string): number => {
   return n;
 };
 
+/** Shortest admin token accepted: a guessable token protects nothing. */
+export const MIN_TOKEN_LENGTH = 16;
+const token = (raw: string, key: string): string => {
+  const t = raw.trim();
+  if (t.length < MIN_TOKEN_LENGTH || /\s/.test(t)) throw new ConfigError(key, t.length === 0 ? raw : `(hidden, ${t.length} characters)`, `a token of at least ${MIN_TOKEN_LENGTH} characters without spaces`);
+  return t;
+};
+const tokenFile = (raw: string, key: string): string => {
+  const path = text(raw, key);
+  try {
+    readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(key, raw, `a readable file holding the token (${(err as Error).message})`);
+  }
+  return resolve(path);
+};
+
 /** Every key, its flag, its one-line doc and its default. The README's table is this list. */
 export const CONFIG_KEYS = {
   port: { key: 'PORT', flag: '--port', doc: 'HTTP port to listen on (0 picks a free port)', fallback: '8080', parse: int(0, 65535) },
@@ -111,6 +133,8 @@ export const CONFIG_KEYS = {
   topK: { key: 'VIGIA_TOP_K', flag: '--top-k', doc: 'reference categories kept per categorical feature; the rest share __other__', fallback: '20', parse: int(1, 10_000) },
   acceptEventTime: { key: 'VIGIA_ACCEPT_EVENT_TIME', flag: '--accept-event-time', doc: 'accept a client-supplied event_time on predict requests (simulation, backfill); the audit log keeps the server time too', fallback: 'false', parse: flag },
   maxEventAgeMs: { key: 'VIGIA_MAX_EVENT_AGE', flag: '--max-event-age', doc: 'oldest event_time accepted, as a duration before now', fallback: '400d', parse: duration(1000) },
+  adminToken: { key: 'VIGIA_ADMIN_TOKEN', flag: '--admin-token', doc: 'bearer token of the admin API (/v1/admin, /v2/repository load and unload); without it (or a token file) those routes answer 403', fallback: undefined, parse: token },
+  adminTokenFile: { key: 'VIGIA_ADMIN_TOKEN_FILE', flag: '--admin-token-file', doc: 'a file holding the admin token (a mounted secret), read at start; VIGIA_ADMIN_TOKEN wins when both are set', fallback: undefined, parse: tokenFile },
   labelDelayMs: { key: 'VIGIA_LABEL_DELAY', flag: '--label-delay', doc: 'label delay for every model, overriding the bundles\' label.delay_days (0s: every labelled prediction is matured at once)', fallback: undefined, parse: duration(0) },
 } satisfies { [K in keyof Config]: KeySpec<unknown> };
 
@@ -145,5 +169,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     acceptEventTime: read(k.acceptEventTime)!,
     maxEventAgeMs: read(k.maxEventAgeMs)!,
     labelDelayMs: read(k.labelDelayMs),
+    ...adminTokens(read(k.adminToken), read(k.adminTokenFile)),
   };
+}
+
+/** The admin token: VIGIA_ADMIN_TOKEN, else the content of VIGIA_ADMIN_TOKEN_FILE. */
+function adminTokens(direct: string | undefined, file: string | undefined): Pick<Config, 'adminToken' | 'adminTokenFile'> {
+  if (direct !== undefined || file === undefined) return { adminToken: direct, adminTokenFile: file };
+  return { adminToken: token(readFileSync(file, 'utf8'), CONFIG_KEYS.adminTokenFile.key), adminTokenFile: file };
 }

@@ -2,16 +2,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
+import { VERSION } from './version.js';
 import type { Config } from './config.js';
-import { loadModels, type ModelRegistry } from './model/registry.js';
+import { loadModels, type ModelRegistry, type RegistryHooks } from './model/registry.js';
+import { ShadowScorer } from './predict/shadow.js';
+import { publishVersions } from './telemetry/version-metrics.js';
 import { PredictionService } from './predict/service.js';
 import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
 import { openDatabase } from './store/database.js';
 import type { Logger } from './telemetry/logger.js';
 import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
-import { DriftMonitor } from './drift/monitor.js';
-import { buildModelContext } from './report/model-context.js';
+import { DriftMonitor, modelKey } from './drift/monitor.js';
+import { buildModelContext, type ModelContextWithBusiness } from './report/model-context.js';
 import { publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
 
 export interface RunningService {
@@ -22,7 +25,6 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-const VERSION = '0.1.0';
 
 /** Replacements for the benchmark's comparison runs (e.g. the audit log switched off). */
 export interface ServiceOverrides {
@@ -39,9 +41,33 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   const metrics = createMetrics(metricsRegistry);
   collectProcessMetrics(metricsRegistry);
 
+  // Each version's baseline is built as it loads (at start, or live on an admin load) and
+  // handed to the monitor once it runs; a version whose baseline fails is a failed version.
+  const contexts: ModelContextWithBusiness[] = [];
+  let monitor: DriftMonitor | undefined;
+  const contextOptions = () => ({
+    quantiles: config.binQuantiles, topK: config.topK, now: new Date(), minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic,
+    ...(config.labelDelayMs === undefined ? {} : { labelDelayMs: config.labelDelayMs }),
+  });
+  const hooks: RegistryHooks = {
+    prepare: async (m) => {
+      const c = await buildModelContext(m, contextOptions());
+      publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
+      if (monitor === undefined) contexts.push(c);
+      else {
+        monitor.add(c);
+        void monitor.evaluate(modelKey(c.baseline.model, c.baseline.modelVersion)).catch(() => undefined);
+      }
+    },
+    changed: (r) => publishVersions(metrics, r),
+    loadFailed: (_r, model, version, reason) => {
+      metrics.modelLoadFailures.inc();
+      logger.error('model version failed to load; the others keep serving', { model, version, reason });
+    },
+  };
   let registry: ModelRegistry;
   try {
-    registry = await loadModels(config.modelsDir, config.defaultModel);
+    registry = await loadModels(config.modelsDir, config.defaultModel, hooks);
   } catch (err) {
     metrics.modelLoadFailures.inc();
     await tracing.shutdown();
@@ -64,26 +90,9 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     await tracing.shutdown();
     throw err;
   }
-  for (const m of registry.list()) {
-    metrics.modelInfo.set(
-      { model: m.manifest.name, version: m.manifest.version, features: String(m.manifest.features.length), threshold: String(m.manifest.threshold), default: String(m.manifest.name === registry.defaultModel) },
-      1,
-    );
-  }
+  publishVersions(metrics, registry);
 
-  let monitor: DriftMonitor;
   try {
-    const now = new Date();
-    const contexts = await Promise.all(
-      registry.list().map((m) =>
-        buildModelContext(m, {
-          quantiles: config.binQuantiles, topK: config.topK, now, minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic,
-          ...(config.labelDelayMs === undefined ? {} : { labelDelayMs: config.labelDelayMs }),
-        })),
-    );
-    for (const c of contexts) {
-      publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
-    }
     monitor = await DriftMonitor.start({
       dbPath: config.dbPath,
       models: contexts,
@@ -112,9 +121,12 @@ export async function startService(config: Config, logger: Logger, overrides: Se
 
   let draining = false;
   const service = new PredictionService({ audit, metrics, tracer: tracing.tracer });
+  const shadow = new ShadowScorer({ audit, metrics, logger, release: (v) => registry.release(v) });
   const app = createApp({
     registry,
     service,
+    shadow,
+    adminToken: config.adminToken,
     metrics,
     metricsRegistry,
     logger,
@@ -124,7 +136,7 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     monitor,
     ...(audit instanceof SqliteAuditLog ? { labels: audit } : {}),
     readiness: {
-      models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
+      models: () => (registry.defaultReady ? undefined : `the default model ${registry.defaultModel} has no ready version`),
       database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),
       audit_log: () => (audit instanceof SqliteAuditLog ? audit.problem : undefined),
       draining: () => (draining ? 'shutting down' : undefined),
@@ -155,7 +167,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
-      await monitor.close();
+      await shadow.settled();
+      await monitor!.close();
       await audit.close();
       db.close();
       await registry.close();

@@ -57,7 +57,13 @@ function evaluate(req: EvaluationRequest): void {
   }
 }
 
-process.on('message', (msg: { kind: 'init'; data: EvaluationInit } | ({ kind: 'evaluate' } & EvaluationRequest)) => {
+process.on('message', (msg: { kind: 'init'; data: EvaluationInit } | { kind: 'add'; key: string; context: EvaluationInit['models'][string] } | ({ kind: 'evaluate' } & EvaluationRequest)) => {
+  if (msg.kind === 'add') {
+    // A version loaded live: its baseline joins; a window cached under the same key (a reload) starts over.
+    if (data !== undefined) data = { ...data, models: { ...data.models, [msg.key]: msg.context } };
+    caches.delete(msg.key);
+    return;
+  }
   if (msg.kind === 'init') {
     try {
       data = msg.data;

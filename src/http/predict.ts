@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, InputError, quote } from '../errors.js';
-import type { ModelRegistry } from '../model/registry.js';
+import type { ModelRegistry, Pick } from '../model/registry.js';
 import type { PredictionService } from '../predict/service.js';
+import type { ShadowScorer } from '../predict/shadow.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { contextFromHeaders } from '../telemetry/tracing.js';
@@ -17,7 +18,12 @@ export interface PredictRoutesDeps {
   readonly maxBatch: number;
   /** Whether a client-supplied `event_time` is accepted, and how old it may be. */
   readonly eventTime?: EventTimePolicy;
+  /** Scores a copy of each request with the model's shadow version, after the answer. */
+  readonly shadow?: ShadowScorer;
 }
+
+/** The header naming the caller (a customer or account id) that keeps it on one side of a canary. */
+export const CALLER_ID_HEADER = 'x-caller-id';
 
 export interface EventTimePolicy {
   readonly accept: boolean;
@@ -127,6 +133,14 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
   });
 }
 
+/** 404 for a model the registry does not know; 503 for one with no ready stable version. */
+export function unservedModel(registry: ModelRegistry, name: string): HttpError {
+  if (!registry.names().includes(name)) {
+    return new HttpError(404, 'unknown_model', `no model named ${quote(name)}; loaded: ${registry.names().join(', ')}`, 'model');
+  }
+  return new HttpError(503, 'model_not_ready', `model ${quote(name)} has no ready version to answer (see GET /v1/models for its versions and their state)`, 'model');
+}
+
 const NAMED_ROUTE = /^\/v1\/models\/([^/?#]+)\/predict$/;
 
 /**
@@ -147,24 +161,38 @@ export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, r
   const serve = async (req: IncomingMessage, res: ServerResponse, route: string, named: string | undefined, receivedAt: bigint, requestId: string) => {
     let modelLabel = '';
     let status = 200;
+    let pick: Pick | undefined;
+    let shadowHandedOver = false;
     try {
       const name = named ?? registry.defaultModel;
-      const model = registry.get(name);
-      if (model === undefined) {
+      const caller = req.headers[CALLER_ID_HEADER];
+      // One map lookup (and a hash when a canary runs); the version is leased until the answer is sent.
+      pick = registry.pick(name, typeof caller === 'string' && caller !== '' ? caller : undefined);
+      if (pick === undefined) {
         req.resume();
-        throw new HttpError(404, 'unknown_model', `no model named ${quote(name)}; loaded: ${registry.list().map((m) => m.manifest.name).join(', ')}`, 'model');
+        throw unservedModel(registry, name);
       }
       modelLabel = name;
       checkContentType(req);
       const { instances, shape, eventTimeMs } = readPredictBody(await readJsonBody(req, deps.bodyLimitBytes), deps.maxBatch, deps.eventTime);
-      const predictions = await service.predict({ model, instances, shape, requestId, receivedAt, parent: contextFromHeaders(req.headers), ...(eventTimeMs === undefined ? {} : { eventTimeMs }) });
+      const predictions = await service.predict({ model: pick.model, instances, shape, requestId, receivedAt, parent: contextFromHeaders(req.headers), ...(eventTimeMs === undefined ? {} : { eventTimeMs }) });
       send(res, 200, shape === 'features' ? predictions[0] : { predictions });
+      if (pick.shadow !== undefined && deps.shadow !== undefined) {
+        // After res.end: the shadow scores on a later turn of the event loop, never before the answer.
+        deps.shadow.schedule({ shadow: pick.shadow, instances, answered: predictions, requestId, traceId: predictions[0]!.trace_id, ...(eventTimeMs === undefined ? {} : { eventTimeMs }) });
+        shadowHandedOver = true;
+      }
     } catch (err) {
       const answer = errorResponse(err, logger, `${req.method} ${route}`);
       status = answer.status;
       if (answer.rejected !== undefined) metrics.rejectedInputs.inc({ model: modelLabel, reason: answer.rejected });
       if (!req.complete) res.setHeader('connection', 'close'); // the unread body cannot be skipped safely
       send(res, status, answer.body);
+    } finally {
+      if (pick !== undefined) {
+        registry.release(pick.served);
+        if (pick.shadow !== undefined && !shadowHandedOver) registry.release(pick.shadow);
+      }
     }
     recordRequest(metrics, route, 'POST', status, receivedAt);
   };

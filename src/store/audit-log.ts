@@ -26,6 +26,8 @@ export interface AuditRecord {
   readonly threshold: number;
   readonly latencyMs: number;
   readonly traceId: string;
+  /** A shadow row (scored by a candidate after the answer, never returned): the id of the answered prediction it copies. */
+  readonly shadowOf?: string;
 }
 
 /** The seam around the audit log: `append` resolves once the rows are committed. */
@@ -55,7 +57,7 @@ export class AuditLogFailedError extends Error {
 
 const toRow = (r: AuditRecord): AuditRow => [
   r.id, r.requestId, r.tsMs, r.model, r.modelVersion, JSON.stringify(r.features),
-  r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId, r.eventTsMs,
+  r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId, r.eventTsMs, r.shadowOf ?? null,
 ];
 
 /**

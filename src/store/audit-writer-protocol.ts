@@ -1,9 +1,10 @@
 /** Messages between the audit log (event-loop thread) and its writer thread. */
 
-/** The thirteen columns of a `predictions` row, in INSERT order. */
+/** The fourteen columns of a `predictions` row, in INSERT order. */
 export type AuditRow = [
   id: string, requestId: string, tsMs: number, model: string, modelVersion: string, features: string,
   probability: number, decision: number, band: string, threshold: number, latencyMs: number, traceId: string, eventTsMs: number,
+  shadowOf: string | null,
 ];
 
 /** One label: the prediction it belongs to, 0 or 1, and when it became known (ms). */

@@ -42,6 +42,9 @@ const MIGRATIONS: readonly string[] = [
    UPDATE labels SET (model, model_version, event_ts_ms, probability) =
      (SELECT p.model, p.model_version, p.event_ts_ms, p.probability FROM predictions p WHERE p.id = labels.prediction_id);
    CREATE INDEX labels_model_event_time ON labels (model, model_version, event_ts_ms);`,
+  // Shadow scoring (issue 11): a candidate version scores a copy of a request after the
+  // answer; its row names the answered prediction it copies and was never returned.
+  `ALTER TABLE predictions ADD COLUMN shadow_of TEXT;`,
 ];
 
 /** Applies the steps not yet run, up to `target` (all of them; tests stop earlier to build old databases). */

@@ -9,6 +9,8 @@ import { createApp } from '../../src/app.js';
 import type { EventTimePolicy } from '../../src/http/predict.js';
 import { loadModels, type ModelRegistry } from '../../src/model/registry.js';
 import { PredictionService } from '../../src/predict/service.js';
+import { ShadowScorer } from '../../src/predict/shadow.js';
+import { publishVersions } from '../../src/telemetry/version-metrics.js';
 import { SqliteAuditLog } from '../../src/store/audit-log.js';
 import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
@@ -35,21 +37,23 @@ export interface TestApp {
   readonly spans: InMemorySpanExporter;
   readonly dbPath: string;
   readonly monitor: DriftMonitor | undefined;
+  readonly shadow: ShadowScorer;
   close(): Promise<void>;
 }
 
 /** The real app on real models and a real SQLite file in a temp folder; spans kept in memory. */
-export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean; eventTime?: EventTimePolicy; labelDelayMs?: number } = {}): Promise<TestApp> {
+export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean; eventTime?: EventTimePolicy; labelDelayMs?: number; adminToken?: string } = {}): Promise<TestApp> {
   const tmp = tempDir();
   const dbPath = join(tmp.dir, 'vigia.db');
-  const registry = await loadModels(opts.modelsDir ?? DEMO_MODELS, opts.defaultModel);
-  const db = openDatabase({ path: dbPath, synchronous: 'NORMAL' });
   const metricsRegistry = new Registry();
   const metrics = createMetrics(metricsRegistry);
+  const registry = await loadModels(opts.modelsDir ?? DEMO_MODELS, opts.defaultModel, { changed: (r) => publishVersions(metrics, r), loadFailed: () => metrics.modelLoadFailures.inc() });
+  const db = openDatabase({ path: dbPath, synchronous: 'NORMAL' });
   const spans = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
   const audit = await SqliteAuditLog.open({ path: dbPath, synchronous: 'NORMAL', onCommit: auditCommitRecorder(metrics) });
   const service = new PredictionService({ audit, metrics, tracer: provider.getTracer('test') });
+  const shadow = new ShadowScorer({ audit, metrics, logger: silentLogger, release: (v) => registry.release(v) });
   let monitor: DriftMonitor | undefined;
   if (opts.drift === true) {
     const contexts = await Promise.all(registry.list().map((m) => buildModelContext(m, { quantiles: 10, topK: 20, now: new Date(), ...(opts.labelDelayMs === undefined ? {} : { labelDelayMs: opts.labelDelayMs }) })));
@@ -67,6 +71,8 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
     labels: audit,
     registry,
     service,
+    shadow,
+    adminToken: opts.adminToken,
     metrics,
     metricsRegistry,
     logger: silentLogger,
@@ -78,7 +84,9 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
   return {
     app, db, registry, metrics, metricsRegistry, spans, dbPath,
     monitor,
+    shadow,
     close: async () => {
+      await shadow.settled();
       await monitor?.close();
       await audit.close();
       if (db.open) db.close();
