@@ -33,6 +33,7 @@ export function statusRoutes(deps: ReportDeps): Router {
     const html = renderStatusPage(readReport(report, limits), {
       models: deps.registry.list().map((m) => ({ name: m.manifest.name, selected: m.manifest.name === report.model })),
       refreshSeconds: REFRESH_SECONDS,
+      versions: deps.registry.statuses().filter((s) => s.model === report.model),
     });
     res.set('cache-control', 'no-store');
     res.type('html').send(html);
