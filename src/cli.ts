@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { errorMessage, integerArg, numberArg } from './cli/args.js';
 import { reportCommand } from './cli/report-command.js';
 import { adminCommand } from './cli/admin-command.js';
+import { bundleCommand } from './cli/bundle-command.js';
 import { simulateCommand } from './cli/simulate-command.js';
 import { formatBaselineSummary } from './cli/baseline-summary.js';
 import { formatDriftJson, formatDriftTable } from './cli/drift-table.js';
@@ -182,6 +183,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   program.addCommand(simulateCommand(setCode));
   program.addCommand(reportCommand(setCode));
   program.addCommand(adminCommand(setCode));
+  program.addCommand(bundleCommand(setCode));
   try {
     await program.parseAsync([...argv]);
   } catch (err) {
