@@ -14,7 +14,8 @@ import type { Logger } from './telemetry/logger.js';
 import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
 import { DriftMonitor, modelKey } from './drift/monitor.js';
-import { buildModelContext, type ModelContextWithBusiness } from './report/model-context.js';
+import type { ModelContextWithBusiness } from './report/model-context.js';
+import { buildModelContextOffThread } from './report/model-context-thread.js';
 import { publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
 
 export interface RunningService {
@@ -51,7 +52,8 @@ export async function startService(config: Config, logger: Logger, overrides: Se
   });
   const hooks: RegistryHooks = {
     prepare: async (m) => {
-      const c = await buildModelContext(m, contextOptions());
+      // On a worker thread: a live load must not stall the requests being served.
+      const c = await buildModelContextOffThread(m.dir, contextOptions());
       publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
       if (monitor === undefined) contexts.push(c);
       else {
