@@ -112,7 +112,7 @@ const tokenFile = (raw: string, key: string): string => {
   return resolve(path);
 };
 
-/** Every key, its flag, its one-line doc and its default. The README's table is this list. */
+/** Every key, its flag, its one-line doc and its default. The table of docs/configuration.md is this list. */
 export const CONFIG_KEYS = {
   port: { key: 'PORT', flag: '--port', doc: 'HTTP port to listen on (0 picks a free port)', fallback: '8080', parse: int(0, 65535) },
   host: { key: 'HOST', flag: '--host', doc: 'address to listen on', fallback: '0.0.0.0', parse: text },

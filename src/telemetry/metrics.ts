@@ -8,7 +8,7 @@ export const COMMIT_DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 
 
 /**
  * Every metric Vigia exports, in one place, registered on an injected registry.
- * The README's metric table documents this list; label values are bounded (routes from
+ * The metric table of docs/metrics.md documents this list; label values are bounded (routes from
  * the router, model names and bands from the bundles, reasons from a fixed list).
  */
 const FEATURE_LABELS = ['model', 'version', 'feature'] as const;

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { ROOT } from '../helpers/app.js';
+import { docExists, readDoc, runbookTarget } from '../helpers/docs.js';
 import { alertRules, markdownAnchors, metricNames, PROMETHEUS_DIR, recordingRules, RULE_TESTS_DIR, RULES_DIR, ruleFileNames } from '../helpers/rules.js';
 import { requireTool } from '../helpers/tools.js';
 
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const alertsDoc = readDoc('alerts.md');
 
 interface RuleTestFile {
   rule_files: string[];
@@ -82,18 +83,21 @@ describe('Prometheus configuration and rules', () => {
     }
   });
 
-  it('links every runbook_url to a section of the README named after its alert', () => {
-    const anchors = markdownAnchors(readme);
+  it('links every runbook_url, under the external base URL, to a section of a docs file named after its alert', () => {
     for (const a of alertRules()) {
-      assert.equal(a.annotations?.['runbook_url'], `README.md#${a.alert.toLowerCase()}`, a.alert);
-      assert.ok(anchors.has(a.alert.toLowerCase()), `README has no section ${a.alert}`);
+      const url = a.annotations?.['runbook_url'] ?? '';
+      const target = runbookTarget(url);
+      assert.ok(target, `${a.alert}: runbook_url ${url} is not {{ $externalLabels.vigia_external_url }}/docs/<file>#<anchor>`);
+      assert.equal(target.anchor, a.alert.toLowerCase(), `${a.alert}: the anchor is the alert's name`);
+      assert.ok(docExists(target.file), `${a.alert}: docs/${target.file} does not exist`);
+      assert.ok(markdownAnchors(readDoc(target.file)).has(target.anchor), `docs/${target.file} has no section ${a.alert}`);
     }
   });
 
-  it('lists every alert in the README alert table with its severity, for and runbook link', () => {
+  it('lists every alert in the alert table of docs/alerts.md with its severity, for and runbook link', () => {
     for (const a of alertRules()) {
       const row = `| \`${a.alert}\` | ${a.labels?.['severity']} | ${a.for} | [runbook](#${a.alert.toLowerCase()}) |`;
-      assert.ok(readme.includes(row), `README lacks the row ${row}`);
+      assert.ok(alertsDoc.includes(row), `docs/alerts.md lacks the row ${row}`);
     }
   });
 

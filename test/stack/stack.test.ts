@@ -49,7 +49,7 @@ function shortenedRules(dir: string): string[] {
 }
 
 interface PromConfig {
-  global: Record<string, string>;
+  global: Record<string, string> & { external_labels: Record<string, string> };
   rule_files: string[];
   alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] };
   scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
@@ -59,6 +59,7 @@ function prometheusConfig(service: string, alertmanager: string, ruleFiles: stri
   const c = parse(readFileSync(join(ROOT, 'prometheus', 'prometheus.yml'), 'utf8')) as PromConfig;
   c.global['scrape_interval'] = '1s';
   c.global['evaluation_interval'] = '1s';
+  c.global.external_labels['vigia_external_url'] = `http://${service}`;
   c.rule_files = ruleFiles;
   c.alerting.alertmanagers[0]!.static_configs = [{ targets: [alertmanager] }];
   assert.deepEqual(c.scrape_configs.map((s) => s.job_name), ['vigia']);
@@ -222,9 +223,10 @@ describe('the monitoring stack, end to end', () => {
       assert.deepEqual(alert.labels, {
         alertname: 'VigiaFeaturePsiCritical', severity: 'critical', signal: 'feature_psi',
         model: MODEL, version: '1.0.0', feature: 'LIMIT_BAL', job: 'vigia', instance: new URL(vigia.url).host,
+        vigia_external_url: `http://${new URL(vigia.url).host}`,
       });
       assert.equal(alert.annotations['summary'], rule.annotations!['summary']);
-      assert.equal(alert.annotations['runbook_url'], 'README.md#vigiafeaturepsicritical');
+      assert.equal(alert.annotations['runbook_url'], `http://${new URL(vigia.url).host}/docs/alerts#vigiafeaturepsicritical`);
       const m = /^credit-default 1\.0\.0: feature LIMIT_BAL has PSI (\d+\.\d{3}) over the drift window, at or above the critical threshold 0\.25\.$/.exec(alert.annotations['description'] ?? '');
       assert.ok(m, alert.annotations['description']);
       assert.ok(Number(m[1]) >= 0.25, m[1]);
