@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
  * Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
  * Append new steps; never edit a step that has shipped.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE predictions (
      seq           INTEGER PRIMARY KEY,
      id            TEXT NOT NULL UNIQUE,   -- prediction_id, answered to the client

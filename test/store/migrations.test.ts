@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { migrate } from '../../src/store/migrations.js';
+import { MIGRATIONS, migrate } from '../../src/store/migrations.js';
 import { tempDir } from '../helpers/app.js';
 
 const tmp = tempDir();
@@ -15,7 +15,7 @@ describe('migrations', () => {
     db.exec(`INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id)
              VALUES ('a', 'r', 1234, 'm', '1', '{}', 0.5, 1, 'b', 0.2, 1, 't')`);
     migrate(db);
-    assert.equal(db.pragma('user_version', { simple: true }), 4);
+    assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
     assert.equal(db.prepare("SELECT event_ts_ms FROM predictions WHERE id = 'a'").pluck().get(), 1234);
     const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'predictions'").all() as { name: string }[]).map((i) => i.name);
     assert.ok(indexes.includes('predictions_model_event_time'));
