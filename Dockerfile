@@ -6,9 +6,10 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-# onnxruntime-node's install script would download CUDA libraries; Vigia runs on CPU.
+# onnxruntime-node's install script would download CUDA libraries; Vigia runs on CPU. The
+# image's npm 10 ignores package.json's allowScripts, so the script is told to skip itself.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
-COPY package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm ci && npm prune --omit=dev
 
@@ -22,6 +23,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY models ./models
+# The runbooks alerts link to: the service serves docs/ at /docs/<name>.
+COPY docs ./docs
 RUN mkdir /data && chown node:node /data
 USER node
 VOLUME /data

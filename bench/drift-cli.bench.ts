@@ -1,25 +1,21 @@
 // `vigia drift` on 30,000 × 23 reference rows against 1,000,000 × 23 current rows, with the
-// demo bundle (both files scored by the model too). Reference: the UCI data when
-// ../shared/data has it, else a resample of the bundle's reference sample. Writes
+// demo bundle (both files scored by the model too). Reference: the UCI data
+// (datasets/uci_credit_default.csv). Writes
 // bench/results/drift-cli.json.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'vigia-drift-cli-'));
-const uci = resolve(ROOT, '..', 'shared', 'data', 'uci_credit_default.csv');
+const uci = resolve(ROOT, 'datasets', 'uci_credit_default.csv');
 const sample = readFileSync(join(ROOT, 'models', 'credit-default', 'reference.csv'), 'utf8').trim().split('\n');
 const header = sample[0]!;
 const body = sample.slice(1);
 const reference = join(dir, 'reference.csv');
-if (existsSync(uci)) {
-  // The source file: quoted header with an ID column first, and 5e+05-style numbers.
-  writeFileSync(reference, readFileSync(uci, 'utf8'));
-} else {
-  writeFileSync(reference, [header, ...Array.from({ length: 30_000 }, (_, i) => body[i % body.length])].join('\n') + '\n');
-}
+// The source file: quoted header with an ID column first, and 5e+05-style numbers.
+writeFileSync(reference, readFileSync(uci, 'utf8'));
 const current = join(dir, 'current.csv');
 const lines: string[] = [header];
 for (let i = 0; i < 1_000_000; i++) lines.push(body[(i * 7919) % body.length]!);
@@ -38,7 +34,7 @@ for (let rep = 0; rep < 3; rep++) {
   status = (JSON.parse(r.stdout) as { summary: { status: string } }).summary.status;
   process.stderr.write(`  rep ${rep + 1}: ${runs[rep]!.toFixed(2)} s, status ${status}\n`);
 }
-const result = { date: new Date().toISOString(), reference: existsSync(uci) ? 'UCI 30,000 rows' : '30,000 resampled rows', current_rows: 1_000_000, features: 23, seconds: runs, median_seconds: [...runs].sort((a, b) => a - b)[1], peak_rss_mb: Math.round(rss), status };
+const result = { date: new Date().toISOString(), reference: 'UCI 30,000 rows', current_rows: 1_000_000, features: 23, seconds: runs, median_seconds: [...runs].sort((a, b) => a - b)[1], peak_rss_mb: Math.round(rss), status };
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 writeFileSync(join(ROOT, 'bench', 'results', 'drift-cli.json'), `${JSON.stringify(result, null, 2)}\n`);
 console.log(JSON.stringify(result, null, 2));

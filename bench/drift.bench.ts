@@ -36,7 +36,7 @@ async function fillWindow(): Promise<void> {
     const n = Math.min(batch, ROWS - done);
     const chosen = Array.from({ length: n }, (_, i) => rows[((done + i) * 7919) % rows.length]!);
     chosen.forEach((r, i) => names.forEach((f, j) => { x[i * names.length + j] = r[f]!; }));
-    const scores = await model.scorer.score(x, n);
+    const scores = await model.scorer!.score(x, n);
     db.transaction(() => {
       for (let i = 0; i < n; i++) {
         const ts = start + Math.floor(((done + i) / ROWS) * 5.9 * 86_400_000);

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Registry } from 'prom-client';
+import { docsRoutes } from './http/docs.js';
+import { bearerAuth, type AuthTokens } from './http/auth.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { healthRoutes, type ReadinessCheck } from './http/health.js';
 import { instrumentRequests } from './http/instrument.js';
@@ -10,7 +12,10 @@ import { predictRoutes, type EventTimePolicy } from './http/predict.js';
 import { reportRoutes } from './http/report.js';
 import { statusRoutes } from './http/status.js';
 import { labelRoutes } from './http/labels.js';
-import type { LabelStore } from './store/audit-log.js';
+import { cloudEventRoutes } from './http/cloudevents.js';
+import { observationRoutes } from './http/observations.js';
+import type { Admission } from './ingest/admission.js';
+import type { LabelStore, ObservationStore } from './store/audit-log.js';
 import type { DriftMonitor } from './drift/monitor.js';
 import type { ModelRegistry } from './model/registry.js';
 import type { PredictionService } from './predict/service.js';
@@ -37,8 +42,20 @@ export interface AppDeps {
   readonly labels?: LabelStore;
   /** Scores copies of requests with a model's shadow version, after the answer. */
   readonly shadow?: ShadowScorer;
-  /** The admin API's bearer token; undefined keeps the admin API closed (403). */
-  readonly adminToken?: string | undefined;
+  /** Serves the Markdown files of this folder (the project's docs/) as HTML at `/docs/<name>` when given. */
+  readonly docsDir?: string;
+  /** Serves the ingest of predictions made elsewhere (observations, KServe CloudEvents) when given. */
+  readonly ingest?: IngestDeps;
+  /** Bearer tokens the write routes require, each optional (VIGIA_PREDICT_TOKEN, VIGIA_LABELS_TOKEN). */
+  readonly tokens?: AuthTokens;
+}
+
+export interface IngestDeps {
+  readonly store: ObservationStore;
+  /** The bounded queue in front of the writer (VIGIA_INGEST_QUEUE_ROWS). */
+  readonly admission: Admission;
+  /** Oldest accepted `event_time` of an observation, ms before now (VIGIA_MAX_EVENT_AGE). */
+  readonly maxEventAgeMs: number;
 }
 
 /** The HTTP application as a node:http request listener (what `createServer` and supertest take). */
@@ -46,25 +63,44 @@ export type App = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * Builds the HTTP application; never listens. The predict routes are served first on
- * node:http (the hot path); everything else is Express: models, labels, report, status page, health, metrics, 404,
+ * node:http (the hot path); everything else is Express: models, labels, ingest, report, status page, docs, health, metrics, 404,
  * and the one error handler.
  */
 export function createApp(deps: AppDeps): App {
-  const predict = predictRoutes(deps);
+  const predictToken = deps.tokens?.predict;
+  const labelsToken = deps.tokens?.labels;
+  const predict = predictRoutes({ ...deps, ...(predictToken === undefined ? {} : { auth: bearerAuth(predictToken, 'VIGIA_PREDICT_TOKEN') }) });
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(instrumentRequests(deps.metrics));
+  // No answer is to be sniffed into another type (an error echoing input as HTML, say).
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
   app.use(modelRoutes(deps.registry));
-  app.use(adminRoutes({ registry: deps.registry, metrics: deps.metrics, logger: deps.logger, token: deps.adminToken, ...(deps.shadow === undefined ? {} : { shadow: deps.shadow }) }));
-  app.use(inferenceProtocolRoutes({ ...deps, adminToken: deps.adminToken }));
-  if (deps.labels !== undefined) app.use(labelRoutes({ store: deps.labels, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024) }));
+  // The admin API is closed (403) unless VIGIA_ADMIN_TOKEN is set, unlike the optional predict and labels tokens.
+  app.use(adminRoutes({ registry: deps.registry, metrics: deps.metrics, logger: deps.logger, token: deps.tokens?.admin, ...(deps.shadow === undefined ? {} : { shadow: deps.shadow }) }));
+  app.use(inferenceProtocolRoutes({ ...deps, adminToken: deps.tokens?.admin, ...(predictToken === undefined ? {} : { auth: bearerAuth(predictToken, 'VIGIA_PREDICT_TOKEN') }) }));
+  if (deps.labels !== undefined) {
+    app.use(labelRoutes({
+      store: deps.labels, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024),
+      ...(labelsToken === undefined ? {} : { auth: bearerAuth(labelsToken, 'VIGIA_LABELS_TOKEN') }),
+    }));
+  }
+  if (deps.ingest !== undefined) {
+    const ingest = { registry: deps.registry, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024), ...deps.ingest };
+    app.use(observationRoutes({ ...ingest, maxBatch: deps.maxBatch }));
+    app.use(cloudEventRoutes(ingest));
+  }
   if (deps.monitor !== undefined) {
     app.use(reportRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));
     app.use(statusRoutes({ registry: deps.registry, monitor: deps.monitor, metrics: deps.metrics }));
   }
+  if (deps.docsDir !== undefined) app.use(docsRoutes(deps.docsDir));
   app.use(healthRoutes(deps.readiness));
-  app.use(metricsRoutes(deps.metricsRegistry));
+  app.use(metricsRoutes(deps.metricsRegistry, deps.metrics.otel));
   app.use(notFound);
   app.use(errorHandler(deps.metrics, deps.logger));
   return (req, res) => {

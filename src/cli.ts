@@ -1,14 +1,16 @@
-import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
-import { errorMessage, integerArg, numberArg } from './cli/args.js';
+import { Command, CommanderError, Option } from 'commander';
+import { configArg, errorMessage, integerArg, numberArg } from './cli/args.js';
 import { reportCommand } from './cli/report-command.js';
 import { adminCommand } from './cli/admin-command.js';
 import { bundleCommand } from './cli/bundle-command.js';
 import { simulateCommand } from './cli/simulate-command.js';
+import { exportCommand } from './cli/export-command.js';
+import { auditCommand } from './cli/audit-command.js';
 import { formatBaselineSummary } from './cli/baseline-summary.js';
 import { formatDriftJson, formatDriftTable } from './cli/drift-table.js';
-import { CONFIG_KEYS, loadConfig } from './config.js';
+import { writeFileAtomically } from './cli/write-file.js';
+import { CONFIG_KEYS, flag, loadConfig, type KeySpec } from './config.js';
 import { offlineDrift, type ProgressEvent } from './drift/offline.js';
 import { buildModelBaseline } from './drift/reference.js';
 import type { DriftThresholds } from './drift/severity.js';
@@ -16,10 +18,20 @@ import { startService } from './main.js';
 import { loadBundle, type LoadedModel } from './model/bundle.js';
 import { createLogger } from './telemetry/logger.js';
 
-/** Adds one `--flag <value>` per configuration key, documented by the key's doc line. */
+/**
+ * Adds one `--flag <value>` per configuration key, documented by the key's doc line. Each
+ * value is checked as loadConfig checks the key, and a bad one is reported against the flag;
+ * a true/false key is a plain switch (`--accept-event-time` alone means true).
+ */
 function withConfigFlags(cmd: Command): Command {
   for (const spec of Object.values(CONFIG_KEYS)) {
-    cmd.option(`${spec.flag} <value>`, `${spec.doc} (env ${spec.key}${spec.fallback === undefined ? '' : `, default ${spec.fallback}`})`);
+    const isSwitch = spec.parse === flag;
+    const option = new Option(`${spec.flag} ${isSwitch ? '[true|false]' : '<value>'}`, `${spec.doc} (env ${spec.key}${spec.fallback === undefined ? '' : `, default ${spec.fallback}`})`)
+      .argParser((value: string) => {
+        configArg(spec as KeySpec<unknown>)(value);
+        return value;
+      });
+    cmd.addOption(isSwitch ? option.preset('true') : option);
   }
   return cmd;
 }
@@ -76,8 +88,8 @@ function progressLine(e: ProgressEvent): string {
 }
 
 interface DriftOptions {
-  reference: string;
-  current: string;
+  reference?: string;
+  current?: string;
   bundle?: string;
   json?: boolean;
   quantiles: number;
@@ -86,7 +98,7 @@ interface DriftOptions {
   ksMinStatistic?: number;
 }
 
-async function drift(opts: DriftOptions): Promise<number> {
+async function drift(opts: DriftOptions & { reference: string; current: string }): Promise<number> {
   let model: LoadedModel | undefined;
   try {
     if (opts.bundle !== undefined) model = await loadBundle(opts.bundle);
@@ -110,7 +122,7 @@ async function drift(opts: DriftOptions): Promise<number> {
     process.stderr.write(`vigia: ${errorMessage(err)}\n`);
     return EXIT_BAD_INPUT;
   } finally {
-    await model?.scorer.close();
+    await model?.scorer?.close();
   }
 }
 
@@ -125,10 +137,7 @@ async function baseline(dir: string, opts: { out?: string; quantiles: number; to
       process.stdout.write(text);
       process.stderr.write(formatBaselineSummary(built, 'standard output'));
     } else {
-      // Written beside the target and renamed, so a reader never sees half a file.
-      const partial = `${out}.${process.pid}.partial`;
-      await writeFile(partial, text);
-      await rename(partial, out);
+      await writeFileAtomically(out, text);
       process.stdout.write(formatBaselineSummary(built, out));
     }
     return EXIT_OK;
@@ -136,24 +145,29 @@ async function baseline(dir: string, opts: { out?: string; quantiles: number; to
     process.stderr.write(`vigia: ${errorMessage(err)}\n`);
     return EXIT_BAD_INPUT;
   } finally {
-    await model?.scorer.close();
+    await model?.scorer?.close();
   }
 }
+
+const HELP_HINT = '(vigia <command> --help lists the options)';
 
 /** Runs the `vigia` command line; resolves to the exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
   let code = 0;
+  // Usage errors throw (exitOverride) and exit 2; each says what was wrong in one line and
+  // points at --help, instead of printing the whole help after it.
   const program = new Command('vigia')
     .description('Scores ONNX fraud and credit-risk models and monitors them in production.')
-    .showHelpAfterError();
+    .exitOverride()
+    .showHelpAfterError(HELP_HINT);
   withConfigFlags(program.command('serve').description('serve the models of VIGIA_MODELS_DIR over HTTP')).action(async (opts: Record<string, unknown>) => {
     code = await serve(opts);
   });
   program
     .command('drift')
     .description('compare a current CSV file with a reference CSV file: drift per column, and of the predictions with --bundle')
-    .requiredOption('--reference <file>', 'the reference sample (CSV with a header)')
-    .requiredOption('--current <file>', 'the sample to compare with it (CSV with a header)')
+    .option('--reference <file>', 'the reference sample (CSV with a header; required)')
+    .option('--current <file>', 'the sample to compare with it (CSV with a header; required)')
     .option('--bundle <dir>', "a model bundle: compare its features only, with its kinds and thresholds, and score both files")
     .option('--json', 'print the result as JSON')
     .option('--quantiles <n>', `reference quantile bins per numeric column`, integerArg(QUANTILES.min, QUANTILES.max), QUANTILES.fallback)
@@ -162,8 +176,13 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--ks-min-statistic <d>', 'KS p-values count only when D reaches this (default 0.1, or the bundle\'s)', numberArg(0, 1))
     .addHelpText('after', '\nExit codes: 0 nothing critical, 1 critical drift, 2 bad input or usage.')
     .exitOverride()
-    .action(async (opts: DriftOptions) => {
-      code = await drift(opts);
+    .action(async (opts: DriftOptions, cmd: Command) => {
+      // Checked here, after commander's unknown-option check: a misspelt --currnet is named
+      // as unknown instead of being reported as a missing --current.
+      for (const [name, value] of [['--reference <file>', opts.reference], ['--current <file>', opts.current]] as const) {
+        if (value === undefined) cmd.error(`error: required option '${name}' not specified`);
+      }
+      code = await drift(opts as DriftOptions & { reference: string; current: string });
     });
   program
     .command('baseline')
@@ -180,14 +199,16 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const setCode = (c: number) => {
     code = c;
   };
-  program.addCommand(simulateCommand(setCode));
-  program.addCommand(reportCommand(setCode));
-  program.addCommand(adminCommand(setCode));
-  program.addCommand(bundleCommand(setCode));
+  program.addCommand(simulateCommand(setCode, process.env).showHelpAfterError(HELP_HINT));
+  program.addCommand(reportCommand(setCode, process.env).showHelpAfterError(HELP_HINT));
+  program.addCommand(exportCommand(setCode).showHelpAfterError(HELP_HINT));
+  program.addCommand(auditCommand(setCode).showHelpAfterError(HELP_HINT));
+  program.addCommand(adminCommand(setCode).showHelpAfterError(HELP_HINT));
+  program.addCommand(bundleCommand(setCode).showHelpAfterError(HELP_HINT));
   try {
     await program.parseAsync([...argv]);
   } catch (err) {
-    // Usage errors of drift, baseline, simulate and report (exitOverride): commander has printed them.
+    // Usage errors (exitOverride): commander has printed them; --help and --version exit 0.
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
     throw err;
   }

@@ -21,6 +21,8 @@ export interface Config {
   /** Period of the drift evaluation, ms (0: on demand only). */
   readonly evalIntervalMs: number;
   readonly minWindow: number;
+  /** Windows of at most this many rows are evaluated exactly from the rows; larger ones from hourly aggregates. */
+  readonly exactWindowRows: number;
   readonly ksMinStatistic: number;
   readonly binQuantiles: number;
   readonly topK: number;
@@ -30,16 +32,32 @@ export interface Config {
   readonly maxEventAgeMs: number;
   /** Label delay for every model, ms, overriding the bundles' `label.delay_days` (0 for demos and tests). */
   readonly labelDelayMs: number | undefined;
-  /** The bearer token of the admin API (VIGIA_ADMIN_TOKEN, else the content of VIGIA_ADMIN_TOKEN_FILE); undefined closes it. */
+  /** The bearer token of the admin API (VIGIA_ADMIN_TOKEN or VIGIA_ADMIN_TOKEN_FILE); undefined closes it (403). */
   readonly adminToken: string | undefined;
-  /** The file VIGIA_ADMIN_TOKEN_FILE names (its content is `adminToken`). */
-  readonly adminTokenFile: string | undefined;
+  /** Audit-log rows older than this (decision time) are archived then removed, ms. */
+  readonly retentionMs: number;
+  /** How often retention runs, ms (0: never). */
+  readonly retentionIntervalMs: number;
+  /** Where retention writes its archives (default: `archive/` beside the database). */
+  readonly archiveDir: string;
+  /** Bytes of audit-log pages above which retention archives the oldest rows whatever their age (0: none). */
+  readonly dbSizeBudgetBytes: number;
+  /** Free space under which the database's filesystem counts as nearly full, bytes. */
+  readonly diskMinFreeBytes: number;
+  /** Most ingested rows admitted and not yet committed; beyond it the ingest answers 503 with Retry-After. */
+  readonly ingestQueueRows: number;
+  /** How long half of a KServe CloudEvent pair waits for its partner before it is counted unpaired, ms. */
+  readonly ingestPairTimeoutMs: number;
+  /** Bearer token `POST /v1/labels` requires (none: open). */
+  readonly labelsToken: string | undefined;
+  /** Bearer token the predict routes require (none: open). */
+  readonly predictToken: string | undefined;
 }
 
 /** The repository root (where `models/` lives), from this file's place in src/ or dist/. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-interface KeySpec<T> {
+export interface KeySpec<T> {
   readonly key: string;
   /** The command-line flag that sets the same key (`vigia serve --port 9090`). */
   readonly flag: string;
@@ -76,7 +94,8 @@ const fraction = (raw: string, key: string): number => {
   if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(key, raw, 'a number from 0 to 1');
   return n;
 };
-const flag = (raw: string, key: string): boolean => {
+/** Parses a true/false key; a bare command-line flag (`--accept-event-time`) means true. */
+export const flag = (raw: string, key: string): boolean => {
   const v = raw.trim().toLowerCase();
   if (v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
@@ -95,21 +114,11 @@ const bytes = (raw: string, key: string): number => {
   return n;
 };
 
-/** Shortest admin token accepted: a guessable token protects nothing. */
-export const MIN_TOKEN_LENGTH = 16;
-const token = (raw: string, key: string): string => {
-  const t = raw.trim();
-  if (t.length < MIN_TOKEN_LENGTH || /\s/.test(t)) throw new ConfigError(key, t.length === 0 ? raw : `(hidden, ${t.length} characters)`, `a token of at least ${MIN_TOKEN_LENGTH} characters without spaces`);
-  return t;
-};
-const tokenFile = (raw: string, key: string): string => {
-  const path = text(raw, key);
-  try {
-    readFileSync(path);
-  } catch (err) {
-    throw new ConfigError(key, raw, `a readable file holding the token (${(err as Error).message})`);
-  }
-  return resolve(path);
+const sizeBudget = (raw: string, key: string): number => {
+  const m = /^(\d+)\s*(b|kb|mb|gb|tb)?$/i.exec(raw.trim());
+  if (!m) throw new ConfigError(key, raw, 'a size such as 50gb, 512mb or 0 for none');
+  const unit = { b: 1, kb: 2 ** 10, mb: 2 ** 20, gb: 2 ** 30, tb: 2 ** 40 }[(m[2] ?? 'b').toLowerCase() as 'b'];
+  return Number(m[1]) * unit;
 };
 
 /** Every key, its flag, its one-line doc and its default. The table of docs/configuration.md is this list. */
@@ -128,15 +137,66 @@ export const CONFIG_KEYS = {
   windowMs: { key: 'VIGIA_WINDOW', flag: '--window', doc: 'drift window: the last part of the audit log compared with the reference', fallback: '7d', parse: duration(1000) },
   evalIntervalMs: { key: 'VIGIA_EVAL_INTERVAL', flag: '--eval-interval', doc: 'how often drift is evaluated, off the request path (0s: only on demand)', fallback: '60s', parse: duration(0) },
   minWindow: { key: 'VIGIA_MIN_WINDOW', flag: '--min-window', doc: 'fewer rows than this in the window: statistics say insufficient data, not drift', fallback: '100', parse: int(1, 100_000_000) },
+  exactWindowRows: { key: 'VIGIA_EXACT_WINDOW_ROWS', flag: '--exact-window-rows', doc: 'windows of at most this many rows are evaluated exactly from the rows held in memory; larger ones from hourly aggregates (KS within 0.001 in D, see docs/drift.md)', fallback: '200000', parse: int(0, 100_000_000) },
   ksMinStatistic: { key: 'VIGIA_KS_MIN_STATISTIC', flag: '--ks-min-statistic', doc: 'effect-size guard: a KS p-value counts only when D reaches this', fallback: '0.1', parse: fraction },
   binQuantiles: { key: 'VIGIA_BIN_QUANTILES', flag: '--bin-quantiles', doc: 'reference quantile bins per numeric feature (10 = deciles)', fallback: '10', parse: int(2, 1000) },
   topK: { key: 'VIGIA_TOP_K', flag: '--top-k', doc: 'reference categories kept per categorical feature; the rest share __other__', fallback: '20', parse: int(1, 10_000) },
   acceptEventTime: { key: 'VIGIA_ACCEPT_EVENT_TIME', flag: '--accept-event-time', doc: 'accept a client-supplied event_time on predict requests (simulation, backfill); the audit log keeps the server time too', fallback: 'false', parse: flag },
   maxEventAgeMs: { key: 'VIGIA_MAX_EVENT_AGE', flag: '--max-event-age', doc: 'oldest event_time accepted, as a duration before now', fallback: '400d', parse: duration(1000) },
-  adminToken: { key: 'VIGIA_ADMIN_TOKEN', flag: '--admin-token', doc: 'bearer token of the admin API (/v1/admin, /v2/repository load and unload); without it (or a token file) those routes answer 403', fallback: undefined, parse: token },
-  adminTokenFile: { key: 'VIGIA_ADMIN_TOKEN_FILE', flag: '--admin-token-file', doc: 'a file holding the admin token (a mounted secret), read at start; VIGIA_ADMIN_TOKEN wins when both are set', fallback: undefined, parse: tokenFile },
+  retentionMs: { key: 'VIGIA_RETENTION', flag: '--retention', doc: 'audit-log rows older than this are archived (gzip\'d JSON Lines with their labels and hash-chain links) then removed', fallback: '730d', parse: duration(60_000) },
+  retentionIntervalMs: { key: 'VIGIA_RETENTION_INTERVAL', flag: '--retention-interval', doc: 'how often retention runs, in small steps off the event loop (0s: never)', fallback: '1h', parse: duration(0) },
+  archiveDir: { key: 'VIGIA_ARCHIVE_DIR', flag: '--archive-dir', doc: 'folder of the retention archives (default: archive/ beside VIGIA_DB)', fallback: undefined, parse: text },
+  dbSizeBudgetBytes: { key: 'VIGIA_DB_SIZE_BUDGET', flag: '--db-size-budget', doc: 'size budget of the audit log (e.g. 50gb): above it, retention archives the oldest rows whatever their age; 0 for none', fallback: '0', parse: sizeBudget },
+  diskMinFreeBytes: { key: 'VIGIA_DISK_MIN_FREE', flag: '--disk-min-free', doc: 'free space on the database\'s filesystem below which /readyz answers 503 and an alert fires', fallback: '64mb', parse: bytes },
   labelDelayMs: { key: 'VIGIA_LABEL_DELAY', flag: '--label-delay', doc: 'label delay for every model, overriding the bundles\' label.delay_days (0s: every labelled prediction is matured at once)', fallback: undefined, parse: duration(0) },
-} satisfies { [K in keyof Config]: KeySpec<unknown> };
+  ingestQueueRows: { key: 'VIGIA_INGEST_QUEUE_ROWS', flag: '--ingest-queue-rows', doc: 'most ingested rows (observations, CloudEvents) waiting for the audit-log writer; more gets 503 with Retry-After, never accepted unlogged', fallback: '20000', parse: int(1, 10_000_000) },
+  ingestPairTimeoutMs: { key: 'VIGIA_INGEST_PAIR_TIMEOUT', flag: '--ingest-pair-timeout', doc: 'how long a KServe request or response CloudEvent waits for its other half before it is counted in vigia_ingest_unpaired_total (kept, and still paired if the partner comes later)', fallback: '5m', parse: duration(1000) },
+} satisfies { [K in Exclude<keyof Config, keyof typeof SECRET_KEYS>]: KeySpec<unknown> };
+
+interface SecretSpec {
+  readonly key: string;
+  readonly doc: string;
+}
+
+/**
+ * Secrets: each read from `KEY` or from the file named by `KEY_FILE` (a mounted secret), never
+ * from a command-line flag (a flag shows in `ps`). A malformed secret is refused naming the key,
+ * never the value. A new token (issue 11's admin token) is one more line here.
+ */
+export const SECRET_KEYS = {
+  labelsToken: { key: 'VIGIA_LABELS_TOKEN', doc: 'bearer token POST /v1/labels requires (or VIGIA_LABELS_TOKEN_FILE: a file holding it); unset: label ingestion is open' },
+  adminToken: { key: 'VIGIA_ADMIN_TOKEN', doc: 'bearer token of the admin API (/v1/admin, /v2/repository load and unload) (or VIGIA_ADMIN_TOKEN_FILE: a file holding it); unset: those routes answer 403' },
+  predictToken: { key: 'VIGIA_PREDICT_TOKEN', doc: 'bearer token the predict routes require (or VIGIA_PREDICT_TOKEN_FILE: a file holding it); unset: scoring is open' },
+} satisfies { [K in keyof Config]?: SecretSpec };
+
+/** Shortest token accepted: a short one can be guessed. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** A secret from `KEY` or the file named by `KEY_FILE` (trailing line break dropped); undefined when neither is set. */
+function readSecret(env: Readonly<Record<string, string | undefined>>, spec: SecretSpec): string | undefined {
+  const direct = env[spec.key];
+  const file = env[`${spec.key}_FILE`];
+  const hidden = '(not shown)';
+  if (direct !== undefined && direct !== '' && file !== undefined && file !== '') {
+    throw new ConfigError(spec.key, hidden, `either ${spec.key} or ${spec.key}_FILE, not both`);
+  }
+  let value: string;
+  if (file !== undefined && file !== '') {
+    try {
+      value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new ConfigError(`${spec.key}_FILE`, file, `a readable file holding the token (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  } else if (direct !== undefined && direct !== '') {
+    value = direct;
+  } else {
+    return undefined;
+  }
+  if (value.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(value)) {
+    throw new ConfigError(spec.key, hidden, `a token of at least ${MIN_TOKEN_LENGTH} printable characters without spaces`);
+  }
+  return value;
+}
 
 /**
  * Reads the configuration from `env` (the process environment, with command-line flags
@@ -163,18 +223,51 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     windowMs: read(k.windowMs)!,
     evalIntervalMs: read(k.evalIntervalMs)!,
     minWindow: read(k.minWindow)!,
+    exactWindowRows: read(k.exactWindowRows)!,
     ksMinStatistic: read(k.ksMinStatistic)!,
     binQuantiles: read(k.binQuantiles)!,
     topK: read(k.topK)!,
     acceptEventTime: read(k.acceptEventTime)!,
     maxEventAgeMs: read(k.maxEventAgeMs)!,
     labelDelayMs: read(k.labelDelayMs),
-    ...adminTokens(read(k.adminToken), read(k.adminTokenFile)),
+    retentionMs: read(k.retentionMs)!,
+    diskMinFreeBytes: read(k.diskMinFreeBytes)!,
+    dbSizeBudgetBytes: read(k.dbSizeBudgetBytes)!,
+    retentionIntervalMs: read(k.retentionIntervalMs)!,
+    archiveDir: resolve(read(k.archiveDir) ?? resolve(dirname(resolve(read(k.dbPath)!)), 'archive')),
+    ingestQueueRows: read(k.ingestQueueRows)!,
+    ingestPairTimeoutMs: read(k.ingestPairTimeoutMs)!,
+    labelsToken: readSecret(env, SECRET_KEYS.labelsToken),
+    predictToken: readSecret(env, SECRET_KEYS.predictToken),
+    adminToken: readSecret(env, SECRET_KEYS.adminToken),
   };
 }
 
-/** The admin token: VIGIA_ADMIN_TOKEN, else the content of VIGIA_ADMIN_TOKEN_FILE. */
-function adminTokens(direct: string | undefined, file: string | undefined): Pick<Config, 'adminToken' | 'adminTokenFile'> {
-  if (direct !== undefined || file === undefined) return { adminToken: direct, adminTokenFile: file };
-  return { adminToken: token(readFileSync(file, 'utf8'), CONFIG_KEYS.adminTokenFile.key), adminTokenFile: file };
+/** What the client commands (`vigia simulate`, `vigia report`) read from their environment. */
+export interface ClientConfig {
+  /** The running service they talk to. */
+  readonly url: string;
+}
+
+const httpUrl = (raw: string, key: string): string => {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError(key, raw, 'an http:// or https:// URL such as http://localhost:8080');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(key, raw, 'an http:// or https:// URL such as http://localhost:8080');
+  return raw.trim().replace(/\/+$/, '');
+};
+
+/** The keys of the client commands; each is also their flag. The second table of docs/configuration.md is this list. */
+export const CLIENT_CONFIG_KEYS = {
+  url: { key: 'VIGIA_URL', flag: '--url', doc: 'the running service that vigia simulate and vigia report talk to', fallback: 'http://localhost:8080', parse: httpUrl },
+} satisfies { [K in keyof ClientConfig]: KeySpec<unknown> };
+
+/** Reads the client commands' configuration from `env`; throws a `ConfigError` naming the key and the value. */
+export function loadClientConfig(env: Readonly<Record<string, string | undefined>>): ClientConfig {
+  const spec = CLIENT_CONFIG_KEYS.url;
+  const raw = env[spec.key];
+  return { url: spec.parse(raw === undefined || raw === '' ? spec.fallback : raw, spec.key) };
 }

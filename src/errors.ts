@@ -11,7 +11,7 @@ export class ConfigError extends Error {
   constructor(
     readonly key: string,
     readonly value: string,
-    expected: string,
+    readonly expected: string,
   ) {
     super(`config ${key}=${JSON.stringify(value)} is invalid: expected ${expected}`);
   }
@@ -54,6 +54,18 @@ export class HttpError extends Error {
   }
 }
 
+/** The service cannot take the request now; the answer carries `Retry-After` (senders retry). */
+export class RetryLaterError extends HttpError {
+  constructor(
+    status: 429 | 503,
+    code: string,
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(status, code, message);
+  }
+}
+
 /** Why an input was rejected; also the `reason` label of `vigia_rejected_inputs_total`. */
 export type RejectReason =
   | 'malformed_json'
@@ -69,7 +81,12 @@ export type RejectReason =
   | 'null_not_allowed'
   | 'invalid_labels'
   | 'event_time_not_accepted'
-  | 'invalid_event_time';
+  | 'invalid_event_time'
+  | 'unknown_attribute'
+  | 'missing_attribute'
+  | 'invalid_attribute'
+  | 'invalid_observation'
+  | 'invalid_cloudevent';
 
 /** An input that cannot be scored; answered 400 naming the field and the value. */
 export class InputError extends Error {
@@ -83,13 +100,19 @@ export class InputError extends Error {
   }
 }
 
-/** A value quoted for an error message, cut short so a huge input cannot flood a log. */
+/**
+ * A value quoted for an error message, cut short so a huge input cannot flood a log. Never
+ * throws: a value nested too deeply for JSON.stringify (10,000 `[` is valid JSON) would
+ * overflow the stack, and `String()` of a nested array recurses as deeply, so such a value
+ * is described instead of shown.
+ */
 export function quote(value: unknown): string {
-  let s: string;
+  let s: string | undefined;
   try {
-    s = JSON.stringify(value) ?? String(value);
+    s = JSON.stringify(value);
   } catch {
-    s = String(value);
+    s = typeof value === 'object' && value !== null ? `(${Array.isArray(value) ? 'an array' : 'an object'} nested too deeply to show)` : undefined;
   }
+  s ??= typeof value === 'object' && value !== null ? '(a value that cannot be shown)' : String(value);
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }

@@ -1,22 +1,30 @@
+import { existsSync, statfsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
+import { PROJECT_ROOT, type Config } from './config.js';
 import { VERSION } from './version.js';
-import type { Config } from './config.js';
 import { loadModels, type ModelRegistry, type RegistryHooks } from './model/registry.js';
 import { ShadowScorer } from './predict/shadow.js';
 import { publishVersions } from './telemetry/version-metrics.js';
 import { PredictionService } from './predict/service.js';
 import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
 import { openDatabase } from './store/database.js';
+import { RetentionScheduler } from './store/retention-scheduler.js';
 import type { Logger } from './telemetry/logger.js';
 import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
 import { DriftMonitor, modelKey } from './drift/monitor.js';
+import { ReferenceBinCounts } from './telemetry/reference-bins.js';
 import type { ModelContextWithBusiness } from './report/model-context.js';
 import { buildModelContextOffThread } from './report/model-context-thread.js';
-import { publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
+import { publishFairnessThresholds, publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
+import { Admission } from './ingest/admission.js';
+import { PairExpiry } from './ingest/pair-expiry.js';
+
+const DOCS_DIR = `${PROJECT_ROOT}/docs`;
 
 export interface RunningService {
   readonly url: string;
@@ -25,7 +33,6 @@ export interface RunningService {
   /** Stops accepting, drains in-flight requests, flushes the log, closes everything. */
   close(): Promise<void>;
 }
-
 
 /** Replacements for the benchmark's comparison runs (e.g. the audit log switched off). */
 export interface ServiceOverrides {
@@ -37,14 +44,53 @@ export interface ServiceOverrides {
  * baselines → drift monitor → app → listen. `close()` undoes it in reverse order.
  */
 export async function startService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<RunningService> {
+  const closers = new CloseStack();
+  try {
+    return await compose(config, logger, overrides, closers);
+  } catch (err) {
+    // A start-up failure (a bad bundle, a port in use) leaves nothing running behind it: the
+    // evaluation process and the writer thread would otherwise keep the process alive.
+    await closers.unwind((closeErr) => logger.error('closing after a failed start', { error: (closeErr as Error).message }));
+    throw err;
+  }
+}
+
+/**
+ * Resources opened so far, each with its awaited close, unwound in reverse order (last opened,
+ * first closed) on a failed start or at shutdown. A close that fails is reported and the
+ * unwinding goes on.
+ */
+class CloseStack {
+  private readonly closers: (() => unknown)[] = [];
+
+  push(close: () => unknown): void {
+    this.closers.push(close);
+  }
+
+  async unwind(onError: (err: unknown) => void): Promise<void> {
+    for (let close = this.closers.pop(); close !== undefined; close = this.closers.pop()) {
+      try {
+        await close();
+      } catch (err) {
+        onError(err);
+      }
+    }
+  }
+}
+
+async function compose(config: Config, logger: Logger, overrides: ServiceOverrides, closers: CloseStack): Promise<RunningService> {
   const tracing = startTracing({ exporter: config.tracesExporter, serviceName: 'vigia', serviceVersion: VERSION });
+  closers.push(() => tracing.shutdown());
   const metricsRegistry = new Registry();
   const metrics = createMetrics(metricsRegistry);
+  closers.push(() => metrics.otel.close());
   collectProcessMetrics(metricsRegistry);
 
   // Each version's baseline is built as it loads (at start, or live on an admin load) and
   // handed to the monitor once it runs; a version whose baseline fails is a failed version.
+  // Each ready version, live-loaded ones included, has its own reference bins (model@version).
   const contexts: ModelContextWithBusiness[] = [];
+  const referenceBins = new Map<string, ReferenceBinCounts>();
   let monitor: DriftMonitor | undefined;
   const contextOptions = () => ({
     quantiles: config.binQuantiles, topK: config.topK, now: new Date(), minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic,
@@ -54,7 +100,10 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     prepare: async (m) => {
       // On a worker thread: a live load must not stall the requests being served.
       const c = await buildModelContextOffThread(m.dir, contextOptions());
-      publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
+      const labels = { model: c.baseline.model, version: c.baseline.modelVersion };
+      referenceBins.set(modelKey(c.baseline.model, c.baseline.modelVersion), new ReferenceBinCounts(metrics, c.baseline));
+      publishThresholds(metrics, labels, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
+      if (c.fairness !== undefined) publishFairnessThresholds(metrics, labels, c.fairness.thresholds, c.fairness.spec.minGroupSize);
       if (monitor === undefined) contexts.push(c);
       else {
         monitor.add(c);
@@ -72,63 +121,100 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     registry = await loadModels(config.modelsDir, config.defaultModel, hooks);
   } catch (err) {
     metrics.modelLoadFailures.inc();
-    await tracing.shutdown();
     throw err;
   }
-  let db;
-  try {
-    db = openDatabase({ path: config.dbPath, synchronous: config.dbSynchronous });
-  } catch (err) {
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
-  }
-  let audit: AuditLog;
-  try {
-    audit = overrides.audit ?? (await SqliteAuditLog.open({ path: config.dbPath, synchronous: config.dbSynchronous, onCommit: auditCommitRecorder(metrics) }));
-  } catch (err) {
-    db.close();
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
-  }
+  closers.push(() => registry.close());
+  const db = openDatabase({ path: config.dbPath, synchronous: config.dbSynchronous });
+  closers.push(() => db.close());
+  const audit: AuditLog = overrides.audit ?? (await SqliteAuditLog.open({
+    path: config.dbPath, synchronous: config.dbSynchronous, onCommit: auditCommitRecorder(metrics),
+    onWritable: (writable) => {
+      metrics.auditLogWritable.set(writable ? 1 : 0);
+      if (writable) logger.info('the audit log takes writes again');
+      else logger.error('an audit-log commit failed: predictions answer 503 until a write succeeds', { problem: (audit as SqliteAuditLog).problem });
+    },
+  }));
+  closers.push(() => audit.close());
+  metrics.auditLogWritable.set(1);
   publishVersions(metrics, registry);
 
-  try {
-    monitor = await DriftMonitor.start({
-      dbPath: config.dbPath,
-      models: contexts,
-      windowMs: config.windowMs,
-      intervalMs: config.evalIntervalMs,
-      onEvaluated: (key, outcome) => {
-        if ('report' in outcome) {
-          const r = outcome.report;
-          publishModelReport(metrics, r, outcome.seconds);
-          if (r.performance_error !== undefined) logger.warn('performance evaluation failed', { model: key, error: r.performance_error });
-        } else {
-          const [model, version] = key.split('@');
-          metrics.driftEvaluationFailures.inc({ model: model ?? key, version: version ?? '' });
-          logger.warn('drift evaluation failed', { model: key, error: outcome.error });
-        }
-      },
-    });
-  } catch (err) {
-    await audit.close();
-    db.close();
-    await registry.close();
-    await tracing.shutdown();
-    throw err;
-  }
+  monitor = await DriftMonitor.start({
+    dbPath: config.dbPath,
+    models: contexts,
+    windowMs: config.windowMs,
+    intervalMs: config.evalIntervalMs,
+    exactWindowRows: config.exactWindowRows,
+    onEvaluated: (key, outcome) => {
+      if ('report' in outcome) {
+        const r = outcome.report;
+        publishModelReport(metrics, r, outcome.seconds);
+        if (r.performance_error !== undefined) logger.warn('performance evaluation failed', { model: key, error: r.performance_error });
+      } else {
+        const [model, version] = key.split('@');
+        metrics.driftEvaluationFailures.inc({ model: model ?? key, version: version ?? '' });
+        logger.warn('drift evaluation failed', { model: key, error: outcome.error });
+      }
+    },
+  });
+  const started = monitor;
+  closers.push(() => started.close());
   void monitor.evaluateAll();
 
+  const retention = await RetentionScheduler.start({
+    dbPath: config.dbPath, archiveDir: config.archiveDir, retentionMs: config.retentionMs, intervalMs: config.retentionIntervalMs, sizeBudgetBytes: config.dbSizeBudgetBytes,
+    onArchived: (rows) => metrics.auditArchivedRows.inc(rows),
+    onFailed: (error) => {
+      metrics.auditRetentionFailures.inc();
+      logger.warn('audit-log retention failed', { error });
+    },
+  });
+  closers.push(() => retention.close());
+
+  // Free space of the database's filesystem: sampled off the request path, read by /readyz and /metrics.
+  metrics.auditDiskMinFreeBytes.set(config.diskMinFreeBytes);
+  let diskFree = Number.POSITIVE_INFINITY;
+  const sampleDisk = () => {
+    try {
+      const s = statfsSync(dirname(config.dbPath));
+      diskFree = s.bavail * s.bsize;
+      metrics.auditDiskFreeBytes.set(diskFree);
+    } catch {
+      // Unknown: the readiness check says nothing it cannot know.
+    }
+  };
+  sampleDisk();
+  const diskTimer = setInterval(sampleDisk, 5000);
+  diskTimer.unref();
+  closers.push(() => clearInterval(diskTimer));
+
+  const admission = new Admission(config.ingestQueueRows, (rows) => metrics.ingestQueueRows.set(rows));
+  const expiry = audit instanceof SqliteAuditLog
+    ? new PairExpiry({
+        store: audit,
+        timeoutMs: config.ingestPairTimeoutMs,
+        intervalMs: Math.min(60_000, Math.max(1000, config.ingestPairTimeoutMs / 5)),
+        onSwept: ({ expired, waiting }) => {
+          if (expired > 0) {
+            metrics.ingestUnpaired.inc(expired);
+            logger.warn('KServe CloudEvent halves unpaired', { expired, timeout_ms: config.ingestPairTimeoutMs });
+          }
+          metrics.ingestWaitingHalves.set(waiting);
+        },
+        onError: (err) => logger.warn('the unpaired-halves sweep failed', { error: err.message }),
+      })
+    : undefined;
+  if (expiry !== undefined) closers.push(() => expiry.close());
+  void expiry?.sweep();
+
   let draining = false;
-  const service = new PredictionService({ audit, metrics, tracer: tracing.tracer });
+  const service = new PredictionService({ audit, metrics, tracer: tracing.tracer, referenceBins });
   const shadow = new ShadowScorer({ audit, metrics, logger, release: (v) => registry.release(v) });
+  // Pushed last, unwound first: shadow scorings still running write to the audit log.
+  closers.push(() => shadow.settled());
   const app = createApp({
     registry,
     service,
     shadow,
-    adminToken: config.adminToken,
     metrics,
     metricsRegistry,
     logger,
@@ -136,11 +222,15 @@ export async function startService(config: Config, logger: Logger, overrides: Se
     maxBatch: config.maxBatch,
     eventTime: { accept: config.acceptEventTime, maxAgeMs: config.maxEventAgeMs },
     monitor,
-    ...(audit instanceof SqliteAuditLog ? { labels: audit } : {}),
+    ...(audit instanceof SqliteAuditLog ? { labels: audit, ingest: { store: audit, admission, maxEventAgeMs: config.maxEventAgeMs } } : {}),
+    // The runbooks that alerts link to (docs/alerts.md...), served by the service itself.
+    ...(existsSync(DOCS_DIR) ? { docsDir: DOCS_DIR } : {}),
+    tokens: { predict: config.predictToken, labels: config.labelsToken, admin: config.adminToken },
     readiness: {
       models: () => (registry.defaultReady ? undefined : `the default model ${registry.defaultModel} has no ready version`),
       database: () => (db.open ? (db.prepare('SELECT 1').pluck().get() === 1 ? undefined : 'database check failed') : 'database closed'),
       audit_log: () => (audit instanceof SqliteAuditLog ? audit.problem : undefined),
+      disk: () => (diskFree < config.diskMinFreeBytes ? `only ${Math.round(diskFree / 2 ** 20)} MB free on the database's filesystem (VIGIA_DISK_MIN_FREE ${Math.round(config.diskMinFreeBytes / 2 ** 20)} MB)` : undefined),
       draining: () => (draining ? 'shutting down' : undefined),
     },
   });
@@ -169,12 +259,12 @@ export async function startService(config: Config, logger: Logger, overrides: Se
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
-      await shadow.settled();
-      await monitor!.close();
-      await audit.close();
-      db.close();
-      await registry.close();
-      await tracing.shutdown();
+      let failure: unknown;
+      await closers.unwind((err) => {
+        failure ??= err;
+        logger.error('closing failed', { error: (err as Error).message });
+      });
+      if (failure !== undefined) throw failure;
     })();
     return closing;
   };

@@ -36,15 +36,15 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ OTEL_TRACES_EXPORTER: 'jaeger' }), /OTEL_TRACES_EXPORTER="jaeger"/);
   });
 
-  it('reads the admin token from VIGIA_ADMIN_TOKEN, else from the file VIGIA_ADMIN_TOKEN_FILE names, and keeps the admin API closed without either', () => {
+  it('reads the admin token from VIGIA_ADMIN_TOKEN or from the file VIGIA_ADMIN_TOKEN_FILE names, never both, and keeps the admin API closed without either', () => {
     assert.equal(loadConfig({}).adminToken, undefined);
-    assert.equal(loadConfig({ VIGIA_ADMIN_TOKEN: ' a-token-of-enough-length ' }).adminToken, 'a-token-of-enough-length');
+    assert.equal(loadConfig({ VIGIA_ADMIN_TOKEN: 'a-token-of-enough-length' }).adminToken, 'a-token-of-enough-length');
     const dir = mkdtempSync(join(tmpdir(), 'vigia-token-'));
     try {
       const file = join(dir, 'token');
       writeFileSync(file, 'token-from-a-mounted-secret\n');
       assert.equal(loadConfig({ VIGIA_ADMIN_TOKEN_FILE: file }).adminToken, 'token-from-a-mounted-secret');
-      assert.equal(loadConfig({ VIGIA_ADMIN_TOKEN_FILE: file, VIGIA_ADMIN_TOKEN: 'the-direct-token-wins' }).adminToken, 'the-direct-token-wins');
+      assert.throws(() => loadConfig({ VIGIA_ADMIN_TOKEN_FILE: file, VIGIA_ADMIN_TOKEN: 'the-direct-token-too' }), /either VIGIA_ADMIN_TOKEN or VIGIA_ADMIN_TOKEN_FILE, not both/);
       assert.throws(() => loadConfig({ VIGIA_ADMIN_TOKEN_FILE: join(dir, 'absent') }), /VIGIA_ADMIN_TOKEN_FILE=".*absent" is invalid: expected a readable file holding the token/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -53,7 +53,7 @@ describe('loadConfig', () => {
 
   it('refuses a short admin token without printing it', () => {
     assert.throws(() => loadConfig({ VIGIA_ADMIN_TOKEN: 'secret' }), (err: unknown) => {
-      assert.match((err as Error).message, /VIGIA_ADMIN_TOKEN="\(hidden, 6 characters\)" is invalid: expected a token of at least 16 characters/);
+      assert.match((err as Error).message, /VIGIA_ADMIN_TOKEN="\(not shown\)" is invalid: expected a token of at least 16 printable characters/);
       assert.doesNotMatch((err as Error).message, /secret/);
       return true;
     });
@@ -63,6 +63,33 @@ describe('loadConfig', () => {
     for (const spec of Object.values(CONFIG_KEYS)) {
       assert.match(spec.flag, /^--[a-z-]+$/);
       assert.ok(spec.doc.length > 10, spec.key);
+    }
+  });
+});
+
+describe('loadConfig secrets (bearer tokens)', () => {
+  const token = 'a-token-of-sixteen-or-more';
+  it('reads a token from its variable or from the file its _FILE variable names, and none is none', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'vigia-secret-'));
+    try {
+      writeFileSync(join(dir, 'labels'), `${token}\n`);
+      const c = loadConfig({ VIGIA_PREDICT_TOKEN: token, VIGIA_LABELS_TOKEN_FILE: join(dir, 'labels') });
+      assert.equal(c.predictToken, token);
+      assert.equal(c.labelsToken, token);
+      assert.equal(loadConfig({}).predictToken, undefined);
+      assert.throws(() => loadConfig({ VIGIA_LABELS_TOKEN_FILE: join(dir, 'missing') }), /VIGIA_LABELS_TOKEN_FILE=".*missing" is invalid: expected a readable file holding the token \(ENOENT\)/);
+      assert.throws(() => loadConfig({ VIGIA_LABELS_TOKEN: token, VIGIA_LABELS_TOKEN_FILE: join(dir, 'labels') }), /either VIGIA_LABELS_TOKEN or VIGIA_LABELS_TOKEN_FILE, not both/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a short or spaced token naming the key but never showing the value', () => {
+    for (const bad of ['short', 'has a space in the middle of it']) {
+      assert.throws(() => loadConfig({ VIGIA_PREDICT_TOKEN: bad }), (err: unknown) => err instanceof ConfigError && /VIGIA_PREDICT_TOKEN="\(not shown\)" is invalid: expected a token of at least 16/.test(err.message) && !err.message.includes(bad));
     }
   });
 });

@@ -39,7 +39,7 @@ from sklearn.model_selection import train_test_split
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.normpath(
-    os.path.join(REPO_ROOT, "..", "shared", "data", "uci_credit_default.csv")
+    os.path.join(REPO_ROOT, "datasets", "uci_credit_default.csv")
 )
 EXPECTED_SHA256 = "a0f0ab49d6326671d6cd83be5c88dcf18007025fe9a53ecd699119c871176ca1"
 EXPECTED_ROWS = 30000

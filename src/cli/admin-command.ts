@@ -2,14 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config.js';
 import { UsageError } from '../errors.js';
-import { errorMessage, numberArg } from './args.js';
+import { errorMessage, numberArg, serviceUrl, urlOption } from './args.js';
 
 const EXIT_OK = 0;
 const EXIT_REFUSED = 1;
 const EXIT_BAD_INPUT = 2;
 
 interface AdminFlags {
-  url: string;
+  url?: string;
   tokenFile?: string;
 }
 
@@ -39,14 +39,16 @@ export function formatVersions(versions: readonly VersionLine[]): string {
 
 /** Calls one admin route and prints the versions it answers with; exit 1 when refused. */
 async function call(flags: AdminFlags, method: 'GET' | 'POST', path: string, body: object | undefined, env = process.env): Promise<number> {
+  const base = serviceUrl(flags.url, env);
+  if (base === undefined) return EXIT_BAD_INPUT;
   try {
     const token = await tokenOf(flags, env);
-    const url = new URL(path, flags.url);
+    const url = new URL(path, base);
     let res: Response;
     try {
       res = await fetch(url, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     } catch (err) {
-      process.stderr.write(`vigia: cannot reach the service at ${flags.url}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}\n`);
+      process.stderr.write(`vigia: cannot reach the service at ${base}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}\n`);
       return EXIT_REFUSED;
     }
     const answer = (await res.json()) as { error?: { message: string }; versions?: VersionLine[] } & Partial<VersionLine>;
@@ -78,7 +80,7 @@ export function adminCommand(done: (code: number) => void): Command {
     admin
       .command(name)
       .description(description)
-      .option('--url <url>', 'the running service', 'http://localhost:8080')
+      .addOption(urlOption())
       .option('--token-file <file>', 'a file holding the admin token (default: VIGIA_ADMIN_TOKEN, or the file VIGIA_ADMIN_TOKEN_FILE names)')
       .addHelpText('after', '\nExit codes: 0 done, 1 refused by the service or unreachable, 2 bad usage.')
       .exitOverride();

@@ -1,14 +1,14 @@
-import { rename, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { ServiceUnreachable, createHttpClient, getJson } from '../client/http.js';
 import { UsageError } from '../errors.js';
 import { limitsFromDescription, type ServedReport } from '../report/limits.js';
 import { readReport } from '../report/reading.js';
 import { renderWeekly, windowNote } from '../report/weekly.js';
-import { durationArg, errorMessage } from './args.js';
+import { durationOption, errorMessage, serviceUrl, urlOption } from './args.js';
+import { writeFileAtomically } from './write-file.js';
 
 interface ReportFlags {
-  url: string;
+  url?: string;
   model?: string;
   window: number;
   format: 'md' | 'html';
@@ -33,25 +33,24 @@ function formatArg(value: string): 'md' | 'html' {
 }
 
 /** Reads the model's report from the running service (evaluated now) and renders the weekly report. */
-async function run(flags: ReportFlags): Promise<number> {
-  const client = createHttpClient(new URL(flags.url), { maxSockets: 2, timeoutMs: flags.timeout });
+async function run(flags: ReportFlags, env: Readonly<Record<string, string | undefined>>): Promise<number> {
+  const url = serviceUrl(flags.url, env);
+  if (url === undefined) return EXIT_BAD_INPUT;
+  const client = createHttpClient(new URL(url), { maxSockets: 2, timeoutMs: flags.timeout });
   try {
     const models = ((await getJson(client, '/v1/models')) as { models: DescribedModel[] }).models;
     const model = flags.model === undefined ? models.find((m) => m.default === true) ?? models[0] : models.find((m) => m.name === flags.model);
-    if (model === undefined) throw new UsageError('--model', flags.model ?? '', `the service at ${flags.url} has no such model; it serves ${models.map((m) => m.name).join(', ') || 'none'}`);
+    if (model === undefined) throw new UsageError('--model', flags.model ?? '', `the service at ${url} has no such model; it serves ${models.map((m) => m.name).join(', ') || 'none'}`);
     const report = (await getJson(client, `/v1/models/${encodeURIComponent(model.name)}/report?refresh=true`)) as ServedReport;
     const text = renderWeekly(
       readReport(report, limitsFromDescription(model, report)),
-      { generatedAt: new Date().toISOString(), source: flags.url, windowNote: windowNote(flags.window / 1000, report.window.length_seconds) },
+      { generatedAt: new Date().toISOString(), source: url, windowNote: windowNote(flags.window / 1000, report.window.length_seconds) },
       flags.format,
     );
     if (flags.out === undefined) {
       process.stdout.write(text);
     } else {
-      // Written beside the target and renamed, so a reader never sees half a file.
-      const partial = `${flags.out}.${process.pid}.partial`;
-      await writeFile(partial, text);
-      await rename(partial, flags.out);
+      await writeFileAtomically(flags.out, text);
       process.stderr.write(`vigia: weekly report of ${model.name} (${report.summary.status}) written to ${flags.out}\n`);
     }
     return 0;
@@ -65,18 +64,18 @@ async function run(flags: ReportFlags): Promise<number> {
 }
 
 /** `vigia report`: the weekly report of a model, from a running service. */
-export function reportCommand(done: (code: number) => void): Command {
+export function reportCommand(done: (code: number) => void, env: Readonly<Record<string, string | undefined>>): Command {
   return new Command('report')
     .description("the weekly report of a model (API performance, data drift, model performance, actions) in Markdown or HTML, read from a running service's report")
-    .option('--url <url>', 'the running service', 'http://localhost:8080')
+    .addOption(urlOption())
     .option('--model <name>', "the model (default: the service's default model)")
-    .option('--window <duration>', "the period to report on; the service evaluates its own window (VIGIA_WINDOW), and the report says when they differ", durationArg(1000), 7 * 86_400_000)
+    .addOption(durationOption('--window <duration>', "the period to report on; the service evaluates its own window (VIGIA_WINDOW), and the report says when they differ", 1000, '7d'))
     .option('--format <md|html>', 'Markdown or a self-contained HTML page', formatArg, 'md')
     .option('--out <file>', 'write the report to this file instead of standard output')
-    .option('--timeout <duration>', 'give up on the service after this long', durationArg(1), 60_000)
+    .addOption(durationOption('--timeout <duration>', 'give up on the service after this long', 1, '60s'))
     .addHelpText('after', '\nExit codes: 0 written, 1 the service was unreachable or failed, 2 bad usage.')
     .exitOverride()
     .action(async (flags: ReportFlags) => {
-      done(await run(flags));
+      done(await run(flags, env));
     });
 }

@@ -7,12 +7,12 @@ import { ServiceUnreachable } from '../client/http.js';
 import { exitCodeOf, simulate } from '../simulate/run.js';
 import { SCENARIO_NAMES } from '../simulate/scenarios.js';
 import { formatProgress, formatSummary } from '../simulate/summary.js';
-import { durationArg, errorMessage, integerArg, numberArg } from './args.js';
+import { durationOption, errorMessage, integerArg, numberArg, serviceUrl, urlOption } from './args.js';
 
 export const DEMO_BUNDLE = join(PROJECT_ROOT, 'models', 'credit-default');
 
 interface SimulateFlags {
-  url: string;
+  url?: string;
   model?: string;
   bundle?: string;
   csv?: string;
@@ -71,7 +71,9 @@ function progressWriter(): { every: number; write: (line: string) => void; note:
   };
 }
 
-async function run(flags: SimulateFlags): Promise<number> {
+async function run(flags: SimulateFlags, env: Readonly<Record<string, string | undefined>>): Promise<number> {
+  const url = serviceUrl(flags.url, env);
+  if (url === undefined) return EXIT_BAD_INPUT;
   if (flags.csv !== undefined && flags.bundle !== undefined) {
     process.stderr.write(`vigia: --csv ${JSON.stringify(flags.csv)}: give either --csv or --bundle, not both\n`);
     return EXIT_BAD_INPUT;
@@ -83,7 +85,7 @@ async function run(flags: SimulateFlags): Promise<number> {
   try {
     const summary = await simulate(
       {
-        url: flags.url,
+        url,
         bundle: flags.bundle ?? DEMO_BUNDLE,
         csv: flags.csv,
         model: flags.model,
@@ -116,10 +118,10 @@ async function run(flags: SimulateFlags): Promise<number> {
 }
 
 /** `vigia simulate`: replays reference rows against a running service, with a drift scenario. */
-export function simulateCommand(done: (code: number) => void): Command {
+export function simulateCommand(done: (code: number) => void, env: Readonly<Record<string, string | undefined>>): Command {
   return new Command('simulate')
     .description("replay a bundle's reference rows (or a CSV file) against a running service, optionally with a drift scenario, event times and late labels")
-    .option('--url <url>', 'the running service', 'http://localhost:8080')
+    .addOption(urlOption())
     .option('--model <name>', "the model to score (default: the bundle's model; with --csv, the service's default model)")
     .option('--bundle <dir>', `the model bundle whose reference sample is replayed (default ${DEMO_BUNDLE})`)
     .option('--csv <file>', "a CSV file with the model's feature columns to replay instead")
@@ -137,12 +139,12 @@ export function simulateCommand(done: (code: number) => void): Command {
     .option('--concurrency <n>', 'most requests in flight at once', integerArg(1, 10_000), 8)
     .option('--seed <n>', 'seed of the row order and of the scenario', integerArg(0, 4_294_967_295), 1)
     .option('--spread-days <n>', 'spread event times evenly over the last n days (the service needs VIGIA_ACCEPT_EVENT_TIME=true)', numberArg(0.0001, 3650))
-    .option('--labels-after <duration>', 'post each answered prediction\'s label (from the label column) this long after its answer, e.g. 0s, 30s, 5m', durationArg(0))
-    .option('--timeout <duration>', 'give up on one request after this long', durationArg(1), 30_000)
+    .addOption(durationOption('--labels-after <duration>', 'post each answered prediction\'s label (from the label column) this long after its answer, e.g. 0s, 30s, 5m', 0))
+    .addOption(durationOption('--timeout <duration>', 'give up on one request after this long', 1, '30s'))
     .option('--json', 'print the summary as JSON on stdout')
     .addHelpText('after', '\nExit codes: 0 done, 1 the service was unreachable or most requests failed, 2 bad usage or input.')
     .exitOverride()
     .action(async (flags: SimulateFlags) => {
-      done(await run(flags));
+      done(await run(flags, env));
     });
 }

@@ -148,22 +148,36 @@ export function countNumeric(bins: NumericBins, values: ArrayLike<number>): Floa
     if (x !== x) missing++;
     else if (x < lo) below++;
     else if (x > hi) above++;
-    else {
-      // The largest k in [0, last] with edges[k] <= x: x == max falls in the last bin.
-      let a = 0;
-      let b = last;
-      while (a < b) {
-        const mid = (a + b + 1) >> 1;
-        if (edges[mid]! <= x) a = mid;
-        else b = mid - 1;
-      }
-      counts[2 + a]! += 1;
-    }
+    else counts[2 + interiorBin(edges, last, x)]! += 1;
   }
   counts[0] = missing;
   counts[1] = below;
   counts[interior + 2] = above;
   return counts;
+}
+
+/** The largest k in [0, last] with edges[k] <= x (x within [edges[0], edges[last + 1]]): x == max falls in the last bin. */
+function interiorBin(edges: Float64Array, last: number, x: number): number {
+  let a = 0;
+  let b = last;
+  while (a < b) {
+    const mid = (a + b + 1) >> 1;
+    if (edges[mid]! <= x) a = mid;
+    else b = mid - 1;
+  }
+  return a;
+}
+
+/**
+ * The index, in the order of `bins.labels`, of one value's bin, for edges already turned
+ * into a Float64Array (the window aggregate folds rows one at a time): as `countNumeric`.
+ */
+export function numericBinOf(edges: Float64Array, x: number): number {
+  const interior = Math.max(edges.length - 1, 1);
+  if (x !== x) return 0;
+  if (x < edges[0]!) return 1;
+  if (x > edges[edges.length - 1]!) return interior + 2;
+  return 2 + interiorBin(edges, interior - 1, x);
 }
 
 /** Frozen categorical bins: the reference's top K categories, `__other__`, `missing`, `__unseen__`. */
@@ -212,19 +226,21 @@ function categoricalLabels(categories: readonly Category[]): string[] {
 
 /** Counts per bin, in the order of `bins.labels`. */
 export function countCategorical(bins: CategoricalBins, values: ArrayLike<Category | null | undefined>): Float64Array {
+  const binOf = categoricalBinOf(bins);
+  const counts = new Float64Array(bins.categories.length + 3);
+  for (let i = 0; i < values.length; i++) counts[binOf(values[i])]! += 1;
+  return counts;
+}
+
+/** The bin index (order of `bins.labels`) of one value, as `countCategorical` counts it. */
+export function categoricalBinOf(bins: CategoricalBins): (v: Category | null | undefined) => number {
   const k = bins.categories.length;
   const otherIndex = k + 1;
   const unseenIndex = k + 2;
   const index = new Map<Category, number>();
   bins.categories.forEach((c, i) => index.set(c, i + 1));
   for (const c of bins.other) index.set(c, otherIndex);
-  const counts = new Float64Array(k + 3);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    const at = isMissing(v) ? 0 : (index.get(v) ?? unseenIndex);
-    counts[at]! += 1;
-  }
-  return counts;
+  return (v) => (isMissing(v) ? 0 : (index.get(v) ?? unseenIndex));
 }
 
 /**

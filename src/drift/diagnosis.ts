@@ -55,16 +55,36 @@ function featureContrasts(ctx: ModelDriftContext, window: ReportWindow): Diagnos
 
 /** The diagnosis, or null when the mean probability did not move past the critical change. */
 export function diagnose(ctx: ModelDriftContext, window: ReportWindow, evaluation: DriftEvaluation): Diagnosis | null {
-  const change = evaluation.prediction.relative_change;
-  if (change === null || Math.abs(change) <= ctx.thresholds.meanChangeCritical || window.scores.length < ctx.thresholds.minWindow) return null;
-  const current = riskBandShares(window.scores);
+  if (window.scores.length < ctx.thresholds.minWindow) return null;
   const half = Math.floor(window.scores.length / 2);
-  const first = mean(window.scores.subarray(0, half));
-  const second = mean(window.scores.subarray(half));
+  return diagnosisOf(ctx, evaluation, {
+    riskBandShares: riskBandShares(window.scores),
+    firstHalfMean: mean(window.scores.subarray(0, half)),
+    secondHalfMean: mean(window.scores.subarray(half)),
+    features: () => featureContrasts(ctx, window),
+  });
+}
+
+/** What the diagnosis reads from a window, whether rows or aggregates. */
+export interface DiagnosisInput {
+  readonly riskBandShares: readonly number[];
+  readonly firstHalfMean: number;
+  readonly secondHalfMean: number;
+  /** The features that carry the shift (computed only when the diagnosis runs). */
+  readonly features: () => Diagnosis['features'];
+}
+
+/** The diagnosis from a window's summary, or null when the mean probability did not move past the critical change. */
+export function diagnosisOf(ctx: ModelDriftContext, evaluation: DriftEvaluation, input: DiagnosisInput): Diagnosis | null {
+  const change = evaluation.prediction.relative_change;
+  if (change === null || Math.abs(change) <= ctx.thresholds.meanChangeCritical || evaluation.n < ctx.thresholds.minWindow) return null;
+  const current = input.riskBandShares;
+  const first = input.firstHalfMean;
+  const second = input.secondHalfMean;
   const trendChange = first === 0 ? 0 : (second - first) / first;
   const ratio = (evaluation.prediction.mean_probability ?? 0) / ctx.baseline.score.mean;
   const recommendation = ratio > 3 ? 'retrain now' : ratio > 1.5 ? 'retrain within 30 days' : 'within expectation';
-  const features = featureContrasts(ctx, window);
+  const features = input.features();
   const carriers = features.slice(0, 3).map((f) => f.feature).join(', ');
   return {
     relative_change: change,

@@ -1,4 +1,4 @@
-import { categoryCodes, bandShares, mean, riskBandShares, type Baseline, type FeatureBaseline, type FeatureColumn } from './baseline.js';
+import { categoryCodes, bandShares, riskBandShares, type Baseline, type FeatureBaseline, type FeatureColumn } from './baseline.js';
 import { ABOVE_MAX, BELOW_MIN, MISSING, UNSEEN, countCategorical, countNumeric } from './bins.js';
 import { chiSquareGoodnessOfFit } from './chi2.js';
 import { ks2sampAgainstReference } from './ks.js';
@@ -23,7 +23,12 @@ export interface FeatureDrift {
   readonly psi: number | null;
   /** Sample-size-aware critical value of the PSI (chi-square based, alpha 0.05), for reading. */
   readonly psi_critical_value: number | null;
-  readonly ks: { readonly statistic: number; readonly pvalue: number; readonly method: 'exact' | 'asymp' } | null;
+  /**
+   * On a window kept as aggregates (see window-aggregate.ts), `statistic` is the sketch's
+   * D, at most `statistic_error` below the rows' D, and the rows' p-value lies in
+   * [`pvalue_lower`, `pvalue`]. Rows-exact windows carry neither field.
+   */
+  readonly ks: { readonly statistic: number; readonly pvalue: number; readonly method: 'exact' | 'asymp'; readonly statistic_error?: number; readonly pvalue_lower?: number } | null;
   readonly chi2: { readonly statistic: number; readonly dof: number; readonly pvalue: number } | null;
   readonly missing_rate: number;
   readonly out_of_range_rate: number | null;
@@ -39,7 +44,7 @@ export interface PredictionDrift {
   readonly n: number;
   readonly score_psi: number | null;
   readonly score_psi_severity: Severity;
-  readonly score_ks: { readonly statistic: number; readonly pvalue: number } | null;
+  readonly score_ks: { readonly statistic: number; readonly pvalue: number; readonly statistic_error?: number; readonly pvalue_lower?: number } | null;
   readonly mean_probability: number | null;
   readonly baseline_mean_probability: number;
   /** (current − baseline) / baseline. */
@@ -51,7 +56,8 @@ export interface PredictionDrift {
   readonly risk_band_shares: readonly number[];
 }
 
-export type Status = 'HEALTHY' | 'ATTENTION' | 'CRITICAL';
+/** The verdict of a model; `NO_VERDICT` while the window holds fewer than `min_window` predictions and no signal fired. */
+export type Status = 'NO_VERDICT' | 'HEALTHY' | 'ATTENTION' | 'CRITICAL';
 
 export interface DriftEvaluation {
   readonly model: string;
@@ -81,36 +87,51 @@ function sortedSample(f: { readonly sample: readonly number[] }): Float64Array {
   return s;
 }
 
-function evaluateFeature(f: FeatureBaseline, values: FeatureColumn | undefined, t: DriftThresholds): FeatureDrift {
-  if (values === undefined) throw new RangeError(`the window has no column ${f.name}`);
-  const n = values.length;
+/** A KS result as the judges take it: the rows' exact test, or a sketch's with its error. */
+export interface KsObservation {
+  readonly statistic: number;
+  readonly pValue: number;
+  readonly method: 'exact' | 'asymp';
+  readonly statisticError?: number;
+  readonly pValueLower?: number;
+}
+
+const ksReport = (ks: KsObservation) => ({
+  statistic: ks.statistic, pvalue: ks.pValue,
+  ...(ks.statisticError === undefined ? {} : { statistic_error: ks.statisticError, pvalue_lower: ks.pValueLower! }),
+});
+
+/** The verdict of a numeric feature from its frozen-bin counts (order of the labels) and its KS. */
+export function judgeNumericFeature(f: FeatureBaseline, counts: ArrayLike<number>, ks: KsObservation | null, t: DriftThresholds): FeatureDrift {
+  let n = 0;
+  for (let i = 0; i < counts.length; i++) n += counts[i]!;
   const refN = f.summary.n;
-  if (f.kind === 'numeric') {
-    if (!(values instanceof Float64Array)) throw new RangeError(`column ${f.name} is numeric in the baseline but holds text`);
-    const counts = countNumeric(f.bins, values);
-    const labels = f.bins.labels;
-    const missing = counts[labels.indexOf(MISSING)]!;
-    const outside = counts[labels.indexOf(BELOW_MIN)]! + counts[labels.indexOf(ABOVE_MAX)]!;
-    const p = psi(f.refCounts, counts);
-    const ks = f.sample.length > 0 ? ks2sampAgainstReference(sortedSample(f), values) : null;
-    const populated = f.refCounts.filter((c) => c > 0).length;
-    const psiSev = highSeverity(p, n, t.psiWarning, t.psiCritical, t.minWindow);
-    const ksSev = ks === null ? 'insufficient_data' : pValueSeverity(ks.pValue, n - missing, t.ksPValueWarning, t.ksPValueCritical, t.minWindow, { d: ks.statistic, minEffect: t.ksMinStatistic });
-    const reasons: string[] = [];
-    if (psiSev === 'warning' || psiSev === 'critical') reasons.push(`PSI ${p.toFixed(3)} ≥ ${psiSev === 'critical' ? t.psiCritical : t.psiWarning}`);
-    if (ksSev === 'warning' || ksSev === 'critical') reasons.push(`KS p=${ks!.pValue.toExponential(2)} with D=${ks!.statistic.toFixed(3)} ≥ ${t.ksMinStatistic}`);
-    if (ks !== null && ks.pValue < t.ksPValueWarning && ks.statistic < t.ksMinStatistic && n >= t.minWindow) reasons.push(`KS p=${ks.pValue.toExponential(2)} ignored: D=${ks.statistic.toFixed(3)} below the effect-size guard ${t.ksMinStatistic}`);
-    return {
-      feature: f.name, kind: 'numeric', monitored: f.monitored, n_reference: refN, n_current: n,
-      psi: finiteOrNull(p), psi_critical_value: n > 0 ? finiteOrNull(psiCriticalValue(refN, n, Math.max(populated, 2))) : null,
-      ks: ks === null ? null : { statistic: ks.statistic, pvalue: ks.pValue, method: ks.method }, chi2: null,
-      missing_rate: n === 0 ? 0 : missing / n, out_of_range_rate: n === 0 ? 0 : outside / n, unseen_rate: null,
-      severity: worst([psiSev, ksSev]), reasons,
-      bins: { labels, reference_share: shares(f.refCounts), current_share: shares(counts) },
-    };
-  }
-  const codes = categoryCodes(values);
-  const counts = countCategorical(f.bins, codes);
+  const labels = f.bins.labels;
+  const missing = counts[labels.indexOf(MISSING)]!;
+  const outside = counts[labels.indexOf(BELOW_MIN)]! + counts[labels.indexOf(ABOVE_MAX)]!;
+  const p = psi(f.refCounts, counts);
+  const populated = f.refCounts.filter((c) => c > 0).length;
+  const psiSev = highSeverity(p, n, t.psiWarning, t.psiCritical, t.minWindow);
+  const ksSev = ks === null ? 'insufficient_data' : pValueSeverity(ks.pValue, n - missing, t.ksPValueWarning, t.ksPValueCritical, t.minWindow, { d: ks.statistic, minEffect: t.ksMinStatistic });
+  const reasons: string[] = [];
+  if (psiSev === 'warning' || psiSev === 'critical') reasons.push(`PSI ${p.toFixed(3)} ≥ ${psiSev === 'critical' ? t.psiCritical : t.psiWarning}`);
+  if (ksSev === 'warning' || ksSev === 'critical') reasons.push(`KS p=${ks!.pValue.toExponential(2)} with D=${ks!.statistic.toFixed(3)} ≥ ${t.ksMinStatistic}`);
+  if (ks !== null && ks.pValue < t.ksPValueWarning && ks.statistic < t.ksMinStatistic && n >= t.minWindow) reasons.push(`KS p=${ks.pValue.toExponential(2)} ignored: D=${ks.statistic.toFixed(3)} below the effect-size guard ${t.ksMinStatistic}`);
+  return {
+    feature: f.name, kind: 'numeric', monitored: f.monitored, n_reference: refN, n_current: n,
+    psi: finiteOrNull(p), psi_critical_value: n > 0 ? finiteOrNull(psiCriticalValue(refN, n, Math.max(populated, 2))) : null,
+    ks: ks === null ? null : { ...ksReport(ks), method: ks.method }, chi2: null,
+    missing_rate: n === 0 ? 0 : missing / n, out_of_range_rate: n === 0 ? 0 : outside / n, unseen_rate: null,
+    severity: worst([psiSev, ksSev]), reasons,
+    bins: { labels, reference_share: shares(f.refCounts), current_share: shares(counts) },
+  };
+}
+
+/** The verdict of a categorical feature from its frozen-bin counts (order of the labels). */
+export function judgeCategoricalFeature(f: FeatureBaseline, counts: ArrayLike<number>, t: DriftThresholds): FeatureDrift {
+  let n = 0;
+  for (let i = 0; i < counts.length; i++) n += counts[i]!;
+  const refN = f.summary.n;
   const labels = f.bins.labels;
   const missing = counts[labels.indexOf(MISSING)]!;
   const unseen = counts[labels.indexOf(UNSEEN)]!;
@@ -137,7 +158,17 @@ function evaluateFeature(f: FeatureBaseline, values: FeatureColumn | undefined, 
   };
 }
 
-function failedFeature(f: FeatureBaseline, n: number, err: unknown): FeatureDrift {
+function evaluateFeature(f: FeatureBaseline, values: FeatureColumn | undefined, t: DriftThresholds): FeatureDrift {
+  if (values === undefined) throw new RangeError(`the window has no column ${f.name}`);
+  if (f.kind === 'numeric') {
+    if (!(values instanceof Float64Array)) throw new RangeError(`column ${f.name} is numeric in the baseline but holds text`);
+    const ks = f.sample.length > 0 ? ks2sampAgainstReference(sortedSample(f), values) : null;
+    return judgeNumericFeature(f, countNumeric(f.bins, values), ks, t);
+  }
+  return judgeCategoricalFeature(f, countCategorical(f.bins, categoryCodes(values)), t);
+}
+
+export function failedFeature(f: FeatureBaseline, n: number, err: unknown): FeatureDrift {
   return {
     feature: f.name, kind: f.kind, monitored: f.monitored, n_reference: f.summary.n, n_current: n,
     psi: null, psi_critical_value: null, ks: null, chi2: null, missing_rate: 0, out_of_range_rate: null, unseen_rate: null,
@@ -146,36 +177,65 @@ function failedFeature(f: FeatureBaseline, n: number, err: unknown): FeatureDrif
   };
 }
 
-function predictionDrift(baseline: Baseline, scores: Float64Array, bands: readonly { name: string; minProbability: number }[], t: DriftThresholds): PredictionDrift {
-  const s = baseline.score;
+/** What the prediction drift is judged on: counts and sums over the window's scores. */
+export interface ScoreObservation {
+  readonly n: number;
+  /** Counts in the baseline's frozen score bins. */
+  readonly counts: ArrayLike<number>;
+  readonly sum: number;
+  /** Scores at or above the model's threshold. */
+  readonly positives: number;
+  /** Shares per decision band (NaN when the window is empty). */
+  readonly bandShares: Readonly<Record<string, number>>;
+  readonly riskBandShares: readonly number[];
+  readonly ks: KsObservation | null;
+}
+
+function scoreObservation(baseline: Baseline, scores: Float64Array, bands: readonly { name: string; minProbability: number }[]): ScoreObservation {
   const n = scores.length;
-  const counts = countNumeric(s.bins, scores);
-  const scorePsi = psi(s.refCounts, counts);
-  const m = mean(scores);
-  const change = n === 0 || s.mean === 0 ? NaN : (m - s.mean) / s.mean;
+  let sum = 0;
   let positives = 0;
-  for (let i = 0; i < n; i++) if (scores[i]! >= baseline.threshold) positives++;
-  const current = bandShares(scores, bands);
-  const ks = n > 0 && s.sample.length > 0 ? ks2sampAgainstReference(sortedSample(s), scores) : null;
+  for (let i = 0; i < n; i++) {
+    sum += scores[i]!;
+    if (scores[i]! >= baseline.threshold) positives++;
+  }
+  return {
+    n, counts: countNumeric(baseline.score.bins, scores), sum, positives,
+    bandShares: bandShares(scores, bands), riskBandShares: riskBandShares(scores),
+    ks: n > 0 && baseline.score.sample.length > 0 ? ks2sampAgainstReference(sortedSample(baseline.score), scores) : null,
+  };
+}
+
+/** The prediction drift (score PSI, mean change, positive rate, bands) of a window's score observation. */
+export function judgePrediction(baseline: Baseline, o: ScoreObservation, t: DriftThresholds): PredictionDrift {
+  const s = baseline.score;
+  const n = o.n;
+  const scorePsi = psi(s.refCounts, o.counts);
+  const m = n === 0 ? NaN : o.sum / n;
+  const change = n === 0 || s.mean === 0 ? NaN : (m - s.mean) / s.mean;
   return {
     n,
     score_psi: finiteOrNull(scorePsi),
     score_psi_severity: highSeverity(scorePsi, n, t.scorePsiWarning, t.scorePsiCritical, t.minWindow),
-    score_ks: ks === null ? null : { statistic: ks.statistic, pvalue: ks.pValue },
+    score_ks: o.ks === null ? null : ksReport(o.ks),
     mean_probability: finiteOrNull(m),
     baseline_mean_probability: s.mean,
     relative_change: finiteOrNull(change),
     mean_change_severity: highSeverity(Math.abs(change), n, t.meanChangeWarning, t.meanChangeCritical, t.minWindow),
-    positive_rate: n === 0 ? null : positives / n,
+    positive_rate: n === 0 ? null : o.positives / n,
     baseline_positive_rate: s.positiveRate,
-    band_shares: Object.fromEntries(Object.entries(s.bandShares).map(([band, share]) => [band, { current: n === 0 ? null : current[band] ?? 0, baseline: share }])),
-    risk_band_shares: riskBandShares(scores),
+    band_shares: Object.fromEntries(Object.entries(s.bandShares).map(([band, share]) => [band, { current: n === 0 ? null : o.bandShares[band] ?? 0, baseline: share }])),
+    risk_band_shares: o.riskBandShares,
   };
 }
 
-/** The seed's rule: any critical → CRITICAL; more than three warnings → ATTENTION; else HEALTHY. */
-export function statusOf(critical: number, warnings: number): Status {
-  return critical > 0 ? 'CRITICAL' : warnings > 3 ? 'ATTENTION' : 'HEALTHY';
+/**
+ * The seed's rule: any critical → CRITICAL; more than three warnings → ATTENTION; else
+ * HEALTHY — but only when there was enough data to judge (`judged`): a window of 3
+ * predictions is NO_VERDICT, not a green HEALTHY.
+ */
+export function statusOf(critical: number, warnings: number, judged = true): Status {
+  return critical > 0 ? 'CRITICAL' : warnings > 3 ? 'ATTENTION' : judged ? 'HEALTHY' : 'NO_VERDICT';
 }
 
 /**
@@ -191,7 +251,12 @@ export function evaluateDrift(baseline: Baseline, window: WindowColumns<FeatureC
       return failedFeature(f, n, err);
     }
   });
-  const prediction = predictionDrift(baseline, window.scores, bands, t);
+  return assembleEvaluation(baseline, features, judgePrediction(baseline, scoreObservation(baseline, window.scores, bands), t), t);
+}
+
+/** The evaluation of a window from its judged features and prediction drift: the summary and the dataset verdict. */
+export function assembleEvaluation(baseline: Baseline, features: FeatureDrift[], prediction: PredictionDrift, t: DriftThresholds): DriftEvaluation {
+  const n = prediction.n;
   const monitored = features.filter((f) => f.monitored);
   const critical: string[] = [];
   const warnings: string[] = [];
@@ -212,6 +277,6 @@ export function evaluateDrift(baseline: Baseline, window: WindowColumns<FeatureC
     features,
     prediction,
     dataset: { monitored: monitored.length, drifted, drifted_share: judged === 0 ? null : drifted / judged },
-    summary: { critical, warnings, status: statusOf(critical.length, warnings.length) },
+    summary: { critical, warnings, status: statusOf(critical.length, warnings.length, n >= t.minWindow) },
   };
 }

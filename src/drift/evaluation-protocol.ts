@@ -5,11 +5,13 @@ export interface EvaluationInit {
   readonly dbPath: string;
   /** One entry per served model version, keyed `${model}@${version}`. */
   readonly models: Readonly<Record<string, ModelContext>>;
+  /** Windows of at most this many rows are evaluated from the rows, larger ones from the hourly aggregates. */
+  readonly exactWindowRows: number;
 }
 
 export type EvaluationRequest = { readonly id: number; readonly key: string; readonly fromMs: number; readonly toMs: number; readonly nowMs: number };
 
 export type EvaluationReply =
   | { readonly kind: 'ready' }
-  | { readonly kind: 'report'; readonly id: number; readonly report: ModelReport; readonly seconds: number; readonly peakRssBytes: number }
+  | { readonly kind: 'report'; readonly id: number; readonly report: ModelReport; readonly seconds: number; readonly peakRssBytes: number; readonly path: 'rows' | 'aggregates' }
   | { readonly kind: 'failed'; readonly id: number; readonly error: string; readonly seconds: number };

@@ -118,6 +118,10 @@ export function ks2sampAgainstReference(reference: Float64Array, values: ArrayLi
 }
 
 /** scipy's p-value (and exact-path snapping of D) for a statistic D between samples of n1 and n2. */
+export function ks2sampFromStatistic(statisticD: number, n1: number, n2: number): Ks2sampResult {
+  return fromStatistic(statisticD, n1, n2);
+}
+
 function fromStatistic(statisticD: number, n1: number, n2: number): Ks2sampResult {
   let d = statisticD;
   if (Math.max(n1, n2) <= MAX_AUTO_N) {

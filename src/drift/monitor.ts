@@ -10,12 +10,17 @@ export interface DriftMonitorOptions {
   readonly windowMs: number;
   /** Evaluation period, ms; 0 disables the timer (evaluate on demand only). */
   readonly intervalMs: number;
+  /** Windows of at most this many rows are evaluated from the rows; larger ones from hourly aggregates (default 200,000). */
+  readonly exactWindowRows?: number;
   readonly now?: () => number;
   /** Called on the event loop after each evaluation, with its report or its error. */
   readonly onEvaluated?: (key: string, outcome: { report: ModelReport; seconds: number; peakRssBytes: number } | { error: string; seconds: number }) => void;
 }
 
 export const modelKey = (model: string, version: string): string => `${model}@${version}`;
+
+/** The largest window evaluated exactly from its rows (VIGIA_EXACT_WINDOW_ROWS): about 40 MB of columns for the demo model. */
+export const DEFAULT_EXACT_WINDOW_ROWS = 200_000;
 
 /** Scheduling priority of the evaluation process: below the service, so /predict comes first. */
 const EVALUATION_NICE = 10;
@@ -54,14 +59,19 @@ export class DriftMonitor {
   private child: ChildProcess | undefined;
   private starting: Promise<ChildProcess> | undefined;
   private readonly now: () => number;
-  private readonly init: { dbPath: string; models: Record<string, ModelContext> };
+  private readonly init: { dbPath: string; models: Record<string, ModelContext>; exactWindowRows: number };
   private readonly extraKeys: string[] = [];
 
   private constructor(private readonly opts: DriftMonitorOptions) {
     this.now = opts.now ?? Date.now;
     const models: Record<string, ModelContext> = {};
     for (const m of opts.models) models[modelKey(m.baseline.model, m.baseline.modelVersion)] = m;
-    this.init = { dbPath: opts.dbPath, models };
+    this.init = { dbPath: opts.dbPath, models, exactWindowRows: opts.exactWindowRows ?? DEFAULT_EXACT_WINDOW_ROWS };
+  }
+
+  /** How often the reports are evaluated, ms (0: on demand only). */
+  get intervalMs(): number {
+    return this.opts.intervalMs;
   }
 
   static async start(opts: DriftMonitorOptions): Promise<DriftMonitor> {

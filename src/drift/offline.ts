@@ -241,9 +241,11 @@ export async function offlineDrift(opts: OfflineDriftOptions): Promise<OfflineDr
     currentScores = new Float64Array(rows.current);
   } else {
     const names = model.manifest.features.map((f) => f.name);
+    const scorer = model.scorer;
+    if (scorer === undefined) throw new Error(`the bundle ${model.dir} is monitor-only (no model): it cannot score the two files; compare them without --bundle`);
     const score = async (role: 'reference' | 'current', file: string, columns: ReadonlyMap<string, FeatureColumn>) => {
       const started = performance.now();
-      const scores = await scoreColumns(model.scorer, names, columns, rows[role]);
+      const scores = await scoreColumns(scorer, names, columns, rows[role]);
       progress({ stage: 'score', role, file, rows: rows[role], seconds: (performance.now() - started) / 1000 });
       return scores;
     };

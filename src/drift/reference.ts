@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { readCsvColumns } from '../data/csv.js';
+import { readCsvColumns, type CsvColumn } from '../data/csv.js';
 import type { LoadedModel } from '../model/bundle.js';
 import type { Scorer } from '../model/scorer.js';
 import { fitIsotonic, type IsotonicCalibrator } from '../performance/isotonic.js';
@@ -33,12 +33,16 @@ export async function buildModelBaseline(model: LoadedModel, opts: { quantiles: 
   return (await buildModelReference(model, opts)).baseline;
 }
 
-/** Reads a labelled sample of the bundle (features and label) and scores it with the model. */
+/**
+ * Reads a labelled sample of the bundle (features and label) and scores it with the model;
+ * a monitor-only bundle has no model, and its sample carries the score (`reference.score_column`).
+ */
 async function readScoredSample(model: LoadedModel, fileName: string): Promise<{ columns: Map<string, Float64Array>; labels: Float64Array | undefined; scores: Float64Array; rows: number }> {
   const { manifest } = model;
   const names = manifest.features.map((f) => f.name);
   const file = join(model.dir, fileName);
-  const csv = await readCsvColumns(file, { numeric: [...names, manifest.labelColumn], required: [...names, manifest.labelColumn] });
+  const scoreColumn = manifest.scoreColumn === undefined ? [] : [manifest.scoreColumn];
+  const csv = await readCsvColumns(file, { numeric: [...names, manifest.labelColumn, ...scoreColumn], required: [...names, manifest.labelColumn, ...scoreColumn] });
   const columns = new Map<string, Float64Array>();
   for (const name of names) {
     const column = csv.columns.get(name);
@@ -46,8 +50,17 @@ async function readScoredSample(model: LoadedModel, fileName: string): Promise<{
     columns.set(name, column.values);
   }
   const label = csv.columns.get(manifest.labelColumn);
-  const scores = await scoreColumns(model.scorer, names, columns, csv.rows);
+  const scores = model.scorer === undefined ? givenScores(file, csv.columns.get(manifest.scoreColumn!)) : await scoreColumns(model.scorer, names, columns, csv.rows);
   return { columns, labels: label?.kind === 'numeric' ? label.values : undefined, scores, rows: csv.rows };
+}
+
+/** The score column of a monitor-only sample: every value a probability from 0 to 1. */
+function givenScores(file: string, column: CsvColumn | undefined): Float64Array {
+  if (column?.kind !== 'numeric') throw new Error(`${file}: the score column is not numeric`);
+  const values = column.values;
+  const bad = values.findIndex((p) => !(p >= 0 && p <= 1));
+  if (bad !== -1) throw new Error(`${file}: the score column holds ${values[bad]} on data row ${bad + 1}, not a probability from 0 to 1`);
+  return values;
 }
 
 /** The isotonic calibration of scores to labels, or null when the labels are not a usable 0/1 column of both classes. */

@@ -1,14 +1,16 @@
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
 import { HttpError, InputError, quote } from '../errors.js';
 import type { LoadedModel } from '../model/bundle.js';
+import type { Manifest } from '../model/manifest.js';
 import { discoverBundles } from '../model/layout.js';
 import type { ModelRegistry, VersionState } from '../model/registry.js';
-import type { PredictionService } from '../predict/service.js';
+import { monitorOnly, type PredictionService } from '../predict/service.js';
 import type { ShadowScorer } from '../predict/shadow.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { contextFromHeaders } from '../telemetry/tracing.js';
 import { VERSION } from '../version.js';
+import type { AuthCheck } from './auth.js';
 import { bearerGuard } from './bearer-token.js';
 import { errorResponse } from './errors.js';
 import { jsonBody } from './json-body.js';
@@ -26,6 +28,8 @@ export interface InferenceProtocolDeps {
   readonly maxBatch: number;
   readonly shadow?: ShadowScorer;
   readonly adminToken: string | undefined;
+  /** The bearer-token check of VIGIA_PREDICT_TOKEN for `infer`, when set. */
+  readonly auth?: AuthCheck;
 }
 
 /** The output tensors of `infer`: the positive-class probability, the decision, and the audit log's id of each row. */
@@ -46,9 +50,12 @@ const protocolErrors = (metrics: Metrics, logger: Logger): ErrorRequestHandler =
   res.status(status).json({ error: body.error.message });
 };
 
+/** The input tensor's name: the ONNX model's input (a monitor-only bundle has none; it cannot be inferred anyway). */
+const inputNameOf = (manifest: Manifest): string => manifest.model?.input ?? 'input';
+
 function tensorMetadata(m: LoadedModel) {
   return {
-    inputs: [{ name: m.manifest.inputName, datatype: 'FP32', shape: [-1, m.manifest.features.length] }],
+    inputs: [{ name: inputNameOf(m.manifest), datatype: 'FP32', shape: [-1, m.manifest.features.length] }],
     outputs: OUTPUTS.map((o) => ({ name: o.name, datatype: o.datatype, shape: [-1] })),
   };
 }
@@ -76,10 +83,10 @@ export function readInferRequest(body: unknown, model: LoadedModel, maxBatch: nu
   if (id !== undefined && typeof id !== 'string') throw new InputError('invalid_body', 'id', `"id" must be a string, got ${quote(id)}`);
   const inputs = b['inputs'];
   if (!Array.isArray(inputs) || inputs.length !== 1) {
-    throw new InputError('invalid_body', 'inputs', `"inputs" must hold exactly one tensor, ${JSON.stringify(manifest.inputName)} of shape [N, ${manifest.features.length}], got ${quote(inputs)}`);
+    throw new InputError('invalid_body', 'inputs', `"inputs" must hold exactly one tensor, ${JSON.stringify(inputNameOf(manifest))} of shape [N, ${manifest.features.length}], got ${quote(inputs)}`);
   }
   const input = inputs[0] as Record<string, unknown>;
-  if (input?.['name'] !== manifest.inputName) throw new InputError('invalid_body', 'inputs[0].name', `the input must be named ${JSON.stringify(manifest.inputName)} (the model's input), got ${quote(input?.['name'])}`);
+  if (input?.['name'] !== inputNameOf(manifest)) throw new InputError('invalid_body', 'inputs[0].name', `the input must be named ${JSON.stringify(inputNameOf(manifest))} (the model's input), got ${quote(input?.['name'])}`);
   if (input['datatype'] !== 'FP32') throw new InputError('wrong_type', 'inputs[0].datatype', `the input datatype must be "FP32", got ${quote(input['datatype'])}`);
   const shape = input['shape'];
   const f = manifest.features.length;
@@ -164,6 +171,7 @@ export function inferenceProtocolRoutes(deps: InferenceProtocolDeps): Router {
     });
     router.post(`${base}/infer`, json, async (req, res) => {
       const receivedAt = process.hrtime.bigint();
+      deps.auth?.(req.headers);
       const params = req.params as Record<string, string | undefined>;
       const name = String(params['model']);
       const version = params['version'];
@@ -176,6 +184,7 @@ export function inferenceProtocolRoutes(deps: InferenceProtocolDeps): Router {
       res.locals['model'] = name;
       let handedOver = false;
       try {
+        if (pick.model.scorer === undefined) throw monitorOnly(name);
         const { id, instances, outputs } = readInferRequest(req.body, pick.model, deps.maxBatch);
         const requestId = requestIdOf(req.headers);
         const predictions = await deps.service.predict({ model: pick.model, instances, shape: 'instances', requestId, receivedAt, parent: contextFromHeaders(req.headers) });

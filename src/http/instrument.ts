@@ -19,6 +19,7 @@ export function recordRequest(metrics: Metrics, route: string, method: string, s
   const seconds = Number(process.hrtime.bigint() - receivedAt) / 1e9;
   metrics.httpRequestDuration.observe({ route, method, status: String(status) }, seconds);
   metrics.httpRequests.inc({ route, status_class: `${Math.floor(status / 100)}xx` });
+  metrics.otel.recordRequest(route, method, status, seconds);
 }
 
 /** Express middleware: request id and timing for the routes Express serves. */

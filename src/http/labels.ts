@@ -2,9 +2,13 @@ import express, { type Router } from 'express';
 import { HttpError, InputError, quote } from '../errors.js';
 import type { LabelRow, LabelStore } from '../store/audit-log.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { AuthCheck } from './auth.js';
+import { checkUtf8 } from './predict.js';
 
 /** Most labels in one request. */
 export const MAX_LABELS = 100_000;
+/** The latest time a JavaScript Date can hold (a larger label_time would break every date shown later). */
+const MAX_TIME_MS = 8.64e15;
 /** Most ids listed back in an answer's `unknown_ids` / `conflicting_ids`. */
 const MAX_LISTED = 1000;
 
@@ -40,7 +44,7 @@ export function readLabelsBody(body: unknown, nowMs: number): LabelRow[] {
     let ts = nowMs;
     if (time !== undefined) {
       ts = typeof time === 'number' ? time : typeof time === 'string' ? Date.parse(time) : Number.NaN;
-      if (!Number.isFinite(ts)) {
+      if (!Number.isFinite(ts) || ts < 0 || ts > MAX_TIME_MS) {
         problems.push({ field: `${at}.label_time`, message: `${at}.label_time must be an ISO 8601 time or epoch milliseconds, got ${quote(time)}` });
         return;
       }
@@ -56,10 +60,13 @@ export function readLabelsBody(body: unknown, nowMs: number): LabelRow[] {
 }
 
 /** `POST /v1/labels`: late labels, keyed by prediction id; idempotent, conflicts reported. */
-export function labelRoutes(deps: { store: LabelStore; metrics: Metrics; bodyLimitBytes: number; now?: () => number }): Router {
+export function labelRoutes(deps: { store: LabelStore; metrics: Metrics; bodyLimitBytes: number; now?: () => number; auth?: AuthCheck }): Router {
   const router = express.Router();
   const now = deps.now ?? Date.now;
-  router.post('/v1/labels', express.json({ limit: deps.bodyLimitBytes, strict: false }), async (req, res) => {
+  const { auth } = deps;
+  // The token is checked before the body is read: an unauthenticated client gets no parsing.
+  if (auth !== undefined) router.post('/v1/labels', (req, _res, next) => { auth(req.headers); next(); });
+  router.post('/v1/labels', express.json({ limit: deps.bodyLimitBytes, strict: false, inflate: false, verify: (_req, _res, bytes) => checkUtf8(bytes) }), async (req, res) => {
     if (!req.is('application/json')) throw new HttpError(415, 'unsupported_media_type', `Content-Type must be application/json, got ${quote(req.headers['content-type'] ?? 'none')}`);
     const receivedMs = now();
     const rows = readLabelsBody(req.body, receivedMs);

@@ -9,6 +9,8 @@ export function describeModel(m: LoadedModel, isDefault: boolean) {
     name: manifest.name,
     version: manifest.version,
     default: isDefault,
+    /** No model file: its predictions are made elsewhere and ingested (POST .../observations). */
+    monitor_only: m.scorer === undefined,
     description: manifest.description,
     features: manifest.features.map((f) => ({
       name: f.name,

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, InputError, quote } from '../errors.js';
 import type { ModelRegistry, Pick } from '../model/registry.js';
@@ -6,8 +7,12 @@ import type { ShadowScorer } from '../predict/shadow.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { contextFromHeaders } from '../telemetry/tracing.js';
+import type { AuthCheck } from './auth.js';
 import { errorResponse } from './errors.js';
 import { recordRequest, requestIdOf } from './instrument.js';
+import { readEventTime, type EventTimePolicy } from '../predict/event-time.js';
+
+export { readEventTime, type EventTimePolicy };
 
 export interface PredictRoutesDeps {
   readonly registry: ModelRegistry;
@@ -20,48 +25,22 @@ export interface PredictRoutesDeps {
   readonly eventTime?: EventTimePolicy;
   /** Scores a copy of each request with the model's shadow version, after the answer. */
   readonly shadow?: ShadowScorer;
+  /** The bearer-token check of VIGIA_PREDICT_TOKEN, when set. */
+  readonly auth?: AuthCheck;
 }
 
 /** The header naming the caller (a customer or account id) that keeps it on one side of a canary. */
 export const CALLER_ID_HEADER = 'x-caller-id';
 
-export interface EventTimePolicy {
-  readonly accept: boolean;
-  /** Oldest accepted event time, ms before now. */
-  readonly maxAgeMs: number;
-  readonly now?: () => number;
-}
-
-/** How far ahead of the server clock an event time may be (clock skew). */
-const MAX_EVENT_LEAD_MS = 5 * 60_000;
-
-/**
- * The `event_time` of a predict body (ISO 8601 or epoch ms), checked against the policy:
- * refused unless the service accepts event times, and bounded to [now − max age, now + 5 min].
- */
-export function readEventTime(raw: unknown, policy: EventTimePolicy | undefined): number {
-  if (policy === undefined || !policy.accept) {
-    throw new InputError('event_time_not_accepted', 'event_time', 'this service does not accept "event_time" (start it with VIGIA_ACCEPT_EVENT_TIME=true to replay or backfill)');
-  }
-  const ms = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Date.parse(raw) : Number.NaN;
-  if (!Number.isFinite(ms)) throw new InputError('invalid_event_time', 'event_time', `event_time must be an ISO 8601 time or epoch milliseconds, got ${quote(raw)}`);
-  const now = (policy.now ?? Date.now)();
-  if (ms > now + MAX_EVENT_LEAD_MS) throw new InputError('invalid_event_time', 'event_time', `event_time ${quote(raw)} is more than 5 minutes in the future`);
-  if (ms < now - policy.maxAgeMs) {
-    throw new InputError('invalid_event_time', 'event_time', `event_time ${quote(raw)} is older than ${Math.round(policy.maxAgeMs / 86_400_000)} days (VIGIA_MAX_EVENT_AGE)`);
-  }
-  return Math.round(ms);
-}
-
 /** The instances of a predict body: `{ features: {...} }` or `{ instances: [{...}, ...] }`. */
-export function readPredictBody(body: unknown, maxBatch: number, eventTime?: EventTimePolicy): { instances: unknown[]; shape: 'features' | 'instances'; eventTimeMs?: number } {
+export function readPredictBody(body: unknown, maxBatch: number, eventTime?: EventTimePolicy): { instances: unknown[]; shape: 'features' | 'instances'; eventTimeMs?: number; monitoring?: unknown[] } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InputError('invalid_body', undefined, `the body must be a JSON object with "features" or "instances", got ${quote(body)}`);
   }
   const b = body as Record<string, unknown>;
   for (const key of Object.keys(b)) {
-    if (key !== 'features' && key !== 'instances' && key !== 'event_time') {
-      throw new InputError('invalid_body', key, `unknown field ${JSON.stringify(key)} in the body; expected "features" (one prediction) or "instances" (a batch), and optionally "event_time"`);
+    if (key !== 'features' && key !== 'instances' && key !== 'event_time' && key !== 'monitoring') {
+      throw new InputError('invalid_body', key, `unknown field ${JSON.stringify(key)} in the body; expected "features" (one prediction) or "instances" (a batch), and optionally "event_time" and "monitoring"`);
     }
   }
   const hasFeatures = Object.hasOwn(b, 'features');
@@ -70,7 +49,8 @@ export function readPredictBody(body: unknown, maxBatch: number, eventTime?: Eve
     throw new InputError('invalid_body', 'instances', 'give either "features" (one prediction) or "instances" (a batch), not both');
   }
   const event = Object.hasOwn(b, 'event_time') ? { eventTimeMs: readEventTime(b['event_time'], eventTime) } : {};
-  if (hasFeatures) return { instances: [b['features']], shape: 'features', ...event };
+  const hasMonitoring = Object.hasOwn(b, 'monitoring');
+  if (hasFeatures) return { instances: [b['features']], shape: 'features', ...event, ...(hasMonitoring ? { monitoring: [b['monitoring']] } : {}) };
   if (!hasInstances) {
     throw new InputError('invalid_body', undefined, 'the body must hold "features" (one prediction) or "instances" (a batch)');
   }
@@ -82,7 +62,12 @@ export function readPredictBody(body: unknown, maxBatch: number, eventTime?: Eve
   if (instances.length > maxBatch) {
     throw new InputError('batch_too_large', 'instances', `"instances" holds ${instances.length} rows, more than the limit of ${maxBatch} (VIGIA_MAX_BATCH)`);
   }
-  return { instances, shape: 'instances', ...event };
+  if (!hasMonitoring) return { instances, shape: 'instances', ...event };
+  const monitoring = b['monitoring'];
+  if (!Array.isArray(monitoring) || monitoring.length !== instances.length) {
+    throw new InputError('invalid_body', 'monitoring', `"monitoring" of a batch must be an array with one object per instance (${instances.length}), got ${quote(monitoring)}`);
+  }
+  return { instances, shape: 'instances', ...event, monitoring };
 }
 
 /** Checks the media type and encoding a predict body must have. */
@@ -93,6 +78,14 @@ function checkContentType(req: IncomingMessage): void {
   if (m[1] !== undefined && m[1].toLowerCase() !== 'utf-8') throw new HttpError(415, 'unsupported_media_type', `the charset must be utf-8, got ${quote(m[1])}`);
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding !== 'identity') throw new HttpError(415, 'unsupported_media_type', `Content-Encoding ${quote(encoding)} is not supported; send the body uncompressed`);
+}
+
+/**
+ * JSON text is UTF-8 (RFC 8259): a body that is not is refused rather than silently decoded
+ * with U+FFFD in place of its bad bytes (an id or a feature name the client never sent).
+ */
+export function checkUtf8(bytes: Uint8Array): void {
+  if (!isUtf8(bytes)) throw new InputError('malformed_json', undefined, 'the body is not valid UTF-8');
 }
 
 /** Reads and parses a JSON body of at most `limit` bytes. */
@@ -123,10 +116,12 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     });
     req.on('end', () => {
       if (failed) return;
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       try {
-        resolve(JSON.parse(text));
+        checkUtf8(bytes);
+        resolve(JSON.parse(bytes.toString('utf8')));
       } catch (err) {
+        if (err instanceof InputError) return reject(err);
         reject(new InputError('malformed_json', undefined, `the body is not valid JSON: ${(err as Error).message}`));
       }
     });
@@ -141,6 +136,25 @@ export function unservedModel(registry: ModelRegistry, name: string): HttpError 
   return new HttpError(503, 'model_not_ready', `model ${quote(name)} has no ready version to answer (see GET /v1/models for its versions and their state)`, 'model');
 }
 
+/** Reads and drops the rest of a request body; false when it runs past `limit` bytes or breaks off. */
+function drained(req: IncomingMessage, limit: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = (ok: boolean) => {
+      req.off('data', onData).off('end', onEnd).off('close', onClose);
+      resolve(ok);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > limit) done(false);
+    };
+    const onEnd = () => done(true);
+    const onClose = () => done(req.complete);
+    req.on('data', onData).on('end', onEnd).on('close', onClose);
+    req.resume();
+  });
+}
+
 const NAMED_ROUTE = /^\/v1\/models\/([^/?#]+)\/predict$/;
 
 /**
@@ -152,9 +166,9 @@ const NAMED_ROUTE = /^\/v1\/models\/([^/?#]+)\/predict$/;
 export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { registry, service, metrics, logger } = deps;
 
-  const send = (res: ServerResponse, status: number, body: unknown) => {
+  const send = (res: ServerResponse, status: number, body: unknown, headers?: Readonly<Record<string, string>>) => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-content-type-options': 'nosniff' });
     res.end(text);
   };
 
@@ -164,6 +178,7 @@ export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, r
     let pick: Pick | undefined;
     let shadowHandedOver = false;
     try {
+      deps.auth?.(req.headers);
       const name = named ?? registry.defaultModel;
       const caller = req.headers[CALLER_ID_HEADER];
       // One map lookup (and a hash when a canary runs); the version is leased until the answer is sent.
@@ -174,20 +189,28 @@ export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, r
       }
       modelLabel = name;
       checkContentType(req);
-      const { instances, shape, eventTimeMs } = readPredictBody(await readJsonBody(req, deps.bodyLimitBytes), deps.maxBatch, deps.eventTime);
-      const predictions = await service.predict({ model: pick.model, instances, shape, requestId, receivedAt, parent: contextFromHeaders(req.headers), ...(eventTimeMs === undefined ? {} : { eventTimeMs }) });
+      const { instances, shape, eventTimeMs, monitoring } = readPredictBody(await readJsonBody(req, deps.bodyLimitBytes), deps.maxBatch, deps.eventTime);
+      const predictions = await service.predict({
+        model: pick.model, instances, shape, requestId, receivedAt, parent: contextFromHeaders(req.headers),
+        ...(eventTimeMs === undefined ? {} : { eventTimeMs }), ...(monitoring === undefined ? {} : { monitoring }),
+      });
       send(res, 200, shape === 'features' ? predictions[0] : { predictions });
       if (pick.shadow !== undefined && deps.shadow !== undefined) {
         // After res.end: the shadow scores on a later turn of the event loop, never before the answer.
-        deps.shadow.schedule({ shadow: pick.shadow, instances, answered: predictions, requestId, traceId: predictions[0]!.trace_id, ...(eventTimeMs === undefined ? {} : { eventTimeMs }) });
+        deps.shadow.schedule({
+          shadow: pick.shadow, instances, answered: predictions, requestId, traceId: predictions[0]!.trace_id,
+          ...(eventTimeMs === undefined ? {} : { eventTimeMs }), ...(monitoring === undefined ? {} : { monitoring }),
+        });
         shadowHandedOver = true;
       }
     } catch (err) {
       const answer = errorResponse(err, logger, `${req.method} ${route}`);
       status = answer.status;
       if (answer.rejected !== undefined) metrics.rejectedInputs.inc({ model: modelLabel, reason: answer.rejected });
-      if (!req.complete) res.setHeader('connection', 'close'); // the unread body cannot be skipped safely
-      send(res, status, answer.body);
+      // An answer sent while the client still writes its body, on a socket then closed, reaches
+      // the client as a reset instead of the answer: read (and drop) a body up to the limit first.
+      if (!req.complete && (status === 413 || !(await drained(req, deps.bodyLimitBytes)))) res.setHeader('connection', 'close');
+      send(res, status, answer.body, answer.headers);
     } finally {
       if (pick !== undefined) {
         registry.release(pick.served);

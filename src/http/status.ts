@@ -3,11 +3,17 @@ import { HttpError } from '../errors.js';
 import { DEFAULT_PERFORMANCE_THRESHOLDS } from '../performance/thresholds.js';
 import type { ReportLimits } from '../report/limits.js';
 import { readReport } from '../report/reading.js';
-import { renderStatusPage } from '../report/status-page.js';
+import { renderStatusPage, STATUS_PAGE_CSP } from '../report/status-page.js';
 import { servedReport, wantsRefresh, type ReportDeps } from './report.js';
 
-/** How often an open status page reloads itself (the monitor evaluates every VIGIA_EVAL_INTERVAL). */
-const REFRESH_SECONDS = 30;
+/**
+ * How often an open status page reloads itself: as often as the monitor evaluates
+ * (VIGIA_EVAL_INTERVAL), so a new verdict shows within one interval, between 5 s and 60 s;
+ * 30 s when evaluations are on demand only.
+ */
+export function refreshSeconds(evalIntervalMs: number): number {
+  return evalIntervalMs <= 0 ? 30 : Math.min(60, Math.max(5, Math.round(evalIntervalMs / 1000)));
+}
 
 /**
  * `GET /` and `GET /status`: the status page of a model (`?model=`, default the default
@@ -32,10 +38,10 @@ export function statusRoutes(deps: ReportDeps): Router {
     };
     const html = renderStatusPage(readReport(report, limits), {
       models: deps.registry.list().map((m) => ({ name: m.manifest.name, selected: m.manifest.name === report.model })),
-      refreshSeconds: REFRESH_SECONDS,
+      refreshSeconds: refreshSeconds(deps.monitor.intervalMs),
       versions: deps.registry.statuses().filter((s) => s.model === report.model),
     });
-    res.set('cache-control', 'no-store');
+    res.set({ 'cache-control': 'no-store', 'content-security-policy': STATUS_PAGE_CSP, 'x-frame-options': 'DENY' });
     res.type('html').send(html);
   });
   return router;

@@ -147,13 +147,14 @@ export async function initBundle(opts: InitOptions): Promise<InitResult> {
       });
       rows.push(row);
     }
-    const probabilities = await model.scorer.score(buf, n);
+    // bundle init always writes a "model" (it starts from an ONNX file), so the bundle has a scorer.
+    const probabilities = await model.scorer!.score(buf, n);
     const parity = { source: `vigia bundle init: the first ${n} reference rows scored by onnxruntime-node when the bundle was made`, tolerance: 1e-4, rows: rows.map((features, i) => ({ features, probability: probabilities[i] })) };
     const partial = join(opts.out, `.${PARITY_FILE}.partial`);
     await writeFile(partial, `${JSON.stringify(parity, null, 1)}\n`);
     await rename(partial, join(opts.out, PARITY_FILE));
   } finally {
-    await model.scorer.close();
+    await model.scorer?.close();
   }
   return { manifestPath, notes };
 }
@@ -185,7 +186,8 @@ export async function checkBundle(dir: string): Promise<string[]> {
   } catch (err) {
     out.push((err as Error).message);
   }
-  if (model !== undefined) {
+  // A monitor-only bundle scores nothing here: no parity file to check.
+  if (model !== undefined && model.scorer !== undefined) {
     try {
       const parity = await readParity(dir);
       if (parity === undefined) out.push(`${join(dir, PARITY_FILE)}: is missing: a live load (vigia admin load) needs it; vigia bundle init writes one`);

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BundleError } from '../errors.js';
@@ -6,14 +8,34 @@ import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest.js';
 import { OnnxScorer } from './onnx-scorer.js';
 import type { Scorer } from './scorer.js';
 
-/** A loaded model bundle: its manifest, its input encoder and its scorer. */
+/** A loaded model bundle: its manifest, its input encoder and its scorer (none when monitor-only). */
 export interface LoadedModel {
   readonly dir: string;
   readonly manifest: Manifest;
   readonly encoder: InputEncoder;
-  readonly scorer: Scorer;
+  /** Absent in a monitor-only bundle: its predictions are made elsewhere and ingested. */
+  readonly scorer: Scorer | undefined;
   /** True when the ONNX probability output was a ZipMap, unwrapped at load. */
   readonly unwrappedZipMap: boolean;
+  /** SHA-256 (hex) of the bundle's content (see `bundleContentHash`), recorded on every audit row. */
+  readonly contentHash: string;
+}
+
+/**
+ * The bundle's content hash, its lineage: SHA-256 over, for the model file (none in a
+ * monitor-only bundle), the manifest, the
+ * reference sample and the calibration sample if any, in that order, each file's name, a
+ * newline, its SHA-256 (hex) and a newline. Any byte changed in any of them changes it.
+ */
+export async function bundleContentHash(dir: string, manifest: Manifest): Promise<string> {
+  const files = [...(manifest.model === undefined ? [] : [manifest.model.file]), MANIFEST_FILE, manifest.referenceFile, ...(manifest.calibrationFile === undefined ? [] : [manifest.calibrationFile])];
+  const outer = createHash('sha256');
+  for (const f of files) {
+    const inner = createHash('sha256');
+    for await (const chunk of createReadStream(join(dir, f))) inner.update(chunk as Buffer);
+    outer.update(`${f}\n${inner.digest('hex')}\n`);
+  }
+  return outer.digest('hex');
 }
 
 /** Splits a CSV header line, dropping surrounding double quotes (R's write.csv quotes names). */
@@ -48,13 +70,14 @@ async function checkSample(dir: string, manifest: Manifest, manifestPath: string
   } catch (err) {
     throw new BundleError(manifestPath, field, `names ${JSON.stringify(file)}, which cannot be read: ${(err as Error).message}`);
   }
-  const missing = [...manifest.features.map((f) => f.name), manifest.labelColumn].filter((c) => !header.includes(c));
+  const columns = [...manifest.features.map((f) => f.name), manifest.labelColumn, ...(manifest.scoreColumn === undefined ? [] : [manifest.scoreColumn])];
+  const missing = columns.filter((c) => !header.includes(c));
   if (missing.length > 0) {
     throw new BundleError(path, undefined, `header lacks the column(s) ${missing.map((m) => JSON.stringify(m)).join(', ')} named in ${MANIFEST_FILE}`);
   }
 }
 
-/** Loads one bundle folder: validates the manifest and the reference header, loads the ONNX model. */
+/** Loads one bundle folder: validates the manifest and the reference header, loads the ONNX model if it has one. */
 export async function loadBundle(dir: string): Promise<LoadedModel> {
   const manifestPath = join(dir, MANIFEST_FILE);
   let text: string;
@@ -68,17 +91,28 @@ export async function loadBundle(dir: string): Promise<LoadedModel> {
   return loadScorer(dir, manifest, manifestPath);
 }
 
-/** The model of a bundle whose manifest is already read: the ONNX session, checked against the manifest. */
+/** The model of a bundle whose manifest is already read: the ONNX session (none when monitor-only), checked against the manifest, and the bundle's content hash. */
 export async function loadScorer(dir: string, manifest: Manifest, manifestPath: string): Promise<LoadedModel> {
+  const encoder = new InputEncoder(manifest.features);
+  if (manifest.model === undefined) {
+    return { dir, manifest, encoder, scorer: undefined, unwrappedZipMap: false, contentHash: await bundleContentHash(dir, manifest) };
+  }
   const scorer = await OnnxScorer.load({
-    modelPath: join(dir, manifest.modelFile),
+    modelPath: join(dir, manifest.model.file),
     manifestPath,
-    inputName: manifest.inputName,
-    probabilityOutput: manifest.probabilityOutput,
-    positiveClassIndex: manifest.positiveClassIndex,
+    inputName: manifest.model.input,
+    probabilityOutput: manifest.model.probabilityOutput,
+    positiveClassIndex: manifest.model.positiveClassIndex,
     width: manifest.features.length,
   });
-  return { dir, manifest, encoder: new InputEncoder(manifest.features), scorer, unwrappedZipMap: scorer.unwrappedZipMap };
+  let contentHash: string;
+  try {
+    contentHash = await bundleContentHash(dir, manifest);
+  } catch (err) {
+    await scorer.close();
+    throw new BundleError(manifestPath, undefined, `cannot hash the bundle's files: ${(err as Error).message}`);
+  }
+  return { dir, manifest, encoder, scorer, unwrappedZipMap: scorer.unwrappedZipMap, contentHash };
 }
 
 /** The bundle folders of a models directory: every sub-folder not starting with a dot. */
@@ -91,6 +125,6 @@ export async function listBundleDirs(modelsDir: string): Promise<string[]> {
     throw new BundleError(modelsDir, undefined, `is not a readable models directory (VIGIA_MODELS_DIR): ${(err as Error).message}`);
   }
   const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(modelsDir, e.name)).sort();
-  if (dirs.length === 0) throw new BundleError(modelsDir, undefined, 'holds no model bundle (one sub-folder per model, each with vigia.json and model.onnx)');
+  if (dirs.length === 0) throw new BundleError(modelsDir, undefined, 'holds no model bundle (one sub-folder per model, each with vigia.json, and model.onnx unless monitor-only)');
   return dirs;
 }

@@ -1,4 +1,5 @@
 import { BundleError } from '../errors.js';
+import { featureGroups, type FairnessSpec, type GroupAttribute } from '../fairness/groups.js';
 
 export const MANIFEST_FILE = 'vigia.json';
 
@@ -31,14 +32,17 @@ export interface Manifest {
   readonly name: string;
   readonly version: string;
   readonly description: string | undefined;
-  readonly modelFile: string;
-  /** The ONNX input that takes float[N, features] in manifest order. */
-  readonly inputName: string;
-  /** The ONNX output holding class probabilities (a tensor or a ZipMap). */
-  readonly probabilityOutput: string;
-  /** Column of the positive class in a float[N, classes] probability output. */
-  readonly positiveClassIndex: number;
+  /** The ONNX model Vigia scores with; absent in a monitor-only bundle (a model served elsewhere). */
+  readonly model: OnnxModelSpec | undefined;
   readonly referenceFile: string;
+  /**
+   * The reference sample's column holding the model's score (probability of the positive
+   * class). Required in a monitor-only bundle, which has no model to score the sample with;
+   * refused beside a model, which scores the sample itself.
+   */
+  readonly scoreColumn: string | undefined;
+  /** How a payload of the serving system (KServe v1 / v2) maps to the features and the score. */
+  readonly serving: ServingSpec;
   /**
    * A labelled sample the model did not train on, for the score calibration of the
    * performance estimate (CBPE); the reference sample is used when absent.
@@ -58,6 +62,29 @@ export interface Manifest {
   readonly training: Readonly<Record<string, unknown>>;
   /** Per-model overrides of the design's threshold table, validated by the features that use them. */
   readonly thresholds: Readonly<Record<string, unknown>>;
+  /** The group attributes watched for fairness, when the manifest names any. */
+  readonly fairness: FairnessSpec | undefined;
+}
+
+export interface OnnxModelSpec {
+  readonly file: string;
+  /** The ONNX input that takes float[N, features] in manifest order. */
+  readonly input: string;
+  /** The ONNX output holding class probabilities (a tensor or a ZipMap). */
+  readonly probabilityOutput: string;
+  /** Column of the positive class in a float[N, classes] probability output. */
+  readonly positiveClassIndex: number;
+}
+
+/**
+ * Where the score is in a response of the serving system: the output tensor named
+ * `output` (v2; default the only or first output) or the key `output` of each v1 prediction
+ * object, and `column` of a row of class probabilities (default 1, the positive class of a
+ * binary classifier). A prediction that is a bare number is the score itself.
+ */
+export interface ServingSpec {
+  readonly output: string | undefined;
+  readonly column: number;
 }
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -199,6 +226,61 @@ function readCosts(r: Reader, decision: Record<string, unknown>): Manifest['cost
   };
 }
 
+/** Groups of one attribute are metric labels: at most this many. */
+export const MAX_GROUPS_PER_ATTRIBUTE = 32;
+/** The minimum group size unless the manifest's `fairness.min_group_size` says otherwise. */
+export const DEFAULT_MIN_GROUP_SIZE = 100;
+
+function readGroupAttribute(r: Reader, value: unknown, i: number, features: readonly FeatureSpec[]): GroupAttribute {
+  const path = `fairness.attributes[${i}].`;
+  const a = r.object(value, `fairness.attributes[${i}]`);
+  const name = r.string(a, 'name', path);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) r.fail(`${path}name`, `must be letters, digits or "_" (at most 63), got ${JSON.stringify(name)}`);
+  let attribute: GroupAttribute;
+  if (a['monitoring'] === true) {
+    const values = r.array(a, 'values', path).map((v, j) => {
+      if (typeof v !== 'string' || v === '' || v.length > 63) r.fail(`${path}values[${j}]`, `must be a string of 1 to 63 characters, got ${JSON.stringify(v)}`);
+      return v;
+    });
+    if (new Set(values).size !== values.length) r.fail(`${path}values`, `has duplicates: ${JSON.stringify(values)}`);
+    if (features.some((f) => f.name === name)) r.fail(`${path}name`, `${JSON.stringify(name)} is a feature; a monitoring attribute needs its own name`);
+    const nullable = r.boolean(a, 'nullable', path, false);
+    attribute = { name, source: 'monitoring', values, nullable, reference: '', groups: [...values, ...(nullable ? ['missing'] : [])] };
+  } else {
+    const featureName = r.string(a, 'feature', path);
+    const feature = features.find((f) => f.name === featureName);
+    if (feature === undefined) r.fail(`${path}feature`, `names no feature of this model: ${JSON.stringify(featureName)}`);
+    let edges: number[] | undefined;
+    if (a['edges'] !== undefined) {
+      edges = r.array(a, 'edges', path).map((e, j) => {
+        if (typeof e !== 'number' || !Number.isFinite(e)) r.fail(`${path}edges[${j}]`, `must be a number, got ${JSON.stringify(e)}`);
+        return e;
+      });
+      if (edges.some((e, j) => j > 0 && e <= edges![j - 1]!)) r.fail(`${path}edges`, `must rise strictly, got ${JSON.stringify(edges)}`);
+    } else if (feature.kind === 'numeric') {
+      r.fail(`${path}edges`, `is needed to band the numeric feature ${JSON.stringify(featureName)} into a bounded number of groups`);
+    }
+    attribute = { name, source: 'feature', feature: featureName, edges, reference: '', groups: featureGroups(feature, edges) };
+  }
+  if (attribute.groups.length > MAX_GROUPS_PER_ATTRIBUTE) r.fail(`${path}`, `has ${attribute.groups.length} groups, more than ${MAX_GROUPS_PER_ATTRIBUTE}`);
+  const reference = r.string(a, 'reference', path);
+  if (!attribute.groups.includes(reference)) r.fail(`${path}reference`, `must be one of its groups (${attribute.groups.join(', ')}), got ${JSON.stringify(reference)}`);
+  return { ...attribute, reference };
+}
+
+function readFairness(r: Reader, value: unknown, features: readonly FeatureSpec[]): FairnessSpec | undefined {
+  if (value === undefined) return undefined;
+  const f = r.object(value, 'fairness');
+  const attributes = r.array(f, 'attributes', 'fairness.').map((a, i) => readGroupAttribute(r, a, i, features));
+  const names = attributes.map((a) => a.name);
+  if (new Set(names).size !== names.length) r.fail('fairness.attributes', `repeats an attribute name: ${JSON.stringify(names)}`);
+  return {
+    attributes,
+    minGroupSize: r.integer(f, 'min_group_size', 'fairness.', 1, 1_000_000_000, DEFAULT_MIN_GROUP_SIZE),
+    favorableDecision: r.integer(f, 'favorable_decision', 'fairness.', 0, 1, 0) as 0 | 1,
+  };
+}
+
 /**
  * Parses and validates a bundle manifest (`vigia.json`). `file` is used in errors only.
  * Every error names the file, the field path and the offending value.
@@ -231,7 +313,7 @@ function readManifest(text: string, r: Reader, file: string): Manifest {
   void schema;
   const name = r.string(m, 'name', '');
   if (!NAME_PATTERN.test(name)) r.fail('name', `must be lower-case letters, digits, ".", "_" or "-" (at most 63), got ${JSON.stringify(name)}`);
-  const model = r.object(m['model'], 'model');
+  const model = m['model'] === undefined ? undefined : r.object(m['model'], 'model');
   const reference = r.object(m['reference'], 'reference');
   const decision = r.object(m['decision'], 'decision');
   const label = r.object(m['label'], 'label');
@@ -241,15 +323,28 @@ function readManifest(text: string, r: Reader, file: string): Manifest {
     if (seen.has(f.name)) r.fail(`features[${i}].name`, `repeats the feature ${JSON.stringify(f.name)}`);
     seen.add(f.name);
   });
+  const scoreColumn = r.optionalString(reference, 'score_column', 'reference.');
+  if (model === undefined && scoreColumn === undefined) {
+    r.fail('reference.score_column', 'is required in a bundle without "model" (monitor-only): name the reference sample\'s column that holds the model\'s score');
+  }
+  if (model !== undefined && scoreColumn !== undefined) {
+    r.fail('reference.score_column', `is ${JSON.stringify(scoreColumn)}, but the bundle has a model, which scores the reference sample itself; drop one of them`);
+  }
+  if (scoreColumn !== undefined && features.some((f) => f.name === scoreColumn)) r.fail('reference.score_column', `is ${JSON.stringify(scoreColumn)}, which is a feature`);
+  const serving = m['serving'] === undefined ? {} : r.object(m['serving'], 'serving');
   return {
     name,
     version: r.string(m, 'version', ''),
     description: r.optionalString(m, 'description', ''),
-    modelFile: r.string(model, 'file', 'model.', 'model.onnx'),
-    inputName: r.string(model, 'input', 'model.'),
-    probabilityOutput: r.string(model, 'probability_output', 'model.'),
-    positiveClassIndex: r.integer(model, 'positive_class_index', 'model.', 0, 1000, 1),
+    model: model === undefined ? undefined : {
+      file: r.string(model, 'file', 'model.', 'model.onnx'),
+      input: r.string(model, 'input', 'model.'),
+      probabilityOutput: r.string(model, 'probability_output', 'model.'),
+      positiveClassIndex: r.integer(model, 'positive_class_index', 'model.', 0, 1000, 1),
+    },
     referenceFile: r.string(reference, 'file', 'reference.', 'reference.csv'),
+    scoreColumn,
+    serving: { output: r.optionalString(serving, 'output', 'serving.'), column: r.integer(serving, 'column', 'serving.', 0, 100_000, 1) },
     calibrationFile: r.optionalString(reference, 'calibration_file', 'reference.'),
     features,
     threshold: r.number(decision, 'threshold', 'decision.', 0, 1),
@@ -260,5 +355,6 @@ function readManifest(text: string, r: Reader, file: string): Manifest {
     costs: readCosts(r, decision),
     training: m['training'] === undefined ? {} : r.object(m['training'], 'training'),
     thresholds: m['thresholds'] === undefined ? {} : r.object(m['thresholds'], 'thresholds'),
+    fairness: readFairness(r, m['fairness'], features),
   };
 }

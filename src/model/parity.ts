@@ -71,6 +71,7 @@ export async function readParity(dir: string): Promise<ParityExpectation | undef
 export async function checkParity(model: LoadedModel, parity: ParityExpectation): Promise<void> {
   const path = join(model.dir, PARITY_FILE);
   const { encoder, scorer } = model;
+  if (scorer === undefined) throw new BundleError(path, undefined, 'belongs to a monitor-only bundle (no "model"): there is nothing to score the parity rows with');
   const rows = new Float32Array(parity.rows.length * encoder.width);
   parity.rows.forEach((r, i) => {
     try {

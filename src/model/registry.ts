@@ -280,15 +280,16 @@ export class ModelRegistry {
     let model: LoadedModel | undefined;
     try {
       model = await loadBundle(dir);
-      const parity = await readParity(dir);
-      if (parity === undefined && opts.requireParity) {
+      // A monitor-only bundle scores nothing here (its predictions are ingested): no parity to check.
+      const parity = model.scorer === undefined ? undefined : await readParity(dir);
+      if (parity === undefined && opts.requireParity && model.scorer !== undefined) {
         throw new BundleError(join(dir, 'parity.json'), undefined, 'is missing: a live load checks the expected probabilities of reference rows (write it with tools/build_parity.py)');
       }
       if (parity !== undefined) await checkParity(model, parity);
       await this.hooks.prepare?.(model);
       if (this.closed) throw new Error('the service shut down during the load');
     } catch (err) {
-      await model?.scorer.close();
+      await model?.scorer?.close();
       v.state = 'failed';
       v.reason = (err as Error).message;
       this.hooks.loadFailed?.(this, name, version, v.reason);
@@ -387,7 +388,7 @@ export class ModelRegistry {
     v.model = undefined;
     this.hooks.changed?.(this);
     await v.drain();
-    await model?.scorer.close();
+    await model?.scorer?.close();
   }
 
   /**
@@ -408,7 +409,7 @@ export class ModelRegistry {
     const sessions: Promise<void>[] = [];
     for (const r of this.models.values()) {
       for (const v of r.versions.values()) {
-        if (v.model !== undefined) sessions.push(v.model.scorer.close());
+        if (v.model !== undefined) sessions.push(v.model.scorer?.close() ?? Promise.resolve());
         v.model = undefined;
       }
     }

@@ -84,7 +84,41 @@ export function performanceThresholds(overrides: Readonly<Record<string, unknown
   return t;
 }
 
-/** A model's business thresholds: defaults with the manifest's overrides. */
+/** What a model does on its own reference sample: the rates its business limits are centred on. */
+export interface ReferenceBusinessRates {
+  /** Share of reference scores below the decision threshold (approved). */
+  readonly approvalRate: number;
+  /** Share of reference scores at or above 0.5 (the high-risk counter's cut). */
+  readonly highRiskShare: number;
+  readonly meanScore: number;
+}
+
+/**
+ * How far a business rate may stray from the model's own reference rate before its alert
+ * fires: ±0.10 (ten percentage points of approvals or high-risk share, 0.10 of mean score).
+ * Wide enough that an hour of stable traffic never crosses it, narrow enough that a model
+ * approving 66 % on its reference and 80 % today is flagged.
+ */
+export const BUSINESS_TOLERANCE = 0.1;
+
+/**
+ * The business limits that fit a model: its reference rates ± `BUSINESS_TOLERANCE`, clamped to
+ * 0–1. The design's absolute defaults (approval 25–55 %, ...) fit no particular model: the demo
+ * model approves 66 % of its own reference sample, so they fired on stable traffic for ever.
+ * A rate that cannot be computed keeps the default. The manifest overrides any key.
+ */
+export function referenceBusinessThresholds(rates: ReferenceBusinessRates, tolerance = BUSINESS_TOLERANCE): BusinessThresholds {
+  const round = (x: number) => Math.round(x * 10_000) / 10_000;
+  const around = (rate: number, lo: number, hi: number): [number, number] =>
+    Number.isFinite(rate) ? [round(Math.max(0, rate - tolerance)), round(Math.min(1, rate + tolerance))] : [lo, hi];
+  const d = DEFAULT_BUSINESS_THRESHOLDS;
+  const [approvalRateMin, approvalRateMax] = around(rates.approvalRate, d.approvalRateMin, d.approvalRateMax);
+  const [highRiskShareMin, highRiskShareMax] = around(rates.highRiskShare, d.highRiskShareMin, d.highRiskShareMax);
+  const [meanScoreMin, meanScoreMax] = around(rates.meanScore, d.meanScoreMin, d.meanScoreMax);
+  return { approvalRateMin, approvalRateMax, highRiskShareMin, highRiskShareMax, meanScoreMin, meanScoreMax };
+}
+
+/** A model's business thresholds: defaults (or the model's reference limits) with the manifest's overrides. */
 export function businessThresholds(overrides: Readonly<Record<string, unknown>>, base = DEFAULT_BUSINESS_THRESHOLDS): BusinessThresholds {
   const t = read(overrides, BUSINESS_MANIFEST_KEYS, base, []);
   for (const [lo, hi] of [['approvalRateMin', 'approvalRateMax'], ['highRiskShareMin', 'highRiskShareMax'], ['meanScoreMin', 'meanScoreMax']] as const) {

@@ -1,6 +1,7 @@
 import { SpanStatusCode, type Context, type Tracer } from '@opentelemetry/api';
 import { HttpError, InputError } from '../errors.js';
 import type { LoadedModel } from '../model/bundle.js';
+import { groupsOf, validateMonitoring } from '../fairness/groups.js';
 import { decide } from '../model/decision.js';
 import type { UnseenCategory } from '../model/input.js';
 import type { AuditLog, AuditRecord } from '../store/audit-log.js';
@@ -37,6 +38,8 @@ export interface PredictRequest {
   readonly parent: Context;
   /** Client-supplied event time (ms), already validated; the decision time stays the server's. */
   readonly eventTimeMs?: number;
+  /** Attributes sent beside each instance for monitoring only (never given to the model), not yet validated. */
+  readonly monitoring?: readonly unknown[];
 }
 
 export interface PredictionServiceDeps {
@@ -44,6 +47,8 @@ export interface PredictionServiceDeps {
   readonly metrics: Metrics;
   readonly tracer: Tracer;
   readonly now?: () => number;
+  /** Per model version (`model@version`), the reference-bin counters of the fleet PSI; absent for versions without a baseline. */
+  readonly referenceBins?: ReadonlyMap<string, { record(instances: readonly unknown[]): void }>;
 }
 
 /** The design table's high-risk share counts probabilities of 0.5 or more. */
@@ -56,6 +61,11 @@ const round = (x: number, digits: number): number => Math.round(x * 10 ** digits
  * rejects the whole request before anything is scored; the answer is returned only after
  * the audit rows are committed.
  */
+/** 409 for a scoring request to a monitor-only model (no model file: its predictions are ingested). */
+export function monitorOnly(name: string): HttpError {
+  return new HttpError(409, 'monitor_only', `model ${name} is monitor-only: Vigia has no model file to score it with; send the predictions made elsewhere to POST /v1/models/${name}/observations`);
+}
+
 export class PredictionService {
   private readonly now: () => number;
 
@@ -66,6 +76,7 @@ export class PredictionService {
   async predict(req: PredictRequest): Promise<PredictionResponse[]> {
     const { model, instances, shape } = req;
     const { manifest, encoder, scorer } = model;
+    if (scorer === undefined) throw monitorOnly(manifest.name);
     const { tracer, metrics } = this.deps;
     const root = tracer.startSpan('vigia.predict', { attributes: { 'vigia.model': manifest.name, 'vigia.model_version': manifest.version, 'vigia.batch_size': instances.length } }, req.parent);
     const traceId = root.spanContext().traceId;
@@ -74,9 +85,11 @@ export class PredictionService {
       const validate = childSpan(tracer, 'validate', root);
       const rows = new Float32Array(instances.length * encoder.width);
       const unseen: UnseenCategory[][] = [];
+      const monitoring: (Readonly<Record<string, string | null>> | undefined)[] = [];
       try {
         for (let i = 0; i < instances.length; i++) {
           unseen.push(encoder.encode(instances[i], rows, i, shape === 'features' ? 'features' : `instances[${i}]`));
+          monitoring.push(validateMonitoring(manifest.fairness, req.monitoring?.[i], shape === 'features' ? 'monitoring' : `monitoring[${i}]`));
         }
       } finally {
         validate.end();
@@ -130,9 +143,12 @@ export class PredictionService {
                 })),
               }),
         });
+        const attributes = monitoring[i];
         records.push({
           id, requestId: req.requestId, tsMs, eventTsMs, model: manifest.name, modelVersion: manifest.version, features: instances[i],
-          probability, decision, band: band.name, threshold: manifest.threshold, latencyMs, traceId,
+          probability, decision, band: band.name, threshold: manifest.threshold, latencyMs, traceId, bundleHash: model.contentHash,
+          ...(manifest.fairness === undefined ? {} : { groups: groupsOf(manifest.fairness, instances[i] as Record<string, unknown>, attributes) }),
+          ...(attributes === undefined ? {} : { monitoring: attributes }),
         });
       }
 
@@ -159,6 +175,7 @@ export class PredictionService {
       if (flagged < responses.length) metrics.decisions.inc({ ...labels, decision: '0' }, responses.length - flagged);
       if (flagged > 0) metrics.decisions.inc({ ...labels, decision: '1' }, flagged);
       if (highRisk > 0) metrics.highRiskPredictions.inc(labels, highRisk);
+      this.deps.referenceBins?.get(`${manifest.name}@${manifest.version}`)?.record(instances);
       for (const row of unseen) {
         for (const u of row) metrics.unseenCategories.inc({ model: manifest.name, version: manifest.version, feature: u.feature });
       }

@@ -1,4 +1,5 @@
 import type { ModelVersion } from '../model/registry.js';
+import { groupsOf, validateMonitoring } from '../fairness/groups.js';
 import { decide } from '../model/decision.js';
 import type { AuditLog, AuditRecord } from '../store/audit-log.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -25,6 +26,8 @@ export interface ShadowJob {
   readonly requestId: string;
   readonly traceId: string;
   readonly eventTimeMs?: number;
+  /** The request's `monitoring` attributes, as sent (the shadow's rows get the same fairness groups as the answer's). */
+  readonly monitoring?: readonly unknown[];
 }
 
 const DEFAULT_MAX_PENDING = 1000;
@@ -88,9 +91,10 @@ export class ShadowScorer {
     const { shadow, instances, answered } = job;
     const labels = { model: shadow.name, version: shadow.version };
     const model = shadow.model;
-    if (model === undefined) return; // unloaded while waiting: nothing to compare
+    const scorer = model?.scorer;
+    if (model === undefined || scorer === undefined) return; // unloaded while waiting, or monitor-only: nothing to compare
     try {
-      const { encoder, scorer, manifest } = model;
+      const { encoder, manifest } = model;
       const rows = new Float32Array(instances.length * encoder.width);
       for (let i = 0; i < instances.length; i++) encoder.encode(instances[i], rows, i, `instances[${i}]`);
       const started = process.hrtime.bigint();
@@ -103,6 +107,7 @@ export class ShadowScorer {
         agreement = new ShadowAgreement();
         this.agreements.set(key, agreement);
       }
+      const attributes = instances.map((_, i) => validateMonitoring(manifest.fairness, job.monitoring?.[i], `monitoring[${i}]`));
       const tsMs = (this.deps.now ?? Date.now)();
       const records: AuditRecord[] = [];
       let agreed = 0;
@@ -115,6 +120,9 @@ export class ShadowScorer {
         records.push({
           id: newPredictionId(tsMs), requestId: job.requestId, tsMs, eventTsMs: job.eventTimeMs ?? tsMs, model: manifest.name, modelVersion: manifest.version,
           features: instances[i], probability, decision, band: band.name, threshold: manifest.threshold, latencyMs: Math.round(seconds * 1e6) / 1e3, traceId: job.traceId,
+          bundleHash: model.contentHash,
+          ...(manifest.fairness === undefined ? {} : { groups: groupsOf(manifest.fairness, instances[i] as Record<string, unknown>, attributes[i]) }),
+          ...(attributes[i] === undefined ? {} : { monitoring: attributes[i] }),
           shadowOf: a.prediction_id,
         });
       }

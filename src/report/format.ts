@@ -41,3 +41,17 @@ const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt
 
 /** Text made safe for HTML content and attribute values. */
 export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+
+/**
+ * Text made literal in Markdown: a bundle's band names and actions, feature names or a version
+ * cannot open a link, an image, inline HTML, code or emphasis, nor start a heading, a list or
+ * a quote. Characters that mark nothing where they stand stay as they are (`LIMIT_BAL`,
+ * `(critical < 0.75)`), so the text still reads as plain text. Line breaks become spaces: a
+ * block is one line.
+ */
+export const escapeMarkdown = (text: string, at: 'inline' | 'line start' = 'inline'): string => {
+  const inline = text
+    .replace(/[\r\n\u2028\u2029]+/g, ' ')
+    .replace(/[\\`*[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|<(?=[A-Za-z/!?])|&(?=[#A-Za-z])/g, (c) => `\\${c}`);
+  return at === 'inline' ? inline : inline.replace(/^(\s*)([#>+=-]|\d+[.)](?=\s|$))/, '$1\\$2');
+};

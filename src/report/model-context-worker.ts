@@ -14,5 +14,5 @@ try {
 } catch (err) {
   parentPort!.postMessage({ ok: false, error: (err as Error).message });
 } finally {
-  await model.scorer.close();
+  await model.scorer?.close();
 }

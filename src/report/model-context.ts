@@ -4,9 +4,11 @@ import { DEFAULT_DRIFT_THRESHOLDS, DRIFT_MANIFEST_KEYS, driftThresholds, type Dr
 import { BundleError } from '../errors.js';
 import type { LoadedModel } from '../model/bundle.js';
 import { MANIFEST_FILE } from '../model/manifest.js';
-import { BUSINESS_MANIFEST_KEYS, PERFORMANCE_MANIFEST_KEYS, businessThresholds, performanceThresholds, type BusinessThresholds } from '../performance/thresholds.js';
+import { BUSINESS_MANIFEST_KEYS, PERFORMANCE_MANIFEST_KEYS, businessThresholds, performanceThresholds, referenceBusinessThresholds, type BusinessThresholds, type ReferenceBusinessRates } from '../performance/thresholds.js';
 import type { PerformanceContext } from '../performance/report.js';
+import { HIGH_RISK_PROBABILITY } from '../predict/service.js';
 import type { ModelContext } from './model-report.js';
+import { FAIRNESS_MANIFEST_KEYS, fairnessThresholds } from '../fairness/thresholds.js';
 
 const DAY_MS = 86_400_000;
 
@@ -27,7 +29,21 @@ export interface ModelContextWithBusiness extends ModelContext {
   readonly business: BusinessThresholds;
 }
 
-const KNOWN_KEYS = new Set([...Object.keys(DRIFT_MANIFEST_KEYS), ...Object.keys(PERFORMANCE_MANIFEST_KEYS), ...Object.keys(BUSINESS_MANIFEST_KEYS)]);
+const KNOWN_KEYS = new Set([...Object.keys(DRIFT_MANIFEST_KEYS), ...Object.keys(PERFORMANCE_MANIFEST_KEYS), ...Object.keys(BUSINESS_MANIFEST_KEYS), ...Object.keys(FAIRNESS_MANIFEST_KEYS)]);
+
+/** The business rates of a model's reference scores (sorted or not) at its decision threshold. */
+export function referenceRates(scores: readonly number[], threshold: number): ReferenceBusinessRates {
+  let approved = 0;
+  let highRisk = 0;
+  let sum = 0;
+  for (const s of scores) {
+    if (s < threshold) approved++;
+    if (s >= HIGH_RISK_PROBABILITY) highRisk++;
+    sum += s;
+  }
+  const n = scores.length;
+  return n === 0 ? { approvalRate: NaN, highRiskShare: NaN, meanScore: NaN } : { approvalRate: approved / n, highRiskShare: highRisk / n, meanScore: sum / n };
+}
 
 /**
  * Everything the monitor needs about one loaded model: the frozen baseline, the score
@@ -43,14 +59,20 @@ export async function buildModelContext(m: LoadedModel, opts: ModelContextOption
   let drift: DriftThresholds;
   let business: BusinessThresholds;
   let performance;
+  let fairness;
   try {
+    fairness = fairnessThresholds(overrides);
     drift = driftThresholds(overrides, { ...DEFAULT_DRIFT_THRESHOLDS, minWindow: opts.minWindow ?? DEFAULT_DRIFT_THRESHOLDS.minWindow, ksMinStatistic: opts.ksMinStatistic ?? DEFAULT_DRIFT_THRESHOLDS.ksMinStatistic });
     performance = performanceThresholds(overrides);
-    business = businessThresholds(overrides);
   } catch (err) {
     throw new BundleError(file, undefined, (err as Error).message);
   }
   const { baseline, calibrator } = await buildModelReference(m, { quantiles: opts.quantiles, topK: opts.topK, now: opts.now });
+  try {
+    business = businessThresholds(overrides, referenceBusinessThresholds(referenceRates(baseline.score.sample, m.manifest.threshold)));
+  } catch (err) {
+    throw new BundleError(file, undefined, (err as Error).message);
+  }
   return {
     baseline,
     bands: m.manifest.bands,
@@ -64,5 +86,6 @@ export async function buildModelContext(m: LoadedModel, opts: ModelContextOption
       windowMs: m.manifest.performanceWindowDays * DAY_MS,
       calibrator,
     },
+    ...(m.manifest.fairness === undefined ? {} : { fairness: { spec: m.manifest.fairness, thresholds: fairness } }),
   };
 }

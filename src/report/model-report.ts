@@ -3,10 +3,15 @@ import type { DriftReport, ModelDriftContext } from '../drift/report.js';
 import type { DriftThresholds } from '../drift/severity.js';
 import type { PerformanceContext, PerformanceReport } from '../performance/report.js';
 import type { PerformanceThresholds } from '../performance/thresholds.js';
+import type { FairnessSpec } from '../fairness/groups.js';
+import type { FairnessThresholds } from '../fairness/metrics.js';
+import type { FairnessReport } from '../fairness/report.js';
 
 /** What the evaluation of one model version needs: its drift context and, when it has one, its performance context. */
 export interface ModelContext extends ModelDriftContext {
   readonly performance?: PerformanceContext;
+  /** The group attributes and thresholds of fairness, when the manifest names attributes. */
+  readonly fairness?: { readonly spec: FairnessSpec; readonly thresholds: FairnessThresholds };
 }
 
 /**
@@ -22,6 +27,9 @@ export interface ModelReport extends DriftReport {
   readonly drift_summary: DriftEvaluation['summary'];
   /** The thresholds the verdicts were judged against (service defaults, service config and bundle overrides). */
   readonly thresholds: { readonly drift: DriftThresholds; readonly performance: PerformanceThresholds | null };
+  /** Fairness by group (selection rates over the window, TPR/FPR on the matured cohort), when the manifest names attributes. */
+  readonly fairness?: FairnessReport;
+  readonly fairness_error?: string;
 }
 
 /** Joins a drift report and its performance section. Pure. */
@@ -30,7 +38,7 @@ export function buildModelReport(drift: DriftReport, performance: PerformanceRep
   const warnings = [...drift.summary.warnings, ...(performance?.warnings ?? []).map((r) => `performance: ${r}`)];
   return {
     ...drift,
-    summary: { critical, warnings, status: statusOf(critical.length, warnings.length) },
+    summary: { critical, warnings, status: statusOf(critical.length, warnings.length, drift.summary.status !== 'NO_VERDICT') },
     drift_summary: drift.summary,
     performance,
     thresholds,

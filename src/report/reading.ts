@@ -3,6 +3,7 @@ import type { Diagnosis } from '../drift/diagnosis.js';
 import type { Severity } from '../drift/severity.js';
 import { change, count, fixed, millis, percent, pvalue, span, when } from './format.js';
 import { SERVICE_LIMITS, type ReportLimits, type ServedReport } from './limits.js';
+import { readFairness, type FairnessReading } from './fairness-reading.js';
 
 /**
  * A report read for people: the key figures against their limits, the feature table, the
@@ -59,10 +60,15 @@ export interface Reading {
   readonly performance: { readonly note: string; readonly lines: readonly PerformanceLine[]; readonly cohort: string | null };
   readonly steps: { readonly title: string; readonly items: readonly string[] };
   readonly alerts: { readonly critical: readonly string[]; readonly warnings: readonly string[] };
+  /** Fairness by group, when the model's manifest names group attributes. */
+  readonly fairness: FairnessReading | null;
 }
 
 export const toneOf = (s: Severity | undefined): Tone => (s === 'ok' || s === 'warning' || s === 'critical' ? s : 'unknown');
 const worst = (tones: readonly Tone[]): Tone => (tones.includes('critical') ? 'critical' : tones.includes('warning') ? 'warning' : tones.includes('ok') ? 'ok' : 'unknown');
+/** A verdict as people read it: `NO VERDICT YET` rather than a code. */
+export const STATUS_WORDS: Readonly<Record<Status, string>> = { NO_VERDICT: 'NO VERDICT YET', HEALTHY: 'HEALTHY', ATTENTION: 'ATTENTION', CRITICAL: 'CRITICAL' };
+
 const SEVERITY_WORDS: Readonly<Record<string, string>> = { ok: 'ok', warning: 'warning', critical: 'critical', insufficient_data: 'too few rows', error: 'error' };
 const RANK: Readonly<Record<Tone, number>> = { critical: 0, warning: 1, ok: 2, unknown: 3 };
 const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
@@ -79,7 +85,7 @@ function latencyFigure(r: ServedReport): Figure {
     label: 'Latency p50 / p95 / p99',
     value: l === null ? '—' : `${[l.p50, l.p95, l.p99].map((x) => millis(x).replace(/ ms$/, '')).join(' / ')} ms`,
     detail: 'from the arrival of a request to its decision, over the window',
-    limit: `targets ${t.latencyTargetMs.p50} / ${t.latencyTargetMs.p95} / ${t.latencyTargetMs.p99} ms`,
+    limit: `alerts above ${t.latencyWarningMs.p50} / ${t.latencyWarningMs.p95} (critical ${t.latencyCriticalMs.p95}) / ${t.latencyCriticalMs.p99} ms`,
     tone,
   };
 }
@@ -93,7 +99,7 @@ function errorFigure(r: ServedReport): Figure {
     label: 'Errors 4xx / 5xx',
     value: e === undefined ? '—' : `${percent(e.ratio_4xx)} / ${percent(e.ratio_5xx)}`,
     detail: e === undefined ? 'not reported by this service' : `of ${plural(e.requests, 'predict request')} since the service started`,
-    limit: `targets < ${percent(t.ratio4xx.target, 0)} / < ${percent(t.ratio5xx.target)}; alerts above ${percent(t.ratio4xx.warning, 0)} / ${percent(t.ratio5xx.critical, 0)}`,
+    limit: `alerts above ${percent(t.ratio4xx.warning, 0)} / ${percent(t.ratio5xx.critical, 0)}`,
     tone,
   };
 }
@@ -276,5 +282,6 @@ export function readReport(r: ServedReport, limits: ReportLimits): Reading {
     performance: performanceSection(r, limits),
     steps: nextSteps(r, limits),
     alerts: { critical, warnings },
+    fairness: readFairness(r.fairness),
   };
 }

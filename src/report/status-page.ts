@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { escapeHtml as h } from './format.js';
-import type { Figure, Reading, Tone } from './reading.js';
+import { STATUS_WORDS, type Figure, type Reading, type Tone } from './reading.js';
 
 /**
  * The status page (`GET /` and `GET /status`): one HTML document for people who do not read
@@ -35,6 +36,7 @@ function versionTable(versions: readonly VersionLine[] | undefined): string {
 }
 
 const STATE_WORDS: Readonly<Record<string, string>> = {
+  NO_VERDICT: 'Too few predictions in the window to judge the model yet.',
   HEALTHY: 'The model and its inputs look as expected.',
   ATTENTION: 'Several signals moved: worth a look this week.',
   CRITICAL: 'At least one signal crossed a critical limit.',
@@ -103,9 +105,26 @@ function performance(r: Reading): string {
   return `<section id="performance"><h2>Model performance</h2><p>${h(p.note)}</p>${p.cohort === null ? '' : `<p class="muted">Matured cohort: ${h(p.cohort)}.</p>`}${table}</section>`;
 }
 
+function fairness(r: Reading): string {
+  const f = r.fairness;
+  if (f === null) return '';
+  const rows = f.lines
+    .map((l) => `<tr class="tone-${l.tone}" data-attribute="${h(l.attribute)}" data-group="${h(l.group)}"><td>${h(l.attribute)}</td><td class="text">${h(l.group)}${l.reference ? ' (reference)' : ''}</td><td>${h(l.n)}</td><td>${h(l.selection)}</td><td>${h(l.ratio)}</td><td>${h(l.tpr)}</td><td>${h(l.fpr)}</td><td class="text">${l.tone === 'unknown' ? h(l.verdict) : pill(l.tone, l.verdict)}</td></tr>`)
+    .join('');
+  const spreads = f.spreads.map((s) => `<li>${h(s.attribute)}: equal opportunity difference ${h(s.equalOpportunity)}, equalized odds difference ${h(s.equalizedOdds)}</li>`).join('');
+  const warnings = f.warnings.length === 0 ? '<p>No group is flagged.</p>' : `<ul>${f.warnings.map((w) => `<li>${h(w)}</li>`).join('')}</ul>`;
+  return `<section id="fairness"><h2>Fairness by group</h2><p class="muted">${h(f.note)}</p>${warnings}<div class="scroll"><table><thead><tr><th>attribute</th><th class="text">group</th><th>predictions</th><th>selection rate</th><th>impact ratio</th><th>TPR</th><th>FPR</th><th class="text">verdict</th></tr></thead><tbody>${rows}</tbody></table></div><ul class="muted">${spreads}</ul></section>`;
+}
+
 const STATE_TONE: Readonly<Record<string, Tone>> = { HEALTHY: 'ok', ATTENTION: 'warning', CRITICAL: 'critical' };
 
 /** The status page of one model's report. */
+/**
+ * The Content-Security-Policy the status page is served with: nothing but its own inline style
+ * (allowed by hash, so an injected style or script would not run), no framing, no form, no base.
+ */
+export const STATUS_PAGE_CSP = `default-src 'none'; style-src '${`sha256-${createHash('sha256').update(CSS).digest('base64')}`}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+
 export function renderStatusPage(r: Reading, opts: StatusPageOptions): string {
   const tone = STATE_TONE[r.status] ?? 'unknown';
   const selected = opts.models.find((m) => m.selected)?.name ?? r.model;
@@ -116,13 +135,13 @@ export function renderStatusPage(r: Reading, opts: StatusPageOptions): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-${opts.refreshSeconds > 0 ? `<meta http-equiv="refresh" content="${opts.refreshSeconds}; url=/status${q}">\n` : ''}<title>${h(r.status)} · ${h(r.model)} · Vigia</title>
+${opts.refreshSeconds > 0 ? `<meta http-equiv="refresh" content="${opts.refreshSeconds}; url=/status${q}">\n` : ''}<title>${h(STATUS_WORDS[r.status])} · ${h(r.model)} · Vigia</title>
 <style>${CSS}</style>
 </head>
 <body>
 <main>
 <header class="top"><h1>Vigia · ${h(r.model)} ${h(r.version)}</h1><span class="meta">evaluated ${h(r.evaluatedAt)} · window ${h(r.window)}</span>${nav}</header>
-<div class="state tone-${tone}" id="state" data-status="${h(r.status)}"><p class="word">${h(r.status)}</p><p class="why">${h(r.headline)}</p><p class="how">${h(STATE_WORDS[r.status] ?? '')}</p></div>
+<div class="state tone-${tone}" id="state" data-status="${h(r.status)}"><p class="word">${h(STATUS_WORDS[r.status])}</p><p class="why">${h(r.headline)}</p><p class="how">${h(STATE_WORDS[r.status] ?? '')}</p></div>
 <div class="cards" id="figures">
 ${[...r.figures, ...r.service].map(card).join('\n')}
 </div>
@@ -131,6 +150,7 @@ ${[...r.figures, ...r.service].map(card).join('\n')}
 <section id="drift"><h2>Inputs: drift per feature</h2><p class="muted">PSI compares the mix of values with the reference (frozen bins); KS and chi² test whether the window could come from the reference. Flagged features first.</p>${featureTable(r)}</section>
 ${performance(r)}
 ${versionTable(opts.versions)}
+${fairness(r)}
 <footer>The same report as JSON: <a href="/v1/models/${encodeURIComponent(r.model)}/report">/v1/models/${h(r.model)}/report</a> · Prometheus: <a href="/metrics">/metrics</a> · <a href="/status${q}&amp;refresh=true">evaluate now</a>${opts.refreshSeconds > 0 ? ` · this page reloads every ${opts.refreshSeconds} s` : ''}</footer>
 </main>
 </body>

@@ -1,5 +1,5 @@
-import { escapeHtml as h, span } from './format.js';
-import type { Figure, Reading, Tone } from './reading.js';
+import { escapeHtml as h, escapeMarkdown as m, span } from './format.js';
+import { STATUS_WORDS, type Figure, type Reading, type Tone } from './reading.js';
 
 /**
  * The weekly report of the seed (the e-mail to the model's owners): API performance, data
@@ -33,7 +33,7 @@ function document(r: Reading, info: WeeklyInfo): Block[] {
   const flagged = r.features.filter((f) => f.tone === 'warning' || f.tone === 'critical');
   return [
     { kind: 'heading', level: 1, text: `Weekly model report: ${r.model} ${r.version}` },
-    { kind: 'paragraph', strong: r.status, text: `: ${r.headline}.` },
+    { kind: 'paragraph', strong: STATUS_WORDS[r.status], text: `: ${r.headline}.` },
     { kind: 'paragraph', text: `Window ${r.window}, evaluated ${r.evaluatedAt}. ${info.windowNote}` },
     { kind: 'paragraph', text: `Read from ${info.source} on ${info.generatedAt}.` },
     { kind: 'heading', level: 2, text: 'Summary' },
@@ -67,15 +67,15 @@ function document(r: Reading, info: WeeklyInfo): Block[] {
   ];
 }
 
-/** A table cell: one line, pipes escaped. */
-const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/** A table cell: one line, its pipes escaped with the rest (escapeMarkdown). */
+const cell = (s: string): string => m(s);
 
 function markdown(blocks: readonly Block[]): string {
   const out: string[] = [];
   for (const b of blocks) {
-    if (b.kind === 'heading') out.push(`${'#'.repeat(b.level)} ${b.text}`);
-    else if (b.kind === 'paragraph') out.push(b.strong === undefined ? b.text : `**${b.strong}**${b.text}`);
-    else if (b.kind === 'list') out.push(b.items.map((i) => `- ${i}`).join('\n'));
+    if (b.kind === 'heading') out.push(`${'#'.repeat(b.level)} ${m(b.text)}`);
+    else if (b.kind === 'paragraph') out.push(b.strong === undefined ? m(b.text, 'line start') : `**${m(b.strong)}**${m(b.text)}`);
+    else if (b.kind === 'list') out.push(b.items.map((i) => `- ${m(i, 'line start')}`).join('\n'));
     else out.push([`| ${b.head.map(cell).join(' | ')} |`, `| ${b.head.map(() => '---').join(' | ')} |`, ...b.rows.map((row) => `| ${row.map(cell).join(' | ')} |`)].join('\n'));
   }
   return `${out.join('\n\n')}\n`;
@@ -109,7 +109,7 @@ ${body.join('\n')}
 /** The weekly report of a reading, as Markdown or as an HTML page. */
 export function renderWeekly(r: Reading, info: WeeklyInfo, format: 'md' | 'html'): string {
   const blocks = document(r, info);
-  return format === 'md' ? markdown(blocks) : html(blocks, `Weekly model report: ${r.model} ${r.version} (${r.status})`);
+  return format === 'md' ? markdown(blocks) : html(blocks, `Weekly model report: ${r.model} ${r.version} (${STATUS_WORDS[r.status]})`);
 }
 
 /** The sentence about the window: the service evaluates its own window (VIGIA_WINDOW); say so when it differs from the one asked for. */

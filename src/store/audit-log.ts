@@ -1,12 +1,24 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker-thread.js';
-import type { AuditRow, LabelOutcome, LabelRow, WriterReply, WriterRequest } from './audit-writer-protocol.js';
+import type { AuditRow, EventHalf, ExpiryOutcome, HalfOutcome, LabelOutcome, LabelRow, ObservationOutcome, PairPolicy, WriterReply, WriterRequest } from './audit-writer-protocol.js';
 
-export type { LabelOutcome, LabelRow };
+export type { EventHalf, ExpiryOutcome, HalfOutcome, LabelOutcome, LabelRow, ObservationOutcome, PairPolicy };
 
 /** The seam around label storage: resolves with what happened to each label, once committed. */
 export interface LabelStore {
   recordLabels(rows: readonly LabelRow[], receivedMs: number): Promise<LabelOutcome>;
+}
+
+/**
+ * The seam around predictions made elsewhere. Each call resolves once committed.
+ * `observe` is idempotent by record id (a retry is a duplicate and answers the first try's
+ * values); `recordHalf` commits one half of a KServe CloudEvent and pairs it with its
+ * partner by ce-id; `expireHalves` counts the halves that waited since before `beforeMs`.
+ */
+export interface ObservationStore {
+  observe(records: readonly AuditRecord[]): Promise<ObservationOutcome[]>;
+  recordHalf(half: EventHalf): Promise<HalfOutcome>;
+  expireHalves(beforeMs: number, nowMs: number): Promise<ExpiryOutcome>;
 }
 
 /** One answered prediction, as the audit log keeps it. */
@@ -26,6 +38,14 @@ export interface AuditRecord {
   readonly threshold: number;
   readonly latencyMs: number;
   readonly traceId: string;
+  /** The group of each fairness attribute (`{SEX: "2", AGE_BAND: "25-35"}`); none when the model watches none. */
+  readonly groups?: Readonly<Record<string, string>>;
+  /** The attributes the caller sent beside the features for monitoring only (never given to the model). */
+  readonly monitoring?: Readonly<Record<string, string | null>>;
+  /** SHA-256 of the bundle that decided (model file, manifest, reference): the row's lineage. */
+  readonly bundleHash?: string;
+  /** `observed` for a prediction made elsewhere and ingested; Vigia's own are `scored` (the default). */
+  readonly source?: 'scored' | 'observed';
   /** A shadow row (scored by a candidate after the answer, never returned): the id of the answered prediction it copies. */
   readonly shadowOf?: string;
 }
@@ -57,7 +77,8 @@ export class AuditLogFailedError extends Error {
 
 const toRow = (r: AuditRecord): AuditRow => [
   r.id, r.requestId, r.tsMs, r.model, r.modelVersion, JSON.stringify(r.features),
-  r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId, r.eventTsMs, r.shadowOf ?? null,
+  r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId, r.eventTsMs,
+  JSON.stringify(r.groups ?? {}), r.monitoring === undefined ? null : JSON.stringify(r.monitoring), r.bundleHash ?? '', r.source ?? 'scored', r.shadowOf ?? null,
 ];
 
 /**
@@ -66,9 +87,10 @@ const toRow = (r: AuditRecord): AuditRow => [
  * transaction, and every `append` resolves only after the COMMIT of its group returned
  * (then the rows are in the WAL and survive a crash of the process). A failed group
  * rejects all its appends, so no caller answers a prediction that was not logged.
- * The INSERTs and the fsync run off the event loop.
+ * The INSERTs, the hash chain (one link per transaction, see audit-chain.ts) and the fsync
+ * run off the event loop.
  */
-export class SqliteAuditLog implements AuditLog, LabelStore {
+export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
   private queue: AuditRow[] = [];
   private queueWaiters: Waiter[] = [];
   private scheduled: NodeJS.Immediate | undefined;
@@ -76,31 +98,38 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
   private readonly inFlight = new Map<number, Waiter[]>();
   private readonly labelWaiters = new Map<number, { resolve: (o: LabelOutcome) => void; reject: (e: Error) => void }>();
   private nextLabelId = 1;
+  private readonly asked = new Map<number, { resolve: (result: never) => void; reject: (e: Error) => void }>();
+  private nextAskId = 1;
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
   private closedResolve: (() => void) | undefined;
+  /** The error of the last failed commit, until a commit or a probe write succeeds. */
+  private writeError: string | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly worker: Worker,
     private readonly onCommit: CommitObserver,
+    private readonly onWritable: (writable: boolean) => void,
+    private readonly probeIntervalMs: number,
   ) {
     worker.on('message', (reply: WriterReply) => this.onReply(reply));
     worker.on('error', (err) => this.fail(new AuditLogFailedError(`the audit-log writer failed: ${err.message}`)));
     worker.on('exit', (code) => {
-      if (this.closedResolve === undefined || this.inFlight.size > 0) this.fail(new AuditLogFailedError(`the audit-log writer exited (code ${code})`));
+      if (this.closedResolve === undefined || this.inFlight.size > 0 || this.asked.size > 0) this.fail(new AuditLogFailedError(`the audit-log writer exited (code ${code})`));
       this.closedResolve?.();
     });
   }
 
   /** Starts the writer thread on the database file (already created and migrated). */
-  static open(opts: { path: string; synchronous: 'FULL' | 'NORMAL'; onCommit?: CommitObserver }): Promise<SqliteAuditLog> {
+  static open(opts: { path: string; synchronous: 'FULL' | 'NORMAL'; onCommit?: CommitObserver; onWritable?: (writable: boolean) => void; probeIntervalMs?: number }): Promise<SqliteAuditLog> {
     const worker = startWorker(import.meta.url, 'audit-writer-worker', { path: opts.path, synchronous: opts.synchronous });
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(new Error(`cannot start the audit-log writer on ${opts.path}: ${err.message}`));
       worker.once('error', onError);
       worker.once('message', (m: WriterReply) => {
         worker.off('error', onError);
-        if (m.kind === 'ready') resolve(new SqliteAuditLog(worker, opts.onCommit ?? (() => {})));
+        if (m.kind === 'ready') resolve(new SqliteAuditLog(worker, opts.onCommit ?? (() => {}), opts.onWritable ?? (() => {}), opts.probeIntervalMs ?? 1000));
         else reject(new Error(`audit-log writer said ${m.kind} before ready`));
       });
     });
@@ -108,7 +137,27 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
 
   /** Why the log cannot take rows, if it cannot (for /readyz). */
   get problem(): string | undefined {
-    return this.failure?.message ?? (this.closing === undefined ? undefined : 'the audit log is closed');
+    if (this.failure !== undefined) return this.failure.message;
+    if (this.closing !== undefined) return 'the audit log is closed';
+    return this.writeError === undefined ? undefined : `the last audit-log write failed (${this.writeError}); predictions answer 503 until a write succeeds`;
+  }
+
+  /**
+   * A failed commit (disk full, I/O error) puts the log in the failing state: /readyz says so
+   * and, since a balancer then sends no traffic whose commits would show recovery, the writer
+   * probes a one-row write every `probeIntervalMs` until one succeeds.
+   */
+  private setWritable(writable: boolean, error?: string): void {
+    const was = this.writeError === undefined;
+    this.writeError = writable ? undefined : error ?? 'write failed';
+    if (was !== writable) this.onWritable(writable);
+    if (writable) {
+      clearInterval(this.probeTimer);
+      this.probeTimer = undefined;
+    } else if (this.probeTimer === undefined && this.closing === undefined) {
+      this.probeTimer = setInterval(() => this.worker.postMessage({ kind: 'probe' } satisfies WriterRequest), this.probeIntervalMs);
+      this.probeTimer.unref();
+    }
   }
 
   append(records: readonly AuditRecord[]): Promise<void> {
@@ -130,6 +179,30 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
     return new Promise<LabelOutcome>((resolve, reject) => {
       this.labelWaiters.set(id, { resolve, reject });
       this.worker.postMessage({ kind: 'labels', id, rows, receivedMs } satisfies WriterRequest);
+    });
+  }
+
+  observe(records: readonly AuditRecord[]): Promise<ObservationOutcome[]> {
+    return this.ask<ObservationOutcome[]>((id) => ({ kind: 'observe', id, rows: records.map(toRow) }));
+  }
+
+  recordHalf(half: EventHalf): Promise<HalfOutcome> {
+    return this.ask<HalfOutcome>((id) => ({ kind: 'half', id, half }));
+  }
+
+  expireHalves(beforeMs: number, nowMs: number): Promise<ExpiryOutcome> {
+    return this.ask<ExpiryOutcome>((id) => ({ kind: 'expire', id, beforeMs, nowMs }));
+  }
+
+  /** Sends one request to the writer (after any prediction rows queued before it) and resolves with its answer. */
+  private ask<T>(message: (id: number) => WriterRequest): Promise<T> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.closing !== undefined) return Promise.reject(new AuditLogClosedError());
+    this.send();
+    const id = this.nextAskId++;
+    return new Promise<T>((resolve, reject) => {
+      this.asked.set(id, { resolve: resolve as (result: never) => void, reject });
+      this.worker.postMessage(message(id));
     });
   }
 
@@ -156,10 +229,13 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
     switch (reply.kind) {
       case 'committed':
         this.onCommit(reply.rows, reply.seconds, false);
+        this.setWritable(true);
         for (const g of reply.groups) this.settle(g);
         break;
       case 'partial':
         this.onCommit(0, reply.seconds, true);
+        if (reply.failed.length > 0) this.setWritable(false, reply.failed[0]!.error);
+        else this.setWritable(true);
         for (const g of reply.committed) this.settle(g);
         for (const f of reply.failed) this.settle(f.group, new AuditLogFailedError(`the audit-log commit failed: ${f.error}`));
         break;
@@ -169,6 +245,17 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
         this.labelWaiters.delete(reply.id);
         if (reply.kind === 'labels') w?.resolve(reply.outcome);
         else w?.reject(new AuditLogFailedError(`storing labels failed: ${reply.error}`));
+        break;
+      }
+      case 'probe':
+        this.setWritable(reply.ok, reply.error);
+        break;
+      case 'answer':
+      case 'refused': {
+        const w = this.asked.get(reply.id);
+        this.asked.delete(reply.id);
+        if (reply.kind === 'answer') w?.resolve(reply.result as never);
+        else w?.reject(new AuditLogFailedError(`the audit-log commit failed: ${reply.error}`));
         break;
       }
       case 'ready':
@@ -186,11 +273,14 @@ export class SqliteAuditLog implements AuditLog, LabelStore {
     for (const w of waiting) w.reject(err);
     for (const w of this.labelWaiters.values()) w.reject(err);
     this.labelWaiters.clear();
+    for (const w of this.asked.values()) w.reject(err);
+    this.asked.clear();
   }
 
   /** Commits what is queued, stops the writer and refuses new rows. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.probeTimer);
       this.send();
       if (this.failure !== undefined) {
         await this.worker.terminate();

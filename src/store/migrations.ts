@@ -42,10 +42,76 @@ export const MIGRATIONS: readonly string[] = [
    UPDATE labels SET (model, model_version, event_ts_ms, probability) =
      (SELECT p.model, p.model_version, p.event_ts_ms, p.probability FROM predictions p WHERE p.id = labels.prediction_id);
    CREATE INDEX labels_model_event_time ON labels (model, model_version, event_ts_ms);`,
+  // Predictions made elsewhere (the ingest API, KServe's payload logger) are marked
+  // 'observed'; Vigia's own are 'scored'. The CloudEvents of KServe's logger come in halves
+  // (request, response) that are committed as they arrive and paired here by ce-id, so a
+  // half acknowledged before its partner survives a restart; paired halves keep only their
+  // times, unpaired ones expire (expired_ms) but are kept, and a late partner still pairs.
+  `ALTER TABLE predictions ADD COLUMN source TEXT NOT NULL DEFAULT 'scored';
+   CREATE TABLE cloudevents (
+     model       TEXT NOT NULL,
+     ce_id       TEXT NOT NULL,
+     request     TEXT,                  -- the request half mapped to feature objects, JSON; NULL once paired
+     response    TEXT,                  -- the response half mapped to scores, JSON; NULL once paired
+     first_ms    INTEGER NOT NULL,      -- when the first half arrived (the observations' event time)
+     paired_ms   INTEGER,               -- when the second half arrived and the rows were logged
+     expired_ms  INTEGER,               -- when the half was counted unpaired (VIGIA_INGEST_PAIR_TIMEOUT)
+     problem     TEXT,                  -- why a complete pair logged no rows (row counts differ)
+     PRIMARY KEY (model, ce_id)
+   ) STRICT;
+   CREATE INDEX cloudevents_waiting ON cloudevents (first_ms) WHERE paired_ms IS NULL AND expired_ms IS NULL;`,
+  // Governance: the groups of each prediction for fairness (JSON, attribute → group), the
+  // attributes the caller sent only for monitoring (JSON or NULL), the content hash of the
+  // bundle that decided (lineage), and the hash chain: each row's SHA-256 over its canonical
+  // bytes, and one link per committed group covering its rows and the previous link.
+  `ALTER TABLE predictions ADD COLUMN groups TEXT NOT NULL DEFAULT '{}';
+   ALTER TABLE predictions ADD COLUMN monitoring TEXT;
+   ALTER TABLE predictions ADD COLUMN bundle_hash TEXT NOT NULL DEFAULT '';
+   ALTER TABLE predictions ADD COLUMN row_hash BLOB;
+   CREATE TABLE audit_chain (
+     link         INTEGER PRIMARY KEY,
+     first_seq    INTEGER NOT NULL,     -- predictions.seq of the first row the link covers
+     last_seq     INTEGER NOT NULL,
+     rows         INTEGER NOT NULL,
+     prev_hash    TEXT NOT NULL,        -- the previous link's hash (hex), or the checkpoint's
+     hash         TEXT NOT NULL,        -- SHA-256 (hex) of prev_hash and the rows' hashes
+     committed_ms INTEGER NOT NULL
+   ) STRICT;
+   -- Where the chain resumes once retention archived and removed its oldest links.
+   CREATE TABLE audit_checkpoint (
+     id          INTEGER PRIMARY KEY CHECK (id = 1),
+     link        INTEGER NOT NULL,     -- the last archived link
+     hash        TEXT NOT NULL,        -- its hash: the next link's prev_hash
+     pruned_rows INTEGER NOT NULL
+   ) STRICT;
+   -- One row the writer rewrites to learn whether the disk takes writes again after a failure.
+   CREATE TABLE audit_probe (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL) STRICT;`,
+  // The window as hourly aggregates (src/store/window-buckets.ts), derived from the
+  // predictions and rebuilt from them when missing: a bucket's counts as float64 bytes, and
+  // per model version and layout the last seq folded in, written in the same transaction.
+  `CREATE TABLE window_buckets (
+     model           TEXT NOT NULL,
+     model_version   TEXT NOT NULL,
+     layout          TEXT NOT NULL,     -- the aggregate layout's hash (bins and KS cells of the baseline)
+     bucket_start_ms INTEGER NOT NULL,  -- event time, a multiple of the bucket length
+     rows            INTEGER NOT NULL,
+     data            BLOB NOT NULL,     -- Float64Array of the layout's entries, little-endian
+     PRIMARY KEY (model, model_version, layout, bucket_start_ms)
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE window_cursors (
+     model         TEXT NOT NULL,
+     model_version TEXT NOT NULL,
+     layout        TEXT NOT NULL,
+     through_seq   INTEGER NOT NULL,    -- every predictions row with seq <= this is in the buckets
+     PRIMARY KEY (model, model_version, layout)
+   ) STRICT, WITHOUT ROWID;`,
   // Shadow scoring (issue 11): a candidate version scores a copy of a request after the
   // answer; its row names the answered prediction it copies and was never returned.
   `ALTER TABLE predictions ADD COLUMN shadow_of TEXT;`,
 ];
+
+/** The schema version a fully migrated database records (`PRAGMA user_version`). */
+export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Applies the steps not yet run, up to `target` (all of them; tests stop earlier to build old databases). */
 export function migrate(db: Database.Database, target = MIGRATIONS.length): void {

@@ -2,7 +2,7 @@ import type { DriftReport } from '../drift/report.js';
 import { severityValue } from '../drift/severity.js';
 import type { Metrics } from './metrics.js';
 
-const STATUS_VALUE = { HEALTHY: 0, ATTENTION: 1, CRITICAL: 2 } as const;
+const STATUS_VALUE = { NO_VERDICT: -1, HEALTHY: 0, ATTENTION: 1, CRITICAL: 2 } as const;
 const orNaN = (x: number | null | undefined): number => (x === null || x === undefined ? Number.NaN : x);
 
 /** Sets the drift gauges of one model version from its latest report. */

@@ -1,3 +1,6 @@
+import type { Attributes, Histogram as OtelHistogram } from '@opentelemetry/api';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 
 /** Latency buckets (seconds): every SLO edge of the design's table is a bucket boundary. */
@@ -14,12 +17,37 @@ export const COMMIT_DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 
 const FEATURE_LABELS = ['model', 'version', 'feature'] as const;
 const MODEL_LABELS = ['model', 'version'] as const;
 const PERFORMANCE_LABELS = ['model', 'version', 'source'] as const;
+const GROUP_LABELS = ['model', 'version', 'attribute', 'group'] as const;
+const ATTRIBUTE_LABELS = ['model', 'version', 'attribute'] as const;
 /** Label delays (seconds): 1 h, 6 h, 1, 3, 7, 14, 30, 60, 90, 180 days. */
 export const LABEL_DELAY_BUCKETS = [3600, 21600, 86400, 259200, 604800, 1209600, 2592000, 5184000, 7776000, 15552000];
 
 export function createMetrics(registry: Registry) {
   const registers = [registry];
+  /** Called before each scrape of vigia_feature_bin_predictions_total: the hot path counts in plain arrays (see reference-bins.ts). */
+  const referenceBinFlushers = new Set<() => void>();
   return {
+    /** The OpenTelemetry semantic-convention HTTP server metrics, exported on the same /metrics. */
+    otel: createOtelHttpMetrics(),
+    referenceBinFlushers,
+    // Fleet drift in PromQL (docs/drift.md): per frozen reference bin of each feature, the
+    // predictions answered and the reference's share; prometheus/rules/fleet.rules.yml sums
+    // the counters over replicas into a fleet PSI. Series: 2 × Σ bins over features, per version.
+    featureBinPredictions: new Counter({
+      name: 'vigia_feature_bin_predictions_total',
+      help: 'Predictions answered whose feature value fell in a frozen reference bin (the labels of the baseline: missing, below_min, [a, b), above_max, categories), by model, version, feature and bin; every bin starts at 0.',
+      labelNames: ['model', 'version', 'feature', 'bin'] as const,
+      registers,
+      collect() {
+        for (const flush of referenceBinFlushers) flush();
+      },
+    }),
+    featureBinReferenceRatio: new Gauge({
+      name: 'vigia_feature_bin_reference_ratio',
+      help: 'Share of the reference sample in each frozen bin of a feature (the expected share of vigia_feature_bin_predictions_total), by model, version, feature and bin.',
+      labelNames: ['model', 'version', 'feature', 'bin'] as const,
+      registers,
+    }),
     httpRequestDuration: new Histogram({
       name: 'vigia_http_request_duration_seconds',
       help: 'Time from receiving an HTTP request to finishing its response, by route, method and status code.',
@@ -119,7 +147,7 @@ export function createMetrics(registry: Registry) {
     positiveRatio: new Gauge({ name: 'vigia_positive_decision_ratio', help: 'Share of window predictions at or above the decision threshold.', labelNames: MODEL_LABELS, registers }),
     bandRatio: new Gauge({ name: 'vigia_band_ratio', help: 'Share of window predictions in each decision band.', labelNames: ['model', 'version', 'band'] as const, registers }),
     driftWindowSize: new Gauge({ name: 'vigia_drift_window_size', help: 'Predictions in the drift window at the last evaluation.', labelNames: MODEL_LABELS, registers }),
-    driftStatus: new Gauge({ name: 'vigia_drift_status', help: 'Overall drift status by the seed rule: 0 HEALTHY, 1 ATTENTION, 2 CRITICAL.', labelNames: MODEL_LABELS, registers }),
+    driftStatus: new Gauge({ name: 'vigia_drift_status', help: 'Overall drift status by the seed rule: -1 NO_VERDICT (fewer than min_window predictions), 0 HEALTHY, 1 ATTENTION, 2 CRITICAL.', labelNames: MODEL_LABELS, registers }),
     driftedFeaturesRatio: new Gauge({ name: 'vigia_drifted_features_ratio', help: 'Share of monitored features judged warning or critical (the dataset verdict).', labelNames: MODEL_LABELS, registers }),
     driftEvaluationDuration: new Gauge({ name: 'vigia_drift_evaluation_duration_seconds', help: 'Duration of the last drift evaluation (window read and statistics, off the event loop).', labelNames: MODEL_LABELS, registers }),
     driftLastEvaluation: new Gauge({ name: 'vigia_drift_last_evaluation_timestamp_seconds', help: 'Unix time of the last successful drift evaluation.', labelNames: MODEL_LABELS, registers }),
@@ -149,9 +177,52 @@ export function createMetrics(registry: Registry) {
     performanceMeanPredicted: new Gauge({ name: 'vigia_performance_mean_predicted_probability', help: 'Mean predicted probability of the labelled matured cohort (compare with the observed positive ratio).', labelNames: MODEL_LABELS, registers }),
     performanceSeverity: new Gauge({ name: 'vigia_performance_severity', help: 'Performance verdict of a realized metric by the threshold table: -1 insufficient data, 0 ok, 1 warning, 2 critical.', labelNames: ['model', 'version', 'metric'] as const, registers }),
     performanceLastEvaluation: new Gauge({ name: 'vigia_performance_last_evaluation_timestamp_seconds', help: 'Unix time of the last successful performance evaluation.', labelNames: MODEL_LABELS, registers }),
+    // Fairness by group: attribute names and group labels come from the manifest (bounded:
+    // at most 32 groups per attribute), never from the caller. NaN below the minimum group size.
+    groupSize: new Gauge({ name: 'vigia_group_window_predictions', help: 'Predictions of the drift window in a group of a fairness attribute: the sample size of its selection rate.', labelNames: GROUP_LABELS, registers }),
+    groupSelectionRate: new Gauge({ name: 'vigia_group_selection_rate', help: 'Share of a group\'s predictions of the window with decision 1 (fairlearn selection_rate); NaN below the minimum group size.', labelNames: GROUP_LABELS, registers }),
+    groupAdverseImpactRatio: new Gauge({ name: 'vigia_group_adverse_impact_ratio', help: 'Selection rate of a group over that of the attribute\'s reference group (Aequitas pprev_disparity); the four-fifths screen flags it outside 0.8-1.25. NaN below the minimum group size.', labelNames: GROUP_LABELS, registers }),
+    groupTruePositiveRate: new Gauge({ name: 'vigia_group_true_positive_rate', help: 'True-positive rate of a group on the labelled matured cohort (fairlearn true_positive_rate); NaN below the minimum positives.', labelNames: GROUP_LABELS, registers }),
+    groupFalsePositiveRate: new Gauge({ name: 'vigia_group_false_positive_rate', help: 'False-positive rate of a group on the labelled matured cohort (fairlearn false_positive_rate); NaN below the minimum negatives.', labelNames: GROUP_LABELS, registers }),
+    equalOpportunityDifference: new Gauge({ name: 'vigia_group_equal_opportunity_difference', help: 'Max minus min true-positive rate over the groups of an attribute with enough positives (fairlearn equal_opportunity_difference).', labelNames: ATTRIBUTE_LABELS, registers }),
+    equalizedOddsDifference: new Gauge({ name: 'vigia_group_equalized_odds_difference', help: 'The larger of the between-groups TPR and FPR differences of an attribute (fairlearn equalized_odds_difference).', labelNames: ATTRIBUTE_LABELS, registers }),
     // The threshold table of each model (defaults with the manifest's overrides), so alert
     // rules join it instead of hard-coding numbers.
     threshold: new Gauge({ name: 'vigia_threshold', help: 'A threshold of the model, by signal and severity: the design table with the bundle overrides; alert rules compare against it.', labelNames: ['model', 'version', 'signal', 'severity'] as const, registers }),
+    auditLogWritable: new Gauge({
+      name: 'vigia_audit_log_writable',
+      help: '1 while audit-log commits succeed; 0 after a failed commit (disk full, I/O error) until a commit or a probe write succeeds. At 0, predictions answer 503.',
+      registers,
+    }),
+    auditDiskFreeBytes: new Gauge({
+      name: 'vigia_audit_disk_free_bytes',
+      help: 'Bytes available to Vigia on the filesystem of the audit-log database, sampled every few seconds.',
+      registers,
+    }),
+    auditDiskMinFreeBytes: new Gauge({
+      name: 'vigia_audit_disk_min_free_bytes',
+      help: 'VIGIA_DISK_MIN_FREE: below this free space /readyz answers 503 and VigiaAuditDiskLow fires.',
+      registers,
+    }),
+    auditArchivedRows: new Counter({
+      name: 'vigia_audit_archived_rows_total',
+      help: 'Audit-log rows past retention archived (with their labels) then removed from the database.',
+      registers,
+    }),
+    auditRetentionFailures: new Counter({
+      name: 'vigia_audit_retention_failures_total',
+      help: 'Retention passes that failed (archive not written, or rows not removed); nothing is removed before its archive is on disk.',
+      registers,
+    }),
+    // Predictions made elsewhere: the ingest API (channel="api") and KServe's payload logger
+    // (channel="kserve"). A row is received, then committed, a duplicate or rejected.
+    ingestReceived: new Counter({ name: 'vigia_ingest_received_total', help: 'Observations received by the ingest, by model and channel: rows of POST .../observations (api), CloudEvent halves (kserve).', labelNames: ['model', 'channel'] as const, registers }),
+    ingestCommitted: new Counter({ name: 'vigia_ingest_committed_total', help: 'Observation rows newly committed to the audit log, by model and channel (a KServe pair commits its rows when its second half arrives).', labelNames: ['model', 'channel'] as const, registers }),
+    ingestDuplicates: new Counter({ name: 'vigia_ingest_duplicates_total', help: 'Observations already committed by an earlier try (same prediction_id, or the same CloudEvent half again): answered as before, not logged twice.', labelNames: ['model', 'channel'] as const, registers }),
+    ingestRejected: new Counter({ name: 'vigia_ingest_rejected_total', help: 'Observations not committed, by model, channel and reason: invalid (4xx), conflict (an id of another model), mismatch (a pair whose row counts differ), overloaded (503: the queue was full), unavailable (503: the audit log failed).', labelNames: ['model', 'channel', 'reason'] as const, registers }),
+    ingestUnpaired: new Counter({ name: 'vigia_ingest_unpaired_total', help: 'KServe CloudEvent halves whose partner had not arrived within VIGIA_INGEST_PAIR_TIMEOUT; kept in the cloudevents table, and paired if it still comes.', registers }),
+    ingestWaitingHalves: new Gauge({ name: 'vigia_ingest_waiting_halves', help: 'KServe CloudEvent halves committed and waiting for their partner, at the last expiry sweep.', registers }),
+    ingestQueueRows: new Gauge({ name: 'vigia_ingest_queue_rows', help: 'Ingested rows admitted and not yet committed (bounded by VIGIA_INGEST_QUEUE_ROWS).', registers }),
     auditCommitFailures: new Counter({
       name: 'vigia_audit_commit_failures_total',
       help: 'Audit-log group commits that failed; their predictions were answered 503, not scored as done.',
@@ -161,6 +232,58 @@ export function createMetrics(registry: Registry) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The bucket boundaries the HTTP semantic conventions advise for http.server.request.duration (s). */
+export const OTEL_HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+/** The methods the conventions name; any other is recorded as `_OTHER`, so the label stays bounded. */
+const KNOWN_METHODS = new Set(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE']);
+
+/**
+ * OpenTelemetry's `http.server.request.duration` (unit s, with `http.request.method`,
+ * `http.route`, `http.response.status_code`, `url.scheme`, `network.protocol.version`, and
+ * `error.type` on a 5xx; `network.protocol.name` is left out, as the conventions allow for
+ * http), recorded through the OTel SDK on its own
+ * MeterProvider. Its PrometheusExporter starts no server: `exposition()` collects and
+ * serializes it, and `GET /metrics` appends that to prom-client's text, so one scrape has
+ * both (as `http_server_request_duration_seconds`). It lives here, beside the prom-client
+ * metrics, so this file stays the one place that creates metrics.
+ */
+function createOtelHttpMetrics() {
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  const provider = new MeterProvider({ readers: [exporter] });
+  const duration: OtelHistogram = provider.getMeter('vigia').createHistogram('http.server.request.duration', {
+    unit: 's',
+    description: 'Duration of HTTP server requests.',
+    advice: { explicitBucketBoundaries: OTEL_HTTP_DURATION_BUCKETS },
+  });
+  // Target identity comes from Prometheus (job, instance); the SDK's default resource would say unknown_service.
+  const serializer = new PrometheusSerializer(undefined, false, undefined, true);
+  // One attribute object per (route, method, status), built once: the hot path only looks it up.
+  const attributes = new Map<string, Attributes>();
+  const attributesOf = (route: string, method: string, status: number): Attributes => {
+    const key = `${route} ${method} ${status}`;
+    let attrs = attributes.get(key);
+    if (attrs === undefined) {
+      attrs = {
+        'http.request.method': KNOWN_METHODS.has(method) ? method : '_OTHER',
+        'http.route': route,
+        'http.response.status_code': status,
+        'url.scheme': 'http',
+        'network.protocol.version': '1.1',
+        ...(status >= 500 ? { 'error.type': String(status) } : {}),
+      };
+      attributes.set(key, attrs);
+    }
+    return attrs;
+  };
+  return {
+    /** Records one finished request (seconds from arrival to the end of the response). */
+    recordRequest: (route: string, method: string, status: number, seconds: number): void => duration.record(seconds, attributesOf(route, method, status)),
+    /** The OTel metrics in the Prometheus text format, for `GET /metrics`. */
+    exposition: async (): Promise<string> => serializer.serialize((await exporter.collect()).resourceMetrics),
+    close: (): Promise<void> => provider.shutdown(),
+  };
+}
 
 /** Records one audit-log commit: rows committed, its duration, whether a group failed. */
 export function auditCommitRecorder(metrics: Metrics): (rows: number, seconds: number, failed: boolean) => void {

@@ -2,6 +2,8 @@ import { severityValue, type DriftThresholds } from '../drift/severity.js';
 import type { PerformanceReport } from '../performance/report.js';
 import type { BusinessThresholds, PerformanceThresholds } from '../performance/thresholds.js';
 import type { ModelReport } from '../report/model-report.js';
+import type { FairnessReport } from '../fairness/report.js';
+import type { FairnessThresholds } from '../fairness/metrics.js';
 import { publishDriftReport } from './drift-metrics.js';
 import type { Metrics } from './metrics.js';
 
@@ -81,8 +83,36 @@ export function publishThresholds(metrics: Metrics, model: { model: string; vers
   set('mean_score_max', 'warning', b.meanScoreMax);
 }
 
-/** Sets every gauge of a model report: drift (its drift-only verdicts) and performance. */
+/** Sets the fairness gauges of one model version: every group of every attribute (NaN when insufficient). */
+export function publishFairnessReport(metrics: Metrics, model: { model: string; version: string }, f: FairnessReport): void {
+  for (const a of f.attributes) {
+    const attribute = { ...model, attribute: a.attribute };
+    metrics.equalOpportunityDifference.set(attribute, orNaN(a.equal_opportunity_difference));
+    metrics.equalizedOddsDifference.set(attribute, orNaN(a.equalized_odds_difference));
+    for (const g of a.groups) {
+      const group = { ...attribute, group: g.group };
+      metrics.groupSize.set(group, g.n);
+      metrics.groupSelectionRate.set(group, orNaN(g.selection_rate));
+      metrics.groupAdverseImpactRatio.set(group, orNaN(g.adverse_impact_ratio));
+      metrics.groupTruePositiveRate.set(group, orNaN(g.tpr));
+      metrics.groupFalsePositiveRate.set(group, orNaN(g.fpr));
+    }
+  }
+}
+
+/** Exports a model's fairness thresholds in `vigia_threshold`, as `publishThresholds` does the others. */
+export function publishFairnessThresholds(metrics: Metrics, model: { model: string; version: string }, t: FairnessThresholds, minGroupSize: number): void {
+  const set = (signal: string, severity: string, value: number) => metrics.threshold.set({ ...model, signal, severity }, value);
+  set('adverse_impact_ratio_min', 'warning', t.adverseImpactRatioMin);
+  set('adverse_impact_ratio_max', 'warning', t.adverseImpactRatioMax);
+  set('equal_opportunity_difference', 'warning', t.equalOpportunityDifferenceWarning);
+  set('equalized_odds_difference', 'warning', t.equalizedOddsDifferenceWarning);
+  set('min_group_size', 'guard', minGroupSize);
+}
+
+/** Sets every gauge of a model report: drift (its drift-only verdicts), performance and fairness. */
 export function publishModelReport(metrics: Metrics, r: ModelReport, evaluationSeconds: number): void {
   publishDriftReport(metrics, { ...r, summary: r.drift_summary }, evaluationSeconds);
   if (r.performance !== null) publishPerformanceReport(metrics, { model: r.model, version: r.model_version }, r.performance, r.evaluated_at);
+  if (r.fairness !== undefined) publishFairnessReport(metrics, { model: r.model, version: r.model_version }, r.fairness);
 }

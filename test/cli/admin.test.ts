@@ -45,7 +45,7 @@ describe('vigia admin against a running vigia serve', () => {
   it('exits 1 naming the refusal when the token is wrong, and 2 without any token', async () => {
     const wrong = await runVigiaCommand(['admin', 'status', '--url', vigia.url], { VIGIA_ADMIN_TOKEN: 'another-token-of-enough-length' });
     assert.equal(wrong.code, 1);
-    assert.match(wrong.output, /vigia: 403 the bearer token is not the token of the admin API/);
+    assert.match(wrong.output, /vigia: 403 the bearer token is not the one set in VIGIA_ADMIN_TOKEN or VIGIA_ADMIN_TOKEN_FILE/);
     const none = await runVigiaCommand(['admin', 'status', '--url', vigia.url], {});
     assert.equal(none.code, 2);
     assert.match(none.output, /no admin token: give --token-file, or set VIGIA_ADMIN_TOKEN or VIGIA_ADMIN_TOKEN_FILE/);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
@@ -42,6 +42,27 @@ describe('vigia report', () => {
     const html = readFileSync(out, 'utf8');
     assert.match(html, /<h2>Data drift<\/h2>/);
     assert.match(html, /30 days were asked for, but the service evaluates its own window of 7 days/);
+  });
+
+  it('talks to the service VIGIA_URL names when --url is not given, and names VIGIA_URL or --url when either is malformed', async () => {
+    const r = await runVigiaCommand(['report'], { VIGIA_URL: server.url });
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.stdout, /^# Weekly model report: credit-default 1\.0\.0$/m);
+    const env = await runVigiaCommand(['report'], { VIGIA_URL: 'localhost 8080' });
+    assert.equal(env.code, 2);
+    assert.match(env.output, /^vigia: config VIGIA_URL="localhost 8080" is invalid: expected an http:\/\/ or https:\/\/ URL/m);
+    const flag = await report(['--url', 'ftp://x']);
+    assert.equal(flag.code, 2);
+    assert.match(flag.output, /^error: option '--url <url>' argument 'ftp:\/\/x' is invalid\. expected an http:\/\/ or https:\/\/ URL/m);
+  });
+
+  it('says it cannot write the --out path the user gave, and leaves no temporary file', async () => {
+    const out = join(tmp.dir, 'missing', 'w.md');
+    const r = await report(['--url', server.url, '--out', out]);
+    assert.equal(r.code, 2);
+    assert.match(r.output, new RegExp(`^vigia: cannot write ${out.replaceAll('.', '\\.')}: its directory does not exist$`, 'm'));
+    assert.doesNotMatch(r.output, /partial|cannot read/);
+    assert.deepEqual(readdirSync(tmp.dir).filter((f) => f.includes('partial')), []);
   });
 
   it('exits 2 naming a bad flag or an unknown model, and 1 when the service is unreachable', async () => {

@@ -56,6 +56,17 @@ describe('vigia simulate', () => {
     assert.match(r.output, new RegExp(`^vigia: cannot reach the service at ${gone.url.replaceAll('.', '\\.')}: ECONNREFUSED$`, 'm'));
   });
 
+  it('talks to the service VIGIA_URL names when --url is not given, and lets --url win over it', async () => {
+    const gone = await listen(t.app);
+    await gone.close();
+    const fromEnv = await runVigiaCommand(['simulate', '--rows', '10'], { VIGIA_URL: gone.url });
+    assert.equal(fromEnv.code, 1);
+    assert.match(fromEnv.output, new RegExp(`^vigia: cannot reach the service at ${gone.url.replaceAll('.', '\\.')}: ECONNREFUSED$`, 'm'));
+    const flagWins = await runVigiaCommand(['simulate', '--url', server.url, '--rows', '10', '--json'], { VIGIA_URL: gone.url });
+    assert.equal(flagWins.code, 0, flagWins.output);
+    assert.equal(JSON.parse(flagWins.stdout).rows.answered, 10);
+  });
+
   it('exits 1 with the summary when most requests fail', async () => {
     const r = await simulate(['--url', server.url, '--rows', '50', '--spread-days', '7']);
     assert.equal(r.code, 1, r.output);

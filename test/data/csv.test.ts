@@ -54,7 +54,7 @@ const CREDIT_NAMES = CREDIT_HEADER.split(',').map((n) => n.slice(1, -1));
 
 describe('readCsvColumns on the credit data layout', () => {
   it('reads quoted header names, R-style exponents, negative amounts and undocumented codes', async () => {
-    // The traps of ../shared/data/uci_credit_default.csv (written by R's write.csv), in small.
+    // The traps of datasets/uci_credit_default.csv (written by R's write.csv), in small.
     const file = csv(
       [
         CREDIT_HEADER,

@@ -63,7 +63,7 @@ describe('evaluateDrift on the demo model', () => {
     const small = resample(50).map((r) => ({ ...r, LIMIT_BAL: r['LIMIT_BAL']! * 3 }));
     const e = evaluateDrift(baseline, await columnsOf(small), bands(), DEFAULT_DRIFT_THRESHOLDS);
     assert.ok(e.features.every((f) => f.severity === 'insufficient_data'));
-    assert.equal(e.summary.status, 'HEALTHY');
+    assert.equal(e.summary.status, 'NO_VERDICT', 'a window below min_window is no verdict, not HEALTHY');
     assert.equal(e.dataset.drifted_share, null);
   });
 
@@ -103,6 +103,13 @@ describe('thresholds and status', () => {
     assert.equal(statusOf(1, 0), 'CRITICAL');
     assert.equal(statusOf(0, 4), 'ATTENTION');
     assert.equal(statusOf(0, 3), 'HEALTHY');
+  });
+
+  it('says NO_VERDICT when there was too little data to judge, unless a signal fired anyway', () => {
+    assert.equal(statusOf(0, 0, false), 'NO_VERDICT');
+    assert.equal(statusOf(0, 3, false), 'NO_VERDICT');
+    assert.equal(statusOf(1, 0, false), 'CRITICAL');
+    assert.equal(statusOf(0, 4, false), 'ATTENTION');
   });
 
   it('takes per-model overrides from the manifest and names a bad one', () => {

@@ -31,3 +31,41 @@ describe('DriftMonitor', () => {
     assert.ok(getPriority(t.monitor!.evaluatorPid!) > getPriority(process.pid));
   });
 });
+
+describe('DriftMonitor at the boundary between the exact and the aggregate window', () => {
+  let exact: TestApp;
+  let aggregated: TestApp;
+  const rows = resample(400).map((r, i) => ({ ...r, LIMIT_BAL: i % 2 === 0 ? r['LIMIT_BAL']! * 2 : r['LIMIT_BAL']!, BILL_AMT1: r['BILL_AMT1']! + 5000 }));
+  before(async () => {
+    exact = await buildTestApp({ drift: true, exactWindowRows: 400 });
+    aggregated = await buildTestApp({ drift: true, exactWindowRows: 399 });
+    for (const t of [exact, aggregated]) await request(t.app).post('/predict').send({ instances: rows }).expect(200);
+  });
+  after(async () => {
+    await exact.close();
+    await aggregated.close();
+  });
+
+  it('evaluates a window of exactly VIGIA_EXACT_WINDOW_ROWS rows from the rows, one row more from the aggregates, and both agree within the sketch error', async () => {
+    const key = modelKey('credit-default', '1.0.0');
+    const a = await exact.monitor!.evaluate(key);
+    const b = await aggregated.monitor!.evaluate(key);
+    assert.equal(a.n, 400);
+    assert.equal(b.n, 400);
+    // The same verdicts; the reasons' texts quote D, which may differ within the error.
+    assert.equal(b.summary.status, a.summary.status);
+    const named = (xs: readonly string[]) => xs.map((x) => x.split(':')[0]);
+    assert.deepEqual(named(b.summary.critical), named(a.summary.critical));
+    assert.deepEqual(named(b.summary.warnings), named(a.summary.warnings));
+    for (const fa of a.features) {
+      const fb = b.features.find((f) => f.feature === fa.feature)!;
+      assert.equal(fb.psi, fa.psi, fa.feature);
+      assert.equal(fb.severity, fa.severity, `${fa.feature}: ${JSON.stringify(fa.ks)} vs ${JSON.stringify(fb.ks)}`);
+      if (fa.ks === null) continue;
+      assert.equal(fa.ks.statistic_error, undefined, 'the rows path is exact');
+      const err = fb.ks!.statistic_error!;
+      assert.ok(fb.ks!.statistic <= fa.ks.statistic + 1e-12 && fa.ks.statistic <= fb.ks!.statistic + err + 1e-12, `${fa.feature}: ${fa.ks.statistic} vs ${fb.ks!.statistic} ± ${err}`);
+    }
+    assert.ok(Math.abs(a.prediction.mean_probability! - b.prediction.mean_probability!) < 1e-12);
+  });
+});

@@ -11,7 +11,7 @@ export async function columnsOf(registry: ModelRegistry, data: Record<string, nu
   const model = registry.get('credit-default')!;
   const x = new Float32Array(data.length * NAMES.length);
   data.forEach((r, i) => NAMES.forEach((n, j) => { x[i * NAMES.length + j] = r[n]!; }));
-  const scores = await model.scorer.score(x, data.length);
+  const scores = await model.scorer!.score(x, data.length);
   const columns = new Map(NAMES.map((n) => [n, Float64Array.from(data, (r) => r[n]!)]));
   return { columns, scores, latencyMs: new Float64Array(data.length).fill(1) };
 }

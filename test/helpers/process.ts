@@ -33,8 +33,8 @@ export async function runVigiaCommand(args: string[], env: Record<string, string
 }
 
 /** Starts `vigia serve` on a free port and waits for its "listening" line. */
-export async function startVigia(env: Record<string, string>): Promise<VigiaProcess> {
-  const run = runVigia(['serve', '--port', '0', '--host', '127.0.0.1'], env);
+export async function startVigia(env: Record<string, string>, args: readonly string[] = []): Promise<VigiaProcess> {
+  const run = runVigia(['serve', '--port', '0', '--host', '127.0.0.1', ...args], env);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`vigia did not start in 30 s:\n${run.output()}`)), 30_000);
     const check = () => {

@@ -76,6 +76,7 @@ export interface Delivery { readonly path: string; readonly body: WebhookPayload
 export interface WebhookPayload {
   readonly receiver: string;
   readonly status: string;
+  readonly groupLabels?: Record<string, string>;
   readonly alerts: readonly { status: string; labels: Record<string, string>; annotations: Record<string, string> }[];
 }
 

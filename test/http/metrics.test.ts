@@ -47,6 +47,17 @@ describe('GET /metrics', () => {
     assert.equal(sample(text, 'vigia_http_requests_total', { route: '/predict', status_class: '4xx' }), 2);
   });
 
+  it('exports the OpenTelemetry http.server.request.duration with its standard attributes on the same page', () => {
+    const attrs = { http_request_method: 'POST', http_route: '/predict', http_response_status_code: '200', url_scheme: 'http', network_protocol_version: '1.1' };
+    assert.equal(sample(text, 'http_server_request_duration_count', attrs), 6);
+    assert.equal(sample(text, 'http_server_request_duration_count', { ...attrs, http_response_status_code: '400' }), 2);
+    assert.equal(sample(text, 'http_server_request_duration_count', { ...attrs, http_route: '/v1/models/:model/predict' }), 1);
+    assert.match(text, /^# TYPE http_server_request_duration histogram$/m);
+    assert.match(text, /^# UNIT http_server_request_duration s$/m);
+    for (const le of ['0.005', '0.075', '0.75', '10']) assert.ok(sample(text, 'http_server_request_duration_bucket', { ...attrs, le }) !== undefined, `bucket le=${le}`);
+    assert.doesNotMatch(text, /error_type=/, 'error.type is set on 5xx answers only');
+  });
+
   it('counts rejected inputs by model and reason', () => {
     assert.equal(sample(text, 'vigia_rejected_inputs_total', { model: 'credit-default', reason: 'wrong_type' }), 1);
     assert.equal(sample(text, 'vigia_rejected_inputs_total', { model: 'credit-default', reason: 'malformed_json' }), 1);

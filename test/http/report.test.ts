@@ -74,3 +74,23 @@ describe('GET /v1/models/{model}/report and the drift gauges', () => {
     assert.equal(res.body.error.code, 'unknown_model');
   });
 });
+
+describe('the report and the gauges below min_window', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await buildTestApp({ drift: true });
+  });
+  after(() => t.close());
+
+  it('says NO_VERDICT in the JSON report and -1 on vigia_drift_status with 3 predictions, however far the score moved', async () => {
+    await send(t, resample(3).map((r) => ({ ...r, LIMIT_BAL: r['LIMIT_BAL']! * 10 })));
+    const r = (await request(t.app).get('/v1/models/credit-default/report?refresh=true').expect(200)).body;
+    assert.equal(r.n, 3);
+    assert.equal(r.summary.status, 'NO_VERDICT', JSON.stringify(r.summary));
+    assert.equal(r.drift_summary.status, 'NO_VERDICT');
+    assert.deepEqual([r.summary.critical, r.summary.warnings], [[], []]);
+    const metrics = (await request(t.app).get('/metrics').expect(200)).text;
+    assert.equal(gauge(metrics, 'vigia_drift_status', { model: 'credit-default' }), -1);
+    assert.equal(gauge(metrics, 'vigia_feature_drift_severity', { feature: 'LIMIT_BAL' }), -1);
+  });
+});

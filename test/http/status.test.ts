@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
+import { refreshSeconds } from '../../src/http/status.js';
 import { buildTestApp, postRows, type TestApp } from '../helpers/app.js';
 import { resample } from '../helpers/demo-baseline.js';
 
@@ -20,8 +22,29 @@ describe('GET / and GET /status', () => {
       const res = await request(t.app).get(path).expect(200);
       assert.match(res.headers['content-type']!, /^text\/html; charset=utf-8/);
       assert.equal(res.headers['cache-control'], 'no-store');
-      assert.equal(state(res.text), 'HEALTHY');
+      assert.equal(state(res.text), 'NO_VERDICT');
+      assert.match(res.text, /<p class="word">NO VERDICT YET<\/p>/);
       assert.match(res.text, /Too few predictions for a verdict yet \(0 of 100\)/);
+      assert.doesNotMatch(res.text, /HEALTHY|look as expected/, 'no green verdict beside "too few predictions"');
+    }
+  });
+
+  it('sends a Content-Security-Policy that admits only its own inline style, nosniff and frame protection', async () => {
+    const res = await request(t.app).get('/status').expect(200);
+    const csp = String(res.headers['content-security-policy']);
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(res.headers['x-frame-options'], 'DENY');
+    assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    const style = /<style>([\s\S]*?)<\/style>/.exec(res.text)![1]!;
+    assert.ok(csp.includes(`'sha256-${createHash('sha256').update(style).digest('base64')}'`), 'the page\'s own style is allowed by its hash');
+    assert.doesNotMatch(res.text, /<script/);
+  });
+
+  it('sends nosniff with JSON errors, on the Express routes and on the predict hot path', async () => {
+    for (const res of [await request(t.app).get('/nope/<b>x</b>').expect(404), await request(t.app).post('/predict').send({ features: { '<script>': 1 } }).expect(400)]) {
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+      assert.match(res.headers['content-type']!, /^application\/json/);
     }
   });
 
@@ -54,3 +77,14 @@ describe('GET / and GET /status', () => {
     assert.match(res.body.error.message, /no model named "fraud"; loaded: credit-default/);
   });
 });
+
+describe('the status page reload', () => {
+  it('reloads as often as the monitor evaluates, between 5 s and 60 s, and every 30 s when evaluations are on demand', () => {
+    assert.equal(refreshSeconds(10_000), 10);
+    assert.equal(refreshSeconds(60_000), 60);
+    assert.equal(refreshSeconds(1_000), 5);
+    assert.equal(refreshSeconds(3_600_000), 60);
+    assert.equal(refreshSeconds(0), 30);
+  });
+});
+

@@ -123,8 +123,9 @@ describe('model rollout through the admin API', () => {
     await admin(t, '/shadow').send({ version: '2.0.0' }).expect(200);
     const events: string[] = [];
     const shadowModel = t.registry.version(MODEL, '2.0.0')!;
-    const original = shadowModel.scorer.score.bind(shadowModel.scorer);
-    (shadowModel.scorer as { score: typeof original }).score = (rows, n) => {
+    const scorer = shadowModel.scorer!;
+    const original = scorer.score.bind(scorer);
+    (scorer as { score: typeof original }).score = (rows, n) => {
       events.push('shadow');
       return original(rows, n);
     };
@@ -150,9 +151,12 @@ describe('model rollout through the admin API', () => {
     }
     // Every shadow scoring started after its request's answer had been sent.
     for (let i = 0; i < events.length; i += 2) assert.deepEqual(events.slice(i, i + 2), ['answer', 'shadow'], events.join(','));
-    const rows = t.db.prepare(`SELECT shadow_of, model_version FROM predictions WHERE shadow_of IS NOT NULL AND shadow_of IN (${ids.map(() => '?').join(',')})`).all(...ids) as { shadow_of: string; model_version: string }[];
+    const rows = t.db.prepare(`SELECT shadow_of, model_version, bundle_hash, source FROM predictions WHERE shadow_of IS NOT NULL AND shadow_of IN (${ids.map(() => '?').join(',')})`).all(...ids) as { shadow_of: string; model_version: string; bundle_hash: string; source: string }[];
     assert.equal(rows.length, 40);
     assert.ok(rows.every((r) => r.model_version === '2.0.0'));
+    // A shadow row's lineage is the shadow bundle's, not the answering one's.
+    assert.ok(rows.every((r) => r.bundle_hash === shadowModel.contentHash && r.source === 'scored'));
+    assert.notEqual(shadowModel.contentHash, t.registry.version(MODEL, V1)!.contentHash);
     const decisions = await metric(t, 'vigia_shadow_decisions_total');
     assert.equal(decisions.reduce((s, v) => s + v.value, 0), 40);
     const agreement = (await metric(t, 'vigia_shadow_decision_agreement_ratio'))[0]!.value;

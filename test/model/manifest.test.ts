@@ -56,4 +56,32 @@ describe('parseManifest', () => {
   it('reports invalid JSON with the file name', () => {
     assert.throws(() => parseManifest('{ nope', 'x/vigia.json'), /^BundleError: x\/vigia.json: is not valid JSON/);
   });
+
+  it('reads a monitor-only manifest: no model, the reference score column, and where the score is in a serving response', () => {
+    const j = demo();
+    delete j.model;
+    j.reference.score_column = 'score';
+    j.serving = { output: 'probabilities', column: 1 };
+    const m = parse(j);
+    assert.equal(m.model, undefined);
+    assert.equal(m.scoreColumn, 'score');
+    assert.deepEqual(m.serving, { output: 'probabilities', column: 1 });
+    assert.deepEqual(parse(demo()).serving, { output: undefined, column: 1 }, 'the positive column of a binary classifier by default');
+  });
+
+  it('asks a monitor-only manifest for its score column, and refuses one beside a model or naming a feature', () => {
+    const a = demo();
+    delete a.model;
+    assert.throws(() => parse(a), /field "reference.score_column" is required in a bundle without "model" \(monitor-only\)/);
+    const b = demo();
+    b.reference.score_column = 'score';
+    assert.throws(() => parse(b), /field "reference.score_column" is "score", but the bundle has a model, which scores the reference sample itself/);
+    const c = demo();
+    delete c.model;
+    c.reference.score_column = 'AGE';
+    assert.throws(() => parse(c), /field "reference.score_column" is "AGE", which is a feature/);
+    const d = demo();
+    d.serving = { column: -1 };
+    assert.throws(() => parse(d), /field "serving.column" must be a number from 0 to 100000, got -1/);
+  });
 });

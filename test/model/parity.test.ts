@@ -47,7 +47,7 @@ describe('checkParity', () => {
       try {
         await checkParity(model, (await readParity(model.dir))!);
       } finally {
-        await model.scorer.close();
+        await model.scorer?.close();
       }
     }
   });
@@ -62,7 +62,7 @@ describe('checkParity', () => {
         return true;
       });
     } finally {
-      await model.scorer.close();
+      await model.scorer?.close();
     }
   });
 });

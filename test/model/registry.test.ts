@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BundleError } from '../../src/errors.js';
 import { loadModels } from '../../src/model/registry.js';
-import { DEMO_MODELS, FIXTURE_MODELS, tempDir } from '../helpers/app.js';
+import { DEMO_MODELS, FIXTURE_MODELS, MONITOR_ONLY_MODELS, tempDir } from '../helpers/app.js';
 
 const tmp = tempDir();
 after(() => tmp.remove());
@@ -78,5 +78,17 @@ describe('loadModels', () => {
     assert.equal(copy.state, 'failed');
     assert.match(copy.reason!, /version 0.1.0 of tensor-model is already ready \(from .*tensor-model\); unload it first/);
     await reg.close();
+  });
+
+  it('loads a monitor-only bundle without a model file, and names a reference lacking its score column', async () => {
+    const registry = await loadModels(MONITOR_ONLY_MODELS, undefined);
+    const m = registry.get('credit-default-observed')!;
+    assert.equal(m.scorer, undefined);
+    await registry.close();
+    const models = bundle((j) => {
+      delete j.model;
+      j.reference.score_column = 'score';
+    }, (dir) => rmSync(join(dir, 'model.onnx')));
+    await rejects(models, /reference.csv: header lacks the column\(s\) "score" named in vigia.json/);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_PERFORMANCE_THRESHOLDS as T, businessThresholds, highIsBad, lowIsBad, performanceThresholds } from '../../src/performance/thresholds.js';
+import { BUSINESS_TOLERANCE, DEFAULT_BUSINESS_THRESHOLDS, DEFAULT_PERFORMANCE_THRESHOLDS as T, businessThresholds, highIsBad, lowIsBad, performanceThresholds, referenceBusinessThresholds } from '../../src/performance/thresholds.js';
 
 describe('performance thresholds', () => {
   it('default to the design table and take the manifest overrides', () => {
@@ -32,5 +32,26 @@ describe('performance thresholds', () => {
     assert.equal(highIsBad(0.3, 99, T, T.brierWarning), 'insufficient_data');
     assert.equal(highIsBad(0.19, 100, T, T.brierWarning), 'warning');
     assert.equal(highIsBad(0.18, 100, T, T.brierWarning), 'ok');
+  });
+});
+
+describe('business limits from the model\'s own reference', () => {
+  it('centres each limit on the reference rate with the stated tolerance, clamped to 0–1', () => {
+    assert.equal(BUSINESS_TOLERANCE, 0.1);
+    assert.deepEqual(referenceBusinessThresholds({ approvalRate: 0.662, highRiskShare: 0.05, meanScore: 0.95 }), {
+      approvalRateMin: 0.562, approvalRateMax: 0.762, highRiskShareMin: 0, highRiskShareMax: 0.15, meanScoreMin: 0.85, meanScoreMax: 1,
+    });
+  });
+
+  it('keeps the design\'s default where a rate cannot be computed (no reference scores)', () => {
+    const t = referenceBusinessThresholds({ approvalRate: NaN, highRiskShare: NaN, meanScore: NaN });
+    assert.deepEqual(t, DEFAULT_BUSINESS_THRESHOLDS);
+  });
+
+  it('lets the manifest override any limit the reference set', () => {
+    const base = referenceBusinessThresholds({ approvalRate: 0.662, highRiskShare: 0.124, meanScore: 0.22 });
+    const t = businessThresholds({ approval_rate_max: 0.9 }, base);
+    assert.equal(t.approvalRateMax, 0.9);
+    assert.equal(t.approvalRateMin, 0.562);
   });
 });

@@ -42,7 +42,7 @@ describe('the status page', () => {
   it('shows the key figures with their limits', () => {
     const t = text(page(stable));
     assert.match(t, /Mean probability 0\.\d{3} baseline 0\.\d{3} \([+−]\d+\.\d %\) warning at ±20 %, critical at ±50 %/);
-    assert.match(t, /Latency p50 \/ p95 \/ p99 1\.00 \/ 1\.00 \/ 1\.00 ms .* targets 100 \/ 200 \/ 500 ms/);
+    assert.match(t, /Latency p50 \/ p95 \/ p99 1\.00 \/ 1\.00 \/ 1\.00 ms .* alerts above 150 \/ 200 \(critical 300\) \/ 1000 ms/);
     assert.match(t, /Window 2,000 predictions over 7 days at least 100 for a verdict/);
     assert.match(t, /Alerts 0 0 critical, 0 warnings/);
     assert.match(t, /Errors 4xx \/ 5xx 0\.2 % \/ 0\.0 % of 2,000 predict requests since the service started/);

@@ -25,12 +25,37 @@ describe('the weekly report', () => {
     assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]!)), JSON.stringify(order));
     assert.match(md, /^\*\*CRITICAL\*\*: 1 critical signal \(feature LIMIT_BAL\) and \d+ warnings? \([^)]+\)\.$/m);
     assert.match(md, /^Window 2026-11-24 12:00 UTC → 2026-12-01 12:00 UTC \(7 days\), evaluated 2026-12-01 12:00 UTC\. It covers the 7 days asked for/m);
-    assert.match(md, /^\| Latency p50 \/ p95 \/ p99 \| 1\.00 \/ 1\.00 \/ 1\.00 ms \| .* \| targets 100 \/ 200 \/ 500 ms \| ok \|$/m);
+    assert.match(md, /^\| Latency p50 \/ p95 \/ p99 \| 1\.00 \/ 1\.00 \/ 1\.00 ms \| .* \| alerts above 150 \/ 200 \(critical 300\) \/ 1000 ms \| ok \|$/m);
     assert.match(md, /^\| Errors 4xx \/ 5xx \| 0\.2 % \/ 0\.0 % \| of 2,000 predict requests since the service started \| .* \| ok \|$/m);
     assert.match(md, /^\| LIMIT_BAL \| numeric \| \d+\.\d{3} \| 0\.\d{3} \| .* \| critical \|$/m);
     assert.match(md, /^\| AUC \| 0\.7\d\d \| 0\.\d{3}–0\.\d{3} \| — \| ≥ 0\.78 \(critical < 0\.75\) \| ok \|$/m);
     assert.match(md, /^### Retrain now\n\n- Critical: feature LIMIT_BAL: PSI/m);
     assert.equal(md.match(/^\| [A-Z_0-9]+ \| (numeric|categorical) \|/gm)?.length, 23, 'every feature in the drift table');
+  });
+
+  it('writes hostile bundle strings (band names, actions, feature names) as literal text in Markdown and in HTML', () => {
+    const hostile = '<img src=x onerror=alert(1)> [click](http://evil.example) **bold** `code` | pipe\n# heading';
+    const limits = demoLimits(registry);
+    const bands = limits.bands.map((b) => ({ ...b, name: `${b.name} ${hostile}`, action: `${b.action} ${hostile}` }));
+    const report = { ...shifted, features: shifted.features.map((f) => (f.feature === 'AGE' ? { ...f, feature: `AGE ${hostile}` } : f)) };
+    const reading = readReport(report, { ...limits, bands });
+    const md = renderWeekly(reading, info, 'md');
+    assert.doesNotMatch(md, /(?<!\\)<img/, 'no raw HTML tag');
+    assert.ok(md.includes('\\<img src=x onerror=alert(1)> \\[click\\](http://evil.example) \\*\\*bold\\*\\* \\`code\\` \\| pipe # heading'), md);
+    assert.doesNotMatch(md, /^# heading/m, 'a line break in a bundle string starts no heading');
+    assert.doesNotMatch(md, /(?<!\\)\[click(?<!\\)\]/);
+    const html = renderWeekly(reading, info, 'html');
+    assert.doesNotMatch(html, /<img/);
+    assert.match(html, /&lt;img src=x onerror=alert\(1\)&gt;/);
+  });
+
+  it('says NO VERDICT YET, not HEALTHY, on a window below min_window, in Markdown and in HTML', async () => {
+    const few = await demoReport(registry, { rows: 3 });
+    assert.equal(few.summary.status, 'NO_VERDICT');
+    const md = weekly(few, 'md');
+    assert.match(md, /^\*\*NO VERDICT YET\*\*: Too few predictions for a verdict yet \(3 of 100\)\.$/m);
+    assert.doesNotMatch(md, /HEALTHY/);
+    assert.match(weekly(few, 'html'), /<strong>NO VERDICT YET<\/strong>/);
   });
 
   it('escapes a pipe inside a Markdown table cell', () => {

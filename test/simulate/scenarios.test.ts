@@ -30,7 +30,7 @@ const model = () => registry.get('credit-default')!;
 
 async function columnsOf(names: readonly string[], rows: readonly SimRow[]) {
   const columns = new Map(names.map((n) => [n, Float64Array.from(rows, (r) => r.features[n] ?? Number.NaN)]));
-  return { columns, scores: await scoreColumns(model().scorer, names, columns, rows.length) };
+  return { columns, scores: await scoreColumns(model().scorer!, names, columns, rows.length) };
 }
 
 const take = (it: Iterator<SimRow>, n = Infinity): SimRow[] => {

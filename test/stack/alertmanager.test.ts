@@ -19,7 +19,7 @@ function routeOf(labels: Record<string, string>): string {
 
 interface Receiver { name: string; pagerduty_configs?: unknown[]; slack_configs?: unknown[]; email_configs?: unknown[] }
 interface AlertmanagerConfig {
-  route: { group_by: string[] };
+  route: { group_by: string[]; routes: { matchers: string[]; group_by?: string[] }[] };
   receivers: Receiver[];
   inhibit_rules: { source_matchers: string[]; target_matchers: string[]; equal: string[] }[];
 }
@@ -49,7 +49,23 @@ describe('Alertmanager configuration', () => {
 
   it('groups by alert name and model, and lets a critical alert inhibit the warning of the same signal, model, version and feature', () => {
     assert.deepEqual(config.route.group_by, ['alertname', 'model']);
-    assert.deepEqual(config.inhibit_rules, [{ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['signal', 'model', 'version', 'feature'] }]);
+    assert.deepEqual(config.inhibit_rules[0], { source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['signal', 'model', 'version', 'feature'] });
+  });
+
+  it('groups one feature\'s drift alerts (PSI, KS, chi-square) by feature, routed by severity as the rest, and lets its critical inhibit its other warnings', () => {
+    const featureRoute = config.route.routes[0]!;
+    assert.deepEqual(featureRoute.matchers, ['signal=~"feature_(psi|ks|chi2)"']);
+    assert.deepEqual(featureRoute.group_by, ['model', 'version', 'feature']);
+    for (const signal of ['feature_psi', 'feature_ks', 'feature_chi2']) {
+      const alert = { alertname: 'VigiaFeatureX', model: 'credit-default', feature: 'LIMIT_BAL', signal };
+      assert.equal(routeOf({ ...alert, severity: 'critical' }), 'critical');
+      assert.equal(routeOf({ ...alert, severity: 'warning' }), 'warning');
+    }
+    assert.deepEqual(config.inhibit_rules[1], {
+      source_matchers: ['severity="critical"', 'signal=~"feature_(psi|ks|chi2)"'],
+      target_matchers: ['severity="warning"', 'signal=~"feature_(psi|ks|chi2)"'],
+      equal: ['model', 'version', 'feature'],
+    });
   });
 
   it('reads every secret from a file and holds none itself', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { ROOT } from '../helpers/app.js';
+import { SERVICE_LIMITS } from '../../src/report/limits.js';
 import { docExists, readDoc, runbookTarget } from '../helpers/docs.js';
 import { alertRules, markdownAnchors, metricNames, PROMETHEUS_DIR, recordingRules, RULE_TESTS_DIR, RULES_DIR, ruleFileNames } from '../helpers/rules.js';
 import { requireTool } from '../helpers/tools.js';
@@ -101,11 +102,31 @@ describe('Prometheus configuration and rules', () => {
     }
   });
 
+  it('fires the service alerts at the limits the status page and the weekly report show (SERVICE_LIMITS)', () => {
+    const S = SERVICE_LIMITS;
+    const edges: Record<string, RegExp> = {
+      VigiaLatencyP50High: new RegExp(`\\{quantile="0\\.5"\\} > ${S.latencyWarningMs.p50 / 1000}$`),
+      VigiaLatencyP95High: new RegExp(`\\{quantile="0\\.95"\\} > ${S.latencyWarningMs.p95 / 1000}$`),
+      VigiaLatencyP95Critical: new RegExp(`\\{quantile="0\\.95"\\} > ${S.latencyCriticalMs.p95 / 1000}$`),
+      VigiaLatencyP99Critical: new RegExp(`\\{quantile="0\\.99"\\} > ${S.latencyCriticalMs.p99 / 1000}$`),
+      VigiaHttp4xxRatioHigh: new RegExp(`\\{status_class="4xx"\\} > ${S.ratio4xx.warning}$`),
+      VigiaHttp5xxRatioCritical: new RegExp(`\\{status_class="5xx"\\} > ${S.ratio5xx.critical}$`),
+      VigiaErrorRatioCritical: new RegExp(`\\) > ${S.errorRatio.critical}$`),
+    };
+    const rules = alertRules(['service.rules.yml']);
+    for (const [alert, edge] of Object.entries(edges)) {
+      const rule = rules.find((r) => r.alert === alert);
+      assert.ok(rule, `${alert} is not in service.rules.yml`);
+      assert.match(rule.expr.trim(), edge, alert);
+    }
+  });
+
   it('names recording rules level:metric:operations, after a metric they read', () => {
     for (const r of recordingRules()) {
       const m = /^([a-z_]+):([a-z0-9_]+):([a-z0-9_]+)$/.exec(r.record);
       assert.ok(m, r.record);
-      const bases = metricNames(r.expr).map((n) => n.replace(/_(total|bucket)$/, ''));
+      // A rule built on another recording rule is named after that rule's metric.
+      const bases = metricNames(r.expr).map((n) => (n.split(':').length === 3 ? n.split(':')[1]! : n).replace(/_(total|bucket)$/, ''));
       assert.ok(bases.some((b) => m[2] === b || m[2]!.startsWith(`${b}_`)), `${r.record}: ${m[2]} is none of ${bases.join(', ')}`);
     }
   });

@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { ROOT, tempDir } from '../helpers/app.js';
 import { panelQueries } from '../helpers/dashboards.js';
-import { demoLabelledRows } from '../helpers/demo-rows.js';
+import { demoLabelledRows, holdoutRows } from '../helpers/demo-rows.js';
 import { startVigia, type VigiaProcess } from '../helpers/process.js';
 import { alertRules, metricNames, recordingRules, ruleFileNames, RULES_DIR } from '../helpers/rules.js';
 import { freePort, promQuery, startDaemon, waitFor, webhookReceiver, type Daemon, type Delivery } from '../helpers/stack.js';
@@ -26,10 +26,16 @@ const MODEL = 'credit-default';
 /** Grafana's macros as the queries are run here: 1 s scrapes, an hour of dashboard range. */
 const GRAFANA_MACROS: Readonly<Record<string, string>> = { $__rate_interval: '1m', $__interval: '15s', $__range: '1h', $model: MODEL };
 const DRIFT_ALERTS = alertRules(['drift.rules.yml']).map((a) => a.alert);
+/** Fairness alerts: the demo's own traffic (the stable rows) must not raise them either. */
+const FAIRNESS_ALERTS = alertRules(['fairness.rules.yml']).map((a) => a.alert);
+/** Business alerts (approval rate, high-risk share): limits from the model's own reference, so stable traffic is inside them. */
+const BUSINESS_ALERTS = alertRules(['business.rules.yml']).map((a) => a.alert);
 const SHORT_FOR = 'for: 3s';
 
 const ROWS = demoLabelledRows(1200);
 const STABLE = ROWS.slice(0, 600);
+/** Stable traffic from rows the reference did not use (the held-out split), sent as a trickle. */
+const TRICKLE = holdoutRows().slice(0, 240).map((r) => r.features);
 /** The second half of the rows with LIMIT_BAL tripled: one feature shifted, the rest as before. */
 const SHIFTED = ROWS.slice(600).map((r) => ({ ...r.features, LIMIT_BAL: r.features['LIMIT_BAL']! * 3 }));
 
@@ -148,6 +154,18 @@ describe('the monitoring stack, end to end', () => {
     assert.equal(labels.status, 200, JSON.stringify(labels.json));
 
     await waitFor('Prometheus to scrape the evaluation of the 600-row window', 60_000, async () => ((await value(`vigia_drift_window_size{model="${MODEL}"}`)) === 600 ? true : undefined));
+    // Then a trickle of held-out rows (rows the reference did not use), one batch a second:
+    // rates over time are what the business rules read, and a burst inside one scrape has none.
+    for (let i = 0; i < TRICKLE.length; i += 40) {
+      const res = await post(`${vigia.url}/predict`, { instances: TRICKLE.slice(i, i + 40) });
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      await new Promise((r) => setTimeout(r, 1200));
+    }
+    await waitFor('the business ratios to be computed over the trickle', 30_000, async () => {
+      const approval = await value(`model:vigia_decisions_approved:ratio_rate1h{model="${MODEL}"}`);
+      return approval !== undefined && Number.isFinite(approval) ? true : undefined;
+    });
+    await waitFor(`the evaluation of the ${600 + TRICKLE.length}-row window`, 60_000, async () => ((await value(`vigia_drift_window_size{model="${MODEL}"}`)) === 600 + TRICKLE.length ? true : undefined));
     stableAt = Date.now();
   });
 
@@ -195,13 +213,20 @@ describe('the monitoring stack, end to end', () => {
     assert.deepEqual(variable.data?.result.map((r) => r.metric['model']), [MODEL], 'the model variable (label_values(vigia_model_info, model))');
   });
 
-  it('lets no drift alert even go pending on stable traffic, and sends none to Alertmanager', async () => {
+  it('lets no drift, fairness or business alert even go pending on stable traffic, and sends none to Alertmanager', async () => {
     // Long enough for an alert on the full window to pass its 3 s `for` and Alertmanager's 1 s group_wait.
     await new Promise((r) => setTimeout(r, Math.max(0, stableAt + 12_000 - Date.now())));
-    const seen = await query(`count_over_time(ALERTS{alertname=~"${DRIFT_ALERTS.join('|')}"}[10m])`);
+    const seen = await query(`count_over_time(ALERTS{alertname=~"${[...DRIFT_ALERTS, ...FAIRNESS_ALERTS].join('|')}"}[10m])`);
     assert.equal(seen.status, 'success');
-    assert.deepEqual(seen.data?.result.map((r) => r.metric), [], 'drift alerts were pending or firing on stable traffic');
+    assert.deepEqual(seen.data?.result.map((r) => r.metric), [], 'drift or fairness alerts were pending or firing on stable traffic');
     assert.deepEqual(driftDeliveries(), []);
+    assert.deepEqual(hook.deliveries.filter((d) => d.body.alerts.some((a) => FAIRNESS_ALERTS.includes(a.labels['alertname'] ?? ''))), []);
+    // The fairness gauges were live: the stable rows' SEX groups are both large enough for a ratio.
+    assert.ok((await value(`vigia_group_adverse_impact_ratio{model="${MODEL}",attribute="SEX",group="1"}`)) !== undefined, 'no fairness gauge reached Prometheus');
+    const business = await query(`count_over_time(ALERTS{alertname=~"${BUSINESS_ALERTS.join('|')}"}[10m])`);
+    assert.equal(business.status, 'success');
+    assert.deepEqual(business.data?.result.map((r) => r.metric), [], 'business alerts were pending or firing on the model\'s own stable traffic');
+    assert.deepEqual(hook.deliveries.filter((d) => d.body.alerts.some((a) => BUSINESS_ALERTS.includes(a.labels['alertname'] ?? ''))), []);
     // The pipeline was live all along: VigiaLowRequestRate (this test sends far below 5 req/s) got through.
     assert.ok(hook.deliveries.some((d) => d.body.alerts.some((a) => a.labels['alertname'] === 'VigiaLowRequestRate')), 'nothing reached the webhook: the pipeline is not live');
   });
@@ -227,6 +252,10 @@ describe('the monitoring stack, end to end', () => {
       });
       assert.equal(alert.annotations['summary'], rule.annotations!['summary']);
       assert.equal(alert.annotations['runbook_url'], `http://${new URL(vigia.url).host}/docs/alerts#vigiafeaturepsicritical`);
+      // The link in the notification opens: the service serves the runbook, with the anchor.
+      const runbook = await fetch(alert.annotations['runbook_url']!);
+      assert.equal(runbook.status, 200);
+      assert.match(await runbook.text(), /<h3 id="vigiafeaturepsicritical">/);
       const m = /^credit-default 1\.0\.0: feature LIMIT_BAL has PSI (\d+\.\d{3}) over the drift window, at or above the critical threshold 0\.25\.$/.exec(alert.annotations['description'] ?? '');
       assert.ok(m, alert.annotations['description']);
       assert.ok(Number(m[1]) >= 0.25, m[1]);
@@ -234,6 +263,21 @@ describe('the monitoring stack, end to end', () => {
     // Only the shifted feature pages for PSI.
     const psiFeatures = new Set(hook.deliveries.flatMap((d) => d.body.alerts).filter((a) => a.labels['alertname'] === 'VigiaFeaturePsiCritical').map((a) => a.labels['feature']));
     assert.deepEqual([...psiFeatures], ['LIMIT_BAL']);
+  });
+
+  it('sends one notification per critical channel for the shifted feature, with its PSI and its KS alert in it', async () => {
+    const FEATURE_ALERTS = ['VigiaFeaturePsiCritical', 'VigiaFeatureKsCritical'];
+    const ofFeature = (d: Delivery) => d.body.alerts.filter((a) => a.labels['feature'] === 'LIMIT_BAL' && a.status === 'firing');
+    for (const path of ['/critical/pagerduty', '/critical/slack', '/critical/email']) {
+      const both = await waitFor(`one notification at ${path} holding both statistics of LIMIT_BAL`, 30_000, async () =>
+        hook.deliveries.find((d) => d.path === path && FEATURE_ALERTS.every((name) => ofFeature(d).some((a) => a.labels['alertname'] === name))),
+      () => `deliveries: ${hook.deliveries.filter((d) => d.path === path).map((d) => ofFeature(d).map((a) => a.labels['alertname']).join('+')).join('; ')}`);
+      assert.deepEqual(both.body.groupLabels, { model: MODEL, version: '1.0.0', feature: 'LIMIT_BAL' }, 'grouped by the feature, not by the alert name');
+      // Every notification about the feature is that one group: no PSI-only or KS-only page of its own.
+      for (const d of hook.deliveries.filter((x) => x.path === path && ofFeature(x).length > 0)) {
+        assert.deepEqual(d.body.groupLabels, { model: MODEL, version: '1.0.0', feature: 'LIMIT_BAL' });
+      }
+    }
   });
 
   it('has Alertmanager inhibit the PSI warning of that feature under its critical', async () => {
@@ -244,6 +288,9 @@ describe('the monitoring stack, end to end', () => {
       return w !== undefined && w.status.inhibitedBy.length > 0 ? w : undefined;
     });
     assert.equal(warning.status.state, 'suppressed');
+    // Any other warning of the feature (a KS warning beside the PSI critical) is held back too.
+    const all = (await (await fetch(`${alertmanager.url}/api/v2/alerts?filter=feature%3D%22LIMIT_BAL%22&filter=severity%3D%22warning%22`)).json()) as AmAlert[];
+    for (const a of all) assert.equal(a.status.state, 'suppressed', `${a.labels['alertname']} is not inhibited`);
   });
 
   /** A metric name an expression may read: exported by the service, recorded by a rule, or Prometheus' own `up`. */

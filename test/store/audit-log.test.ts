@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { AuditLogClosedError, SqliteAuditLog, type AuditRecord } from '../../src/store/audit-log.js';
 import { openDatabase } from '../../src/store/database.js';
-import { MIGRATIONS } from '../../src/store/migrations.js';
+import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { tempDir } from '../helpers/app.js';
 
 const tmp = tempDir();
@@ -28,7 +28,7 @@ describe('SqliteAuditLog', () => {
     const db = openDatabase({ path: join(tmp.dir, `a${n++}.db`), synchronous: 'FULL' });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(db.pragma('synchronous', { simple: true }), 2);
-    assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     db.close();
   });
 
@@ -93,6 +93,6 @@ describe('SqliteAuditLog', () => {
     const db = openDatabase({ path, synchronous: 'NORMAL' });
     db.pragma('user_version = 99');
     db.close();
-    assert.throws(() => openDatabase({ path, synchronous: 'NORMAL' }), /cannot open the database .* \(VIGIA_DB\): schema version 99 is newer than this Vigia knows \(\d+\)/);
+    assert.throws(() => openDatabase({ path, synchronous: 'NORMAL' }), new RegExp(`cannot open the database .* \\(VIGIA_DB\\): schema version 99 is newer than this Vigia knows \\(${SCHEMA_VERSION}\\)`));
   });
 });

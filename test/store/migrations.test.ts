@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { MIGRATIONS, migrate } from '../../src/store/migrations.js';
+import { migrate, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { tempDir } from '../helpers/app.js';
 
 const tmp = tempDir();
@@ -15,7 +15,7 @@ describe('migrations', () => {
     db.exec(`INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id)
              VALUES ('a', 'r', 1234, 'm', '1', '{}', 0.5, 1, 'b', 0.2, 1, 't')`);
     migrate(db);
-    assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     assert.equal(db.prepare("SELECT event_ts_ms FROM predictions WHERE id = 'a'").pluck().get(), 1234);
     const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'predictions'").all() as { name: string }[]).map((i) => i.name);
     assert.ok(indexes.includes('predictions_model_event_time'));
@@ -31,6 +31,17 @@ describe('migrations', () => {
     db.exec(`INSERT INTO labels (prediction_id, label, label_ts_ms, received_ts_ms) VALUES ('a', 1, 5000, 6000)`);
     migrate(db);
     assert.deepEqual(db.prepare("SELECT model, model_version, event_ts_ms, probability FROM labels WHERE prediction_id = 'a'").get(), { model: 'm', model_version: '1', event_ts_ms: 1000, probability: 0.75 });
+    db.close();
+  });
+
+  it('marks the predictions of an older audit log as scored by Vigia, and adds the table of waiting CloudEvent halves', () => {
+    const db = new Database(join(tmp.dir, 'v4.db'));
+    migrate(db, 4);
+    db.exec(`INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms)
+             VALUES ('a', 'r', 1234, 'm', '1', '{}', 0.75, 1, 'b', 0.2, 1, 't', 1000)`);
+    migrate(db);
+    assert.equal(db.prepare("SELECT source FROM predictions WHERE id = 'a'").pluck().get(), 'scored');
+    assert.deepEqual((db.prepare('PRAGMA table_info(cloudevents)').all() as { name: string }[]).map((c) => c.name), ['model', 'ce_id', 'request', 'response', 'first_ms', 'paired_ms', 'expired_ms', 'problem']);
     db.close();
   });
 });

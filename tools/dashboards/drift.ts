@@ -20,10 +20,10 @@ export function driftDashboard(): dashboard.Dashboard {
     panels: [
       statPanel({
         title: 'Drift status', unit: 'none',
-        description: 'The seed rule over the last evaluation: any critical verdict is CRITICAL, more than three warnings ATTENTION, otherwise HEALTHY.',
+        description: 'The seed rule over the last evaluation: any critical verdict is CRITICAL, more than three warnings ATTENTION, otherwise HEALTHY; NO VERDICT YET while the window holds fewer than min_window predictions.',
         query: prom(`vigia_drift_status{${MODEL}}`, '{{version}}', 'A'),
         steps: [{ value: null, color: 'green' }, { value: 1, color: 'orange' }, { value: 2, color: 'red' }],
-        mappings: [valueNames({ 0: { text: 'HEALTHY', color: 'green' }, 1: { text: 'ATTENTION', color: 'orange' }, 2: { text: 'CRITICAL', color: 'red' } })],
+        mappings: [valueNames({ [-1]: { text: 'NO VERDICT YET', color: 'text' }, 0: { text: 'HEALTHY', color: 'green' }, 1: { text: 'ATTENTION', color: 'orange' }, 2: { text: 'CRITICAL', color: 'red' } })],
       }),
       statPanel({
         title: 'Worst feature PSI', unit: 'none',

@@ -107,6 +107,33 @@ export function performanceDashboard(): dashboard.Dashboard {
         ],
       }),
       timeseriesPanel({
+        title: 'Fairness: adverse impact ratio by group', unit: 'none',
+        description: 'Favorable-decision rate of each group of each fairness attribute over the drift window, divided by the reference group\'s. Dashed: the model\'s range (the four-fifths screen, 0.8–1.25, by default): a screen that asks a person to look, not a legal test. No line: the group is below the minimum size.',
+        queries: [prom(`vigia_group_adverse_impact_ratio{${MODEL}}`, '{{attribute}}={{group}}', 'A')],
+        modelThresholds: ['adverse_impact_ratio_min', 'adverse_impact_ratio_max'],
+      }),
+      timeseriesPanel({
+        title: 'Fairness: equal opportunity and equalized odds', unit: 'none',
+        description: 'Per attribute, on the labelled matured cohort: max − min true-positive rate over its groups (equal opportunity), and the larger of the TPR and FPR spreads (equalized odds), as fairlearn defines them. Dashed: the model\'s thresholds.',
+        queries: [
+          prom(`vigia_group_equal_opportunity_difference{${MODEL}}`, '{{attribute}} equal opportunity', 'A'),
+          prom(`vigia_group_equalized_odds_difference{${MODEL}}`, '{{attribute}} equalized odds', 'B'),
+        ],
+        modelThresholds: ['equal_opportunity_difference', 'equalized_odds_difference'],
+      }),
+      tablePanel({
+        title: 'Fairness: groups',
+        description: 'Each group of each fairness attribute: predictions in the window, selection rate (decision 1), adverse impact ratio, and true- and false-positive rates on the matured cohort. Empty: below the minimum group size (insufficient data).',
+        columns: [
+          { name: 'predictions', expr: `vigia_group_window_predictions{${MODEL}}` },
+          { name: 'selection rate', expr: `vigia_group_selection_rate{${MODEL}}` },
+          { name: 'adverse impact ratio', expr: `vigia_group_adverse_impact_ratio{${MODEL}}` },
+          { name: 'TPR', expr: `vigia_group_true_positive_rate{${MODEL}}` },
+          { name: 'FPR', expr: `vigia_group_false_positive_rate{${MODEL}}` },
+        ],
+        hide: ['__name__', 'job', 'instance', 'model'],
+      }),
+      timeseriesPanel({
         title: 'Performance verdicts', unit: 'none',
         description: 'Verdict of each realized metric by the threshold table: -1 insufficient data, 0 ok, 1 warning, 2 critical.',
         queries: [prom(`vigia_performance_severity{${MODEL}}`, '{{metric}}', 'A')],

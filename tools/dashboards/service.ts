@@ -1,6 +1,9 @@
 // Vigia / Service health: RED, rate and errors on the left, duration on the right.
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { SERVICE_LIMITS } from '../../src/report/limits.js';
 import { MODEL, prom, statPanel, timeseriesPanel, vigiaDashboard } from './panels.js';
+
+const S = SERVICE_LIMITS;
 
 const SCORING = 'route=~"/predict|/v1/models/:model/predict"';
 const RATIO = 'job_status_class:vigia_http_requests:ratio_rate5m';
@@ -26,9 +29,9 @@ export function serviceDashboard(): dashboard.Dashboard {
         steps: [{ value: null, color: 'red' }, { value: 0.99, color: 'orange' }, { value: 0.995, color: 'green' }],
       }),
       statPanel({
-        title: 'Model load failures', unit: 'short',
-        description: 'Bundles that failed to load since the instance started. Any is critical (VigiaModelLoadFailed).',
-        query: prom('sum(vigia_model_load_failures_total)', 'failures', 'A'),
+        title: 'Failed model versions', unit: 'short',
+        description: 'Model versions now in the failed state (at start or on a live load); loading them again once fixed, or unloading them, clears it. Any is critical (VigiaModelLoadFailed).',
+        query: prom('sum(vigia_model_version_state{state="failed"}) or vector(0)', 'failed', 'A'),
         steps: [{ value: null, color: 'green' }, { value: 1, color: 'red' }],
       }),
       statPanel({
@@ -46,7 +49,12 @@ export function serviceDashboard(): dashboard.Dashboard {
         title: 'Scoring latency: p50, p95, p99', unit: 's',
         description: 'Quantiles of the two predict routes over 5 minutes. SLO lines: p50 150 ms (warning), p95 200 ms (warning) and 300 ms (critical for 5 min), p99 1 s (critical).',
         queries: [prom('job_quantile:vigia_http_request_duration_seconds:histogram_quantile_rate5m', 'p{{quantile}}', 'A')],
-        lines: [{ value: 0.15, color: 'yellow' }, { value: 0.2, color: 'orange' }, { value: 0.3, color: 'red' }, { value: 1, color: 'dark-red' }],
+        lines: [
+          { value: S.latencyWarningMs.p50 / 1000, color: 'yellow' },
+          { value: S.latencyWarningMs.p95 / 1000, color: 'orange' },
+          { value: S.latencyCriticalMs.p95 / 1000, color: 'red' },
+          { value: S.latencyCriticalMs.p99 / 1000, color: 'dark-red' },
+        ],
       }),
       timeseriesPanel({
         title: 'Scoring requests per second', unit: 'reqps',
@@ -63,7 +71,7 @@ export function serviceDashboard(): dashboard.Dashboard {
         title: '4xx ratio', unit: 'percentunit',
         description: 'Share of API requests (probes and scrapes left out) answered 4xx over 5 minutes. VigiaHttp4xxRatioHigh warns above 5 %.',
         queries: [prom(share('4xx'), '4xx', 'A')],
-        lines: [{ value: 0.05, color: 'orange' }],
+        lines: [{ value: S.ratio4xx.warning, color: 'orange' }],
       }),
       timeseriesPanel({
         title: 'Audit-log commit time p99', unit: 's',
@@ -74,7 +82,7 @@ export function serviceDashboard(): dashboard.Dashboard {
         title: '5xx ratio', unit: 'percentunit',
         description: 'Share of API requests answered 5xx over 5 minutes. VigiaHttp5xxRatioCritical pages above 1 %.',
         queries: [prom(share('5xx'), '5xx', 'A')],
-        lines: [{ value: 0.01, color: 'red' }],
+        lines: [{ value: S.ratio5xx.critical, color: 'red' }],
       }),
       timeseriesPanel({
         title: 'Rejected inputs by reason', unit: 'reqps',
@@ -85,7 +93,7 @@ export function serviceDashboard(): dashboard.Dashboard {
         title: 'Error ratio (4xx + 5xx)', unit: 'percentunit',
         description: 'Share of API requests that failed, either class, over 5 minutes. VigiaErrorRatioCritical pages above 5 % for 5 minutes.',
         queries: [prom(share('4xx|5xx'), 'errors', 'A')],
-        lines: [{ value: 0.05, color: 'red' }],
+        lines: [{ value: S.errorRatio.critical, color: 'red' }],
       }),
       timeseriesPanel({
         title: 'Event-loop lag p99', unit: 's',

@@ -1,0 +1,194 @@
+// `npm run bench:window`: the window kept as hourly aggregates (docs/drift.md).
+// 1. A full evaluation of a 1,000,000-row window of the demo model (23 features) by the
+//    evaluation process: the first (the buckets folded from the audit log) and warm ones.
+// 2. A full evaluation of a 7-day window at 1,000 predictions/s (604.8 million predictions):
+//    168 hourly buckets built synthetically (a bucket folded from real rows of the demo
+//    model, its counts scaled to 3.6 million rows), merged and evaluated in a fresh process.
+// Target: ≤ 2 s and ≤ 1 GB each. Results: stdout and bench/results/window.json.
+import { fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DriftMonitor, modelKey } from '../src/drift/monitor.js';
+import { buildModelBaseline } from '../src/drift/reference.js';
+import { buildAggregateReport } from '../src/drift/report.js';
+import { DEFAULT_DRIFT_THRESHOLDS } from '../src/drift/severity.js';
+import { emptyAggregate, foldPrediction, windowAggregateLayout } from '../src/drift/window-aggregate.js';
+import { loadModels } from '../src/model/registry.js';
+import { newPredictionId } from '../src/predict/prediction-id.js';
+import { openDatabase } from '../src/store/database.js';
+import { BUCKET_MS, mergeBuckets } from '../src/store/window-buckets.js';
+import { Registry } from 'prom-client';
+import { createMetrics } from '../src/telemetry/metrics.js';
+import { ReferenceBinCounts } from '../src/telemetry/reference-bins.js';
+import { demoRows } from '../test/helpers/demo-rows.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const ROWS = Number(process.env['BENCH_WINDOW_ROWS'] ?? 1_000_000);
+const RATE = 1000;
+const HOURS = 7 * 24;
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+const rssMb = () => Math.round((process.resourceUsage().maxRSS * 1024) / 2 ** 20);
+
+async function demo() {
+  const registry = await loadModels(join(ROOT, 'models'), undefined);
+  const model = registry.get('credit-default')!;
+  const ctx = { baseline: await buildModelBaseline(model, { quantiles: 10, topK: 20, now: new Date() }), bands: model.manifest.bands, thresholds: DEFAULT_DRIFT_THRESHOLDS };
+  return { registry, model, ctx };
+}
+
+/** Scored rows of the demo reference, resampled: the rows of the 1M window and of the synthetic bucket. */
+async function scoredRows(count: number, each: (features: Record<string, number>, p: number, i: number) => void): Promise<void> {
+  const { registry, model } = await demo();
+  const names = model.manifest.features.map((f) => f.name);
+  const rows = demoRows(5000);
+  const batch = 10_000;
+  const x = new Float32Array(batch * names.length);
+  for (let done = 0; done < count; done += batch) {
+    const n = Math.min(batch, count - done);
+    const chosen = Array.from({ length: n }, (_, i) => rows[((done + i) * 7919) % rows.length]!);
+    chosen.forEach((r, i) => names.forEach((f, j) => { x[i * names.length + j] = r[f]!; }));
+    const scores = await model.scorer!.score(x, n);
+    for (let i = 0; i < n; i++) each(chosen[i]!, scores[i]!, done + i);
+    if ((done / batch) % 20 === 0) log(`  ${done + n} / ${count} rows`);
+  }
+  await registry.close();
+}
+
+async function millionRowWindow(dir: string) {
+  const dbPath = join(dir, 'vigia.db');
+  const db = openDatabase({ path: dbPath, synchronous: 'NORMAL' });
+  const insert = db.prepare(`INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const start = Date.now() - 6 * 86_400_000;
+  log(`writing ${ROWS} rows`);
+  db.exec('BEGIN');
+  await scoredRows(ROWS, (features, p, i) => {
+    const ts = start + Math.floor((i / ROWS) * 5.9 * 86_400_000);
+    insert.run(newPredictionId(ts), 'bench', ts, 'credit-default', '1.0.0', JSON.stringify(features), p, p >= 0.2 ? 1 : 0, p >= 0.5 ? 'critical' : p >= 0.2 ? 'moderate' : 'low', 0.2, 1 + (i % 50) / 10, '0'.repeat(32), ts);
+    if (i % 50_000 === 49_999) { db.exec('COMMIT'); db.exec('BEGIN'); }
+  });
+  db.exec('COMMIT');
+  db.close();
+  const { registry, ctx } = await demo();
+  const run = async (label: string, evaluations: number) => {
+    const reported: number[] = [];
+    const monitor = await DriftMonitor.start({
+      dbPath, models: [ctx], windowMs: 7 * 86_400_000, intervalMs: 0,
+      onEvaluated: (_k, o) => { if ('peakRssBytes' in o) reported.push(o.peakRssBytes); },
+    });
+    const times: number[] = [];
+    for (let i = 0; i < evaluations; i++) {
+      const t0 = performance.now();
+      const report = await monitor.evaluate(modelKey('credit-default', '1.0.0'));
+      times.push((performance.now() - t0) / 1000);
+      log(`  ${label} evaluation ${i + 1}: ${times[i]!.toFixed(2)} s for ${report.n} rows, status ${report.summary.status}, KS error ${report.features.find((f) => f.feature === 'BILL_AMT1')?.ks?.statistic_error}`);
+    }
+    await monitor.close();
+    return { times, peakRssMb: Math.round(Math.max(...reported) / 2 ** 20) };
+  };
+  // The rows were written straight into the table: the first evaluation folds all of them.
+  const built = await run('first ever (buckets folded from the rows)', 4);
+  // A restart: the stored buckets are loaded and checked against the audit log.
+  const restarted = await run('after a restart (stored buckets)', 4);
+  await registry.close();
+  return {
+    rows: ROWS,
+    first_ever_s: Number(built.times[0]!.toFixed(3)),
+    first_ever_peak_rss_mb: built.peakRssMb,
+    first_after_restart_s: Number(restarted.times[0]!.toFixed(3)),
+    warm_median_s: Number(median([...built.times.slice(1), ...restarted.times.slice(1)]).toFixed(3)),
+    after_restart_peak_rss_mb: restarted.peakRssMb,
+  };
+}
+
+/** In a fresh process: 168 synthetic hourly buckets of 3.6 million predictions each, merged and evaluated. */
+async function weekAtRateChild(): Promise<void> {
+  const { registry, ctx } = await demo();
+  await registry.close();
+  const layout = windowAggregateLayout(ctx.baseline, ctx.bands);
+  const SAMPLE = 36_000;
+  const templates = [emptyAggregate(layout), emptyAggregate(layout)];
+  const names = layout.features.map((f) => f.name);
+  await scoredRows(SAMPLE, (features, p, i) => {
+    // The second template drifts: LIMIT_BAL ×2 in the later half of the week.
+    const t = templates[i % 2]!;
+    foldPrediction(layout, t, (j) => (i % 2 === 1 && names[j] === 'LIMIT_BAL' ? features[names[j]!]! * 2 : features[names[j]!]!), p, 1 + (i % 50) / 10);
+  });
+  const scale = (RATE * 3600) / (SAMPLE / 2);
+  const start = Math.floor(Date.now() / BUCKET_MS) - HOURS + 1;
+  const buckets: [number, Float64Array][] = [];
+  for (let h = 0; h < HOURS; h++) buckets.push([start + h, templates[h < HOURS / 2 ? 0 : 1]!.map((c) => c * scale)]);
+  const bytes = buckets.length * layout.size * 8;
+  const rssBefore = rssMb();
+  const times: number[] = [];
+  let n = 0;
+  for (let rep = 0; rep < 5; rep++) {
+    const t0 = performance.now();
+    const merged = mergeBuckets(layout, buckets, start * BUCKET_MS);
+    const report = buildAggregateReport(ctx, { layout, ...merged }, { fromMs: start * BUCKET_MS, toMs: Date.now() }, new Date());
+    times.push((performance.now() - t0) / 1000);
+    n = report.n;
+    if (rep === 0) log(`  week: ${report.n} predictions, status ${report.summary.status}, ${report.features.filter((f) => f.severity === 'critical').map((f) => f.feature).join(',')}`);
+  }
+  process.send!({
+    predictions: n, buckets: buckets.length, aggregate_entries: layout.size, buckets_mb: Math.round(bytes / 2 ** 20),
+    evaluation_median_s: Number(median(times).toFixed(3)), first_s: Number(times[0]!.toFixed(3)), rss_before_evaluation_mb: rssBefore, peak_rss_mb: rssMb(),
+  });
+}
+
+/** The hot-path cost of the reference-bin counters: ns per answered prediction (23 features), and of a scrape's flush. */
+async function referenceBinCost() {
+  const { registry, ctx } = await demo();
+  await registry.close();
+  const metrics = createMetrics(new Registry());
+  const counts = new ReferenceBinCounts(metrics, ctx.baseline);
+  const rows = demoRows(5000);
+  // Against a loop that only reads the row's values (the least any counting must do), in
+  // alternation, so the machine's load weighs on both alike.
+  const perRow: number[] = [];
+  const readOnly: number[] = [];
+  let sink = 0;
+  for (let rep = 0; rep < 5; rep++) {
+    let t0 = process.hrtime.bigint();
+    for (let i = 0; i < 200_000; i++) counts.record([rows[i % rows.length]!]);
+    perRow.push(Number(process.hrtime.bigint() - t0) / 200_000);
+    t0 = process.hrtime.bigint();
+    for (let i = 0; i < 200_000; i++) {
+      const r = rows[i % rows.length]! as Record<string, unknown>;
+      for (const f of ctx.baseline.features) { const v = r[f.name]; sink += typeof v === 'number' ? v : 0; }
+    }
+    readOnly.push(Number(process.hrtime.bigint() - t0) / 200_000);
+  }
+  if (sink === 0) log('');
+  const t0 = process.hrtime.bigint();
+  counts.flush();
+  const flushUs = Number(process.hrtime.bigint() - t0) / 1000;
+  return {
+    ns_per_prediction_median: Math.round(median(perRow)), ns_reading_the_row_median: Math.round(median(readOnly)),
+    ratio_to_reading_the_row: Number((median(perRow) / median(readOnly)).toFixed(2)),
+    flush_us: Math.round(flushUs), series: ctx.baseline.features.reduce((s, f) => s + f.bins.labels.length, 0) * 2,
+  };
+}
+
+if (process.argv[2] === 'week-child') {
+  await weekAtRateChild();
+  process.exit(0);
+}
+
+log(`window bench: ${cpus().length} cores (shared machine: indicative figures)`);
+const dir = mkdtempSync(join(tmpdir(), 'vigia-window-bench-'));
+const week = await new Promise<unknown>((res, rej) => {
+  const child = fork(import.meta.filename, ['week-child'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  child.once('message', res);
+  child.once('exit', (code) => (code === 0 ? undefined : rej(new Error(`week child exited ${code}`))));
+});
+log(JSON.stringify(week));
+const referenceBins = await referenceBinCost();
+log(JSON.stringify(referenceBins));
+const million = process.env['BENCH_WINDOW_SKIP_ROWS'] === '1' ? null : await millionRowWindow(dir);
+const result = { date: new Date().toISOString(), cores: cpus().length, million_row_window: million, week_at_1000_per_second: week, reference_bin_counters: referenceBins };
+mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+writeFileSync(join(ROOT, 'bench', 'results', 'window.json'), `${JSON.stringify(result, null, 2)}\n`);
+console.log(JSON.stringify(result, null, 2));
+rmSync(dir, { recursive: true, force: true });

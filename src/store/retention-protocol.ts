@@ -1,0 +1,8 @@
+/** Messages between the retention scheduler (event loop) and its thread. */
+export type RetentionRequest = { readonly kind: 'prune'; readonly id: number; readonly cutoffMs: number } | { readonly kind: 'close' };
+
+export type RetentionReply =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'progress'; readonly rows: number }
+  | { readonly kind: 'pruned'; readonly id: number; readonly rows: number; readonly files: number }
+  | { readonly kind: 'failed'; readonly id: number; readonly rows: number; readonly error: string };

@@ -1,0 +1,92 @@
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-thread.js';
+import type { RetentionReply, RetentionRequest } from './retention-protocol.js';
+
+export interface RetentionOptions {
+  readonly dbPath: string;
+  readonly archiveDir: string;
+  /** Rows older than this (decision time) are archived then removed. */
+  readonly retentionMs: number;
+  /** How often a pass runs; 0: only on demand (`pruneNow`). */
+  readonly intervalMs: number;
+  /** Bytes of database pages above which the oldest rows are archived whatever their age (0: no budget). */
+  readonly sizeBudgetBytes?: number;
+  /** Rows per step (rounded to whole links). */
+  readonly maxRows?: number;
+  readonly now?: () => number;
+  /** After each step (rows archived) and after each pass that failed. */
+  readonly onArchived?: (rows: number) => void;
+  readonly onFailed?: (error: string) => void;
+}
+
+/**
+ * Runs retention on a timer in its own thread (retention-worker.ts): each pass archives and
+ * removes, in small steps, every row older than the retention period. One pass at a time.
+ */
+export class RetentionScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: { rows: number; files: number }) => void; reject: (e: Error) => void }>();
+  private running: Promise<{ rows: number; files: number }> | undefined;
+  private closed = false;
+
+  private constructor(private readonly worker: Worker, private readonly opts: RetentionOptions) {
+    worker.on('message', (m: RetentionReply) => {
+      if (m.kind === 'progress') opts.onArchived?.(m.rows);
+      if (m.kind !== 'pruned' && m.kind !== 'failed') return;
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (m.kind === 'pruned') p?.resolve({ rows: m.rows, files: m.files });
+      else {
+        opts.onFailed?.(m.error);
+        p?.reject(new Error(`retention failed after ${m.rows} rows: ${m.error}`));
+      }
+    });
+    worker.on('error', (err) => {
+      opts.onFailed?.(err.message);
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    });
+  }
+
+  static async start(opts: RetentionOptions): Promise<RetentionScheduler> {
+    const worker = startWorker(import.meta.url, 'retention-worker', { path: opts.dbPath, archiveDir: opts.archiveDir, maxRows: opts.maxRows ?? 2000, sizeBudgetBytes: opts.sizeBudgetBytes ?? 0 });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('message', (m: RetentionReply) => {
+        worker.off('error', reject);
+        if (m.kind === 'ready') resolve();
+        else reject(new Error(`the retention thread said ${m.kind} before ready`));
+      });
+    });
+    const s = new RetentionScheduler(worker, opts);
+    if (opts.intervalMs > 0) {
+      s.timer = setInterval(() => void s.pruneNow().catch(() => undefined), opts.intervalMs);
+      s.timer.unref();
+    }
+    return s;
+  }
+
+  /** Runs one pass now (joining a pass already running): resolves with the rows archived and files written. */
+  pruneNow(): Promise<{ rows: number; files: number }> {
+    if (this.closed) return Promise.reject(new Error('retention is closed'));
+    this.running ??= new Promise<{ rows: number; files: number }>((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ kind: 'prune', id, cutoffMs: (this.opts.now ?? Date.now)() - this.opts.retentionMs } satisfies RetentionRequest);
+    }).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.postMessage({ kind: 'close' } satisfies RetentionRequest);
+    await exited;
+  }
+}

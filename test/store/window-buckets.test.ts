@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { buildBaseline } from '../../src/drift/baseline.js';
+import { evaluateAggregate, windowAggregateLayout } from '../../src/drift/window-aggregate.js';
+import { DEFAULT_DRIFT_THRESHOLDS } from '../../src/drift/severity.js';
+import { SqliteAuditLog, type AuditRecord } from '../../src/store/audit-log.js';
+import { openDatabase } from '../../src/store/database.js';
+import { BUCKET_MS, SqliteWindowBuckets } from '../../src/store/window-buckets.js';
+import { tempDir } from '../helpers/app.js';
+
+const tmp = tempDir();
+after(() => tmp.remove());
+
+const HOUR = BUCKET_MS;
+const bands = [{ name: 'high', minProbability: 0.5 }, { name: 'low', minProbability: 0 }];
+const ref = Float64Array.from({ length: 2000 }, (_, i) => (i * 37) % 1000 / 10);
+const layout = windowAggregateLayout(buildBaseline({
+  model: 'm', modelVersion: '1', builtAt: new Date(0), threshold: 0.5, bands,
+  features: [{ name: 'a', kind: 'numeric', monitor: true }, { name: 'c', kind: 'categorical', monitor: true }],
+  columns: new Map([['a', ref], ['c', Float64Array.from(ref, (v) => Math.floor(v) % 4)]]),
+  scores: Float64Array.from(ref, (v) => v / 100),
+}), bands, 64);
+
+function fresh() {
+  const path = join(tmp.dir, `b${Math.random()}.db`);
+  const db = openDatabase({ path, synchronous: 'NORMAL' });
+  const insert = db.prepare(`INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms) VALUES (?, 'r', ?, ?, ?, ?, ?, 0, 'low', 0.5, 1.5, 't', ?)`);
+  let id = 0;
+  const add = (ts: number, a: number, p = 0.1, model = 'm') => insert.run(`id${id++}`, Math.round(ts), model, '1', JSON.stringify({ a, c: a % 4 }), p, Math.round(ts));
+  return { db, add, path };
+}
+
+describe('SqliteWindowBuckets', () => {
+  it('folds each row into the bucket of its event time, only its own model version, and drops the buckets that left the window', () => {
+    const { db, add } = fresh();
+    const w = new SqliteWindowBuckets(db, layout);
+    add(0.5 * HOUR, 1, 0.2);
+    add(1.5 * HOUR, 2, 0.4);
+    add(2.5 * HOUR, 3, 0.6);
+    add(2.6 * HOUR, 3, 0.6, 'other');
+    let r = w.refresh(0);
+    assert.equal(r.aggregate[0], 3);
+    assert.equal(r.buckets, 3);
+    assert.ok(Math.abs(r.firstHalfMean - 0.3) < 1e-12 && Math.abs(r.secondHalfMean - 0.6) < 1e-12, `${r.firstHalfMean} ${r.secondHalfMean}`);
+    // A window from 1.2 h starts at the bucket holding it: [1 h, …).
+    r = w.refresh(1.2 * HOUR);
+    assert.equal(r.fromMs, HOUR);
+    assert.equal(r.aggregate[0], 2);
+    assert.equal(w.rows, 2);
+    // A late row of an old hour still in the window joins its own bucket.
+    add(1.1 * HOUR, 5, 0.9);
+    r = w.refresh(1.2 * HOUR);
+    assert.equal(r.aggregate[0], 3);
+    assert.equal(r.buckets, 2);
+    db.close();
+  });
+
+  it('gives the same evaluation as the rows folded at once, after many incremental refreshes', () => {
+    const { db, add } = fresh();
+    const w = new SqliteWindowBuckets(db, layout);
+    for (let i = 0; i < 3000; i++) {
+      add(i * 10_000, (i * 13) % 120, (i % 100) / 100);
+      if (i % 250 === 0) w.refresh(0);
+    }
+    const incremental = w.refresh(0);
+    const once = new SqliteWindowBuckets(db, layout).refresh(0);
+    assert.deepEqual(Array.from(incremental.aggregate), Array.from(once.aggregate));
+    assert.deepEqual(evaluateAggregate(layout, incremental.aggregate, DEFAULT_DRIFT_THRESHOLDS), evaluateAggregate(layout, once.aggregate, DEFAULT_DRIFT_THRESHOLDS));
+    db.close();
+  });
+
+  it('never misses a committed row while concurrent writers append through the group-commit writer', async () => {
+    const { db, path } = fresh();
+    db.close();
+    const log = await SqliteAuditLog.open({ path, synchronous: 'NORMAL' });
+    const reader = new Database(path, { readonly: true });
+    const w = new SqliteWindowBuckets(reader, layout);
+    let next = 0;
+    const record = (): AuditRecord => {
+      const i = next++;
+      return { id: `p${i}`, requestId: 'r', tsMs: i, eventTsMs: (i % 50) * 60_000, model: 'm', modelVersion: '1', features: { a: i % 100, c: i % 4 }, probability: (i % 10) / 10, decision: 0, band: 'low', threshold: 0.5, latencyMs: 1, traceId: 't' };
+    };
+    let writing = true;
+    const writers = Array.from({ length: 4 }, async () => {
+      for (let k = 0; k < 60; k++) await log.append(Array.from({ length: 1 + (k % 7) }, record));
+    });
+    const done = Promise.all(writers).then(() => { writing = false; });
+    let refreshes = 0;
+    while (writing) {
+      w.refresh(0);
+      refreshes++;
+      await new Promise((r) => setImmediate(r));
+    }
+    await done;
+    const final = w.refresh(0);
+    const committed = reader.prepare('SELECT count(*) FROM predictions').pluck().get() as number;
+    assert.equal(committed, next);
+    assert.equal(final.aggregate[0], committed, `after ${refreshes} refreshes during the writes`);
+    assert.deepEqual(Array.from(final.aggregate), Array.from(new SqliteWindowBuckets(reader, layout).refresh(0).aggregate));
+    reader.close();
+    await log.close();
+  });
+});
+
+describe('SqliteWindowBuckets with stored aggregates', () => {
+  it('stores the buckets and the cursor, and a new process loads them and folds only the rows committed since', () => {
+    const { db, add } = fresh();
+    for (let i = 0; i < 500; i++) add(i * 20_000, i % 90, (i % 10) / 10);
+    const first = new SqliteWindowBuckets(db, layout, db);
+    const a = first.refresh(0);
+    assert.equal(first.origin, 'rows');
+    assert.equal(db.prepare('SELECT sum(rows) FROM window_buckets').pluck().get(), 500);
+    for (let i = 500; i < 600; i++) add(i * 20_000, i % 90, (i % 10) / 10);
+    const second = new SqliteWindowBuckets(db, layout, db);
+    const b = second.refresh(0);
+    assert.equal(second.origin, 'stored');
+    assert.equal(b.aggregate[0], 600);
+    const fromRows = new SqliteWindowBuckets(db, layout).refresh(0);
+    assert.deepEqual(Array.from(b.aggregate), Array.from(fromRows.aggregate));
+    assert.ok(a.aggregate[0]! < b.aggregate[0]!);
+    db.close();
+  });
+
+  it('rebuilds from the rows when the stored buckets disagree with the audit log', () => {
+    const { db, add } = fresh();
+    for (let i = 0; i < 300; i++) add(i * 20_000, i % 90);
+    new SqliteWindowBuckets(db, layout, db).refresh(0);
+    db.prepare('DELETE FROM predictions WHERE seq % 7 = 0').run();
+    const again = new SqliteWindowBuckets(db, layout, db);
+    const r = again.refresh(0);
+    assert.equal(again.origin, 'rebuilt');
+    assert.equal(r.aggregate[0], db.prepare('SELECT count(*) FROM predictions').pluck().get());
+    db.close();
+  });
+
+  it('forgets the buckets of another layout (an older baseline) of the same model version', () => {
+    const { db, add } = fresh();
+    for (let i = 0; i < 100; i++) add(i * 20_000, i % 90);
+    new SqliteWindowBuckets(db, layout, db).refresh(0);
+    const other = windowAggregateLayout(layout.baseline, bands, 32);
+    add(3_000_000, 1);
+    const w = new SqliteWindowBuckets(db, other, db);
+    assert.equal(w.refresh(0).aggregate[0], 101);
+    assert.deepEqual(db.prepare('SELECT DISTINCT layout FROM window_buckets').pluck().all(), [other.hash]);
+    assert.deepEqual(db.prepare('SELECT layout FROM window_cursors').pluck().all(), [other.hash]);
+    db.close();
+  });
+});
+
+describe('SqliteWindowBuckets when the aggregates cannot be stored', () => {
+  it('keeps the window from memory and says why the store failed; a process that can write stores them', () => {
+    const { db, add, path } = fresh();
+    for (let i = 0; i < 50; i++) add(i * 20_000, i % 90);
+    const readOnly = new Database(path, { readonly: true });
+    const w = new SqliteWindowBuckets(db, layout, readOnly);
+    assert.equal(w.refresh(0).aggregate[0], 50);
+    assert.match(w.saveError ?? '', /readonly/);
+    readOnly.close();
+    const again = new SqliteWindowBuckets(db, layout, db);
+    assert.equal(again.refresh(0).aggregate[0], 50);
+    assert.equal(again.saveError, undefined);
+    assert.equal(db.prepare('SELECT sum(rows) FROM window_buckets').pluck().get(), 50);
+    db.close();
+  });
+});
