@@ -21,6 +21,9 @@ import type { LabelStore, ObservationStore } from './store/audit-log.js';
 import type { ReportSource } from './http/report.js';
 import type { ModelRegistry } from './model/registry.js';
 import type { PredictionService } from './predict/service.js';
+import type { ShadowScorer } from './predict/shadow.js';
+import { adminRoutes } from './http/admin.js';
+import { inferenceProtocolRoutes } from './http/inference-protocol.js';
 import type { Logger } from './telemetry/logger.js';
 import type { Metrics } from './telemetry/metrics.js';
 
@@ -41,6 +44,8 @@ export interface AppDeps {
   readonly labels?: LabelStore;
   /** Serves `GET /v1/predictions/{id}` when given. */
   readonly predictions?: PredictionLookup;
+  /** Scores copies of requests with a model's shadow version, after the answer. */
+  readonly shadow?: ShadowScorer;
   /** Serves the Markdown files of this folder (the project's docs/) as HTML at `/docs/<name>` when given. */
   readonly docsDir?: string;
   /** Serves the ingest of predictions made elsewhere (observations, KServe CloudEvents) when given. */
@@ -79,6 +84,9 @@ export function createApp(deps: AppDeps): App {
     next();
   });
   app.use(modelRoutes(deps.registry));
+  // The admin API is closed (403) unless VIGIA_ADMIN_TOKEN is set, unlike the optional predict and labels tokens.
+  app.use(adminRoutes({ registry: deps.registry, metrics: deps.metrics, logger: deps.logger, token: deps.tokens?.admin, ...(deps.shadow === undefined ? {} : { shadow: deps.shadow }) }));
+  app.use(inferenceProtocolRoutes({ ...deps, adminToken: deps.tokens?.admin, ...(predictToken === undefined ? {} : { auth: bearerAuth(predictToken, 'VIGIA_PREDICT_TOKEN') }) }));
   if (deps.labels !== undefined) {
     app.use(labelRoutes({
       store: deps.labels, metrics: deps.metrics, bodyLimitBytes: Math.max(deps.bodyLimitBytes, 8 * 1024 * 1024),

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { configArg, errorMessage, integerArg, numberArg } from './cli/args.js';
 import { reportCommand } from './cli/report-command.js';
+import { adminCommand } from './cli/admin-command.js';
+import { bundleCommand } from './cli/bundle-command.js';
 import { simulateCommand } from './cli/simulate-command.js';
 import { exportCommand } from './cli/export-command.js';
 import { auditCommand } from './cli/audit-command.js';
@@ -205,6 +207,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   program.addCommand(reportCommand(setCode, process.env).showHelpAfterError(HELP_HINT));
   program.addCommand(exportCommand(setCode).showHelpAfterError(HELP_HINT));
   program.addCommand(auditCommand(setCode).showHelpAfterError(HELP_HINT));
+  program.addCommand(adminCommand(setCode).showHelpAfterError(HELP_HINT));
+  program.addCommand(bundleCommand(setCode).showHelpAfterError(HELP_HINT));
   try {
     await program.parseAsync([...argv]);
   } catch (err) {

@@ -44,6 +44,8 @@ export interface Config {
   readonly replicaId: string;
   /** How often a replica tries to become the fleet's evaluator, checks it still is, and re-reads the fleet's reports, ms. */
   readonly leaderPollMs: number;
+  /** The bearer token of the admin API (VIGIA_ADMIN_TOKEN or VIGIA_ADMIN_TOKEN_FILE); undefined closes it (403). */
+  readonly adminToken: string | undefined;
   /** Audit-log rows older than this (decision time) are archived then removed, ms. */
   readonly retentionMs: number;
   /** How often retention runs, ms (0: never). */
@@ -193,6 +195,7 @@ interface SecretSpec {
  */
 export const SECRET_KEYS = {
   labelsToken: { key: 'VIGIA_LABELS_TOKEN', doc: 'bearer token POST /v1/labels requires (or VIGIA_LABELS_TOKEN_FILE: a file holding it); unset: label ingestion is open' },
+  adminToken: { key: 'VIGIA_ADMIN_TOKEN', doc: 'bearer token of the admin API (/v1/admin, /v2/repository load and unload) (or VIGIA_ADMIN_TOKEN_FILE: a file holding it); unset: those routes answer 403' },
   predictToken: { key: 'VIGIA_PREDICT_TOKEN', doc: 'bearer token the predict routes require (or VIGIA_PREDICT_TOKEN_FILE: a file holding it); unset: scoring is open' },
 } satisfies { [K in keyof Config]?: SecretSpec };
 
@@ -272,6 +275,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ingestPairTimeoutMs: read(k.ingestPairTimeoutMs)!,
     labelsToken: readSecret(env, SECRET_KEYS.labelsToken),
     predictToken: readSecret(env, SECRET_KEYS.predictToken),
+    adminToken: readSecret(env, SECRET_KEYS.adminToken),
   };
 }
 

@@ -5,7 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
 import { PROJECT_ROOT, type Config } from './config.js';
-import { loadModels, type ModelRegistry } from './model/registry.js';
+import { VERSION } from './version.js';
+import { loadModels, type ModelRegistry, type RegistryHooks } from './model/registry.js';
+import { ShadowScorer } from './predict/shadow.js';
+import { publishVersions } from './telemetry/version-metrics.js';
 import { PredictionService } from './predict/service.js';
 import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
 import { openStore, type Store } from './store/open-store.js';
@@ -18,7 +21,8 @@ import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './tel
 import { startTracing } from './telemetry/tracing.js';
 import { DriftMonitor, modelKey } from './drift/monitor.js';
 import { ReferenceBinCounts } from './telemetry/reference-bins.js';
-import { buildModelContext } from './report/model-context.js';
+import type { ModelContextWithBusiness } from './report/model-context.js';
+import { buildModelContextOffThread } from './report/model-context-thread.js';
 import { publishFairnessThresholds, publishModelReport, publishThresholds } from './telemetry/performance-metrics.js';
 import { Admission } from './ingest/admission.js';
 import { PairExpiry } from './ingest/pair-expiry.js';
@@ -34,8 +38,6 @@ export interface RunningService {
   /** Stops accepting, drains in-flight requests, flushes the log, closes everything. */
   close(): Promise<void>;
 }
-
-const VERSION = '0.1.0';
 
 /** Replacements for the benchmark's comparison runs (e.g. the audit log switched off). */
 export interface ServiceOverrides {
@@ -90,9 +92,40 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
   closers.push(() => metrics.otel.close());
   collectProcessMetrics(metricsRegistry);
 
+  // Each version's baseline is built as it loads (at start, or live on an admin load) and
+  // handed to the monitor once it runs; a version whose baseline fails is a failed version.
+  // Each ready version, live-loaded ones included, has its own reference bins (model@version).
+  const contexts: ModelContextWithBusiness[] = [];
+  const referenceBins = new Map<string, ReferenceBinCounts>();
+  let monitor: DriftMonitor | undefined;
+  const contextOptions = () => ({
+    quantiles: config.binQuantiles, topK: config.topK, now: new Date(), minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic,
+    ...(config.labelDelayMs === undefined ? {} : { labelDelayMs: config.labelDelayMs }),
+  });
+  const hooks: RegistryHooks = {
+    prepare: async (m) => {
+      // On a worker thread: a live load must not stall the requests being served.
+      const c = await buildModelContextOffThread(m.dir, contextOptions());
+      const labels = { model: c.baseline.model, version: c.baseline.modelVersion };
+      referenceBins.set(modelKey(c.baseline.model, c.baseline.modelVersion), new ReferenceBinCounts(metrics, c.baseline));
+      publishThresholds(metrics, labels, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
+      if (c.fairness !== undefined) publishFairnessThresholds(metrics, labels, c.fairness.thresholds, c.fairness.spec.minGroupSize);
+      if (monitor === undefined) contexts.push(c);
+      else {
+        monitor.add(c);
+        // In a fleet the elected evaluator's next round evaluates it (and stores the report every replica serves).
+        if (config.db.engine === 'sqlite') void monitor.evaluate(modelKey(c.baseline.model, c.baseline.modelVersion)).catch(() => undefined);
+      }
+    },
+    changed: (r) => publishVersions(metrics, r),
+    loadFailed: (_r, model, version, reason) => {
+      metrics.modelLoadFailures.inc();
+      logger.error('model version failed to load; the others keep serving', { model, version, reason });
+    },
+  };
   let registry: ModelRegistry;
   try {
-    registry = await loadModels(config.modelsDir, config.defaultModel);
+    registry = await loadModels(config.modelsDir, config.defaultModel, hooks);
   } catch (err) {
     metrics.modelLoadFailures.inc();
     throw err;
@@ -114,29 +147,10 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
   closers.push(() => store.close());
   const { audit } = store;
   metrics.auditLogWritable.set(1);
-  for (const m of registry.list()) {
-    metrics.modelInfo.set(
-      { model: m.manifest.name, version: m.manifest.version, features: String(m.manifest.features.length), threshold: String(m.manifest.threshold), default: String(m.manifest.name === registry.defaultModel) },
-      1,
-    );
-  }
+  publishVersions(metrics, registry);
 
-  const now = new Date();
-  const contexts = await Promise.all(
-    registry.list().map((m) =>
-      buildModelContext(m, {
-        quantiles: config.binQuantiles, topK: config.topK, now, minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic,
-        ...(config.labelDelayMs === undefined ? {} : { labelDelayMs: config.labelDelayMs }),
-      })),
-  );
-  const referenceBins = new Map<string, ReferenceBinCounts>();
-  for (const c of contexts) {
-    referenceBins.set(modelKey(c.baseline.model, c.baseline.modelVersion), new ReferenceBinCounts(metrics, c.baseline));
-    publishThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, { drift: c.thresholds, performance: c.performance.thresholds, business: c.business });
-    if (c.fairness !== undefined) publishFairnessThresholds(metrics, { model: c.baseline.model, version: c.baseline.modelVersion }, c.fairness.thresholds, c.fairness.spec.minGroupSize);
-  }
   const pool = store.pool;
-  const monitor = await DriftMonitor.start({
+  monitor = await DriftMonitor.start({
     db,
     models: contexts,
     windowMs: config.windowMs,
@@ -158,14 +172,15 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
       }
     },
   });
-  closers.push(() => monitor.close());
+  const started = monitor;
+  closers.push(() => started.close());
   metrics.fleetEvaluator.set(pool === undefined ? 1 : 0);
   metrics.fleetEvaluatorTerm.set(0);
   let fleet: FleetEvaluator | undefined;
   if (pool !== undefined && db.engine === 'postgres') {
     // The leader election and the stored reports; closed before the monitor and the pool they use.
-    const started = FleetEvaluator.start({
-      monitor, pool, url: db.url, replica: config.replicaId, intervalMs: config.evalIntervalMs, pollMs: config.leaderPollMs,
+    const elected = FleetEvaluator.start({
+      monitor: started, pool, url: db.url, replica: config.replicaId, intervalMs: config.evalIntervalMs, pollMs: config.leaderPollMs,
       onStored: (_key, stored) => publishModelReport(metrics, stored.report, stored.seconds),
       onLeaderChange: (change) => {
         metrics.fleetEvaluator.set(change.leader ? 1 : 0);
@@ -175,11 +190,11 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
       },
       onFailure: (key, error) => logger.warn('fleet evaluation failed', { model: key, error }),
     });
-    closers.push(() => started.close());
-    fleet = started;
+    closers.push(() => elected.close());
+    fleet = elected;
   }
-  const reports: ReportSource = fleet ?? monitor;
-  if (fleet === undefined) void monitor.evaluateAll();
+  const reports: ReportSource = fleet ?? started;
+  if (fleet === undefined) void started.evaluateAll();
 
   // Retention (archive then remove old rows) and the free-space sampling of the database's
   // filesystem are SQLite-only for now (as are the hourly window aggregates and the ingest of
@@ -237,9 +252,13 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
 
   let draining = false;
   const service = new PredictionService({ audit, metrics, tracer: tracing.tracer, referenceBins });
+  const shadow = new ShadowScorer({ audit, metrics, logger, release: (v) => registry.release(v) });
+  // Pushed last, unwound first: shadow scorings still running write to the audit log.
+  closers.push(() => shadow.settled());
   const app = createApp({
     registry,
     service,
+    shadow,
     metrics,
     metricsRegistry,
     logger,
@@ -253,9 +272,9 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
     ...(store.predictions === undefined ? {} : { predictions: store.predictions }),
     // The runbooks that alerts link to (docs/alerts.md...), served by the service itself.
     ...(existsSync(DOCS_DIR) ? { docsDir: DOCS_DIR } : {}),
-    tokens: { predict: config.predictToken, labels: config.labelsToken },
+    tokens: { predict: config.predictToken, labels: config.labelsToken, admin: config.adminToken },
     readiness: {
-      models: () => (registry.list().length > 0 ? undefined : 'no model loaded'),
+      models: () => (registry.defaultReady ? undefined : `the default model ${registry.defaultModel} has no ready version`),
       ...store.checks,
       disk: () => (diskFree < config.diskMinFreeBytes ? `only ${Math.round(diskFree / 2 ** 20)} MB free on the database's filesystem (VIGIA_DISK_MIN_FREE ${Math.round(config.diskMinFreeBytes / 2 ** 20)} MB)` : undefined),
       draining: () => (draining ? 'shutting down' : undefined),

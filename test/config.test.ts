@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CONFIG_KEYS, loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
@@ -41,6 +44,29 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ VIGIA_BODY_LIMIT: 'huge' }), /VIGIA_BODY_LIMIT="huge"/);
     assert.throws(() => loadConfig({ VIGIA_DB_SYNCHRONOUS: 'OFF' }), /VIGIA_DB_SYNCHRONOUS="OFF" is invalid: expected one of FULL, NORMAL/);
     assert.throws(() => loadConfig({ OTEL_TRACES_EXPORTER: 'jaeger' }), /OTEL_TRACES_EXPORTER="jaeger"/);
+  });
+
+  it('reads the admin token from VIGIA_ADMIN_TOKEN or from the file VIGIA_ADMIN_TOKEN_FILE names, never both, and keeps the admin API closed without either', () => {
+    assert.equal(loadConfig({}).adminToken, undefined);
+    assert.equal(loadConfig({ VIGIA_ADMIN_TOKEN: 'a-token-of-enough-length' }).adminToken, 'a-token-of-enough-length');
+    const dir = mkdtempSync(join(tmpdir(), 'vigia-token-'));
+    try {
+      const file = join(dir, 'token');
+      writeFileSync(file, 'token-from-a-mounted-secret\n');
+      assert.equal(loadConfig({ VIGIA_ADMIN_TOKEN_FILE: file }).adminToken, 'token-from-a-mounted-secret');
+      assert.throws(() => loadConfig({ VIGIA_ADMIN_TOKEN_FILE: file, VIGIA_ADMIN_TOKEN: 'the-direct-token-too' }), /either VIGIA_ADMIN_TOKEN or VIGIA_ADMIN_TOKEN_FILE, not both/);
+      assert.throws(() => loadConfig({ VIGIA_ADMIN_TOKEN_FILE: join(dir, 'absent') }), /VIGIA_ADMIN_TOKEN_FILE=".*absent" is invalid: expected a readable file holding the token/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a short admin token without printing it', () => {
+    assert.throws(() => loadConfig({ VIGIA_ADMIN_TOKEN: 'secret' }), (err: unknown) => {
+      assert.match((err as Error).message, /VIGIA_ADMIN_TOKEN="\(not shown\)" is invalid: expected a token of at least 16 printable characters/);
+      assert.doesNotMatch((err as Error).message, /secret/);
+      return true;
+    });
   });
 
   it('documents every key with a flag and a one-line doc', () => {

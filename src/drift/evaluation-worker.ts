@@ -48,6 +48,8 @@ interface EvaluationSource {
   cohort(model: string, version: string, fromMs: number, toMs: number): CohortRows | Promise<CohortRows>;
   /** Fairness by group: selection over the window, TPR/FPR over the matured cohort; undefined when the engine does not count groups. */
   fairness(ctx: ModelContext, fromMs: number, toMs: number, nowMs: number): FairnessReport | undefined;
+  /** Drops what is kept for a model version (its window starts over at the next evaluation). */
+  forget(key: string): void;
   close(): Promise<void>;
 }
 
@@ -96,6 +98,10 @@ function sqliteSource(path: string, exactWindowRows: number): EvaluationSource {
       const cohort = range === undefined ? [] : fairnessCounts.cohortCounts(model, modelVersion, range.fromMs, range.toMs);
       return buildFairnessReport(ctx.fairness.spec, countGroups(ctx.fairness.spec, window, cohort), ctx.fairness.thresholds);
     },
+    forget: (key) => {
+      caches.delete(key);
+      buckets.delete(key);
+    },
     close: async () => {
       db.close();
       aggregatesDb.close();
@@ -136,6 +142,7 @@ async function postgresSource(url: string): Promise<EvaluationSource> {
     },
     cohort: async (model, version, fromMs, toMs) => readPgCohort(await connected(), model, version, fromMs, toMs),
     fairness: () => undefined,
+    forget: (key) => caches.delete(key),
     close: async () => {
       await (await connection?.catch(() => undefined))?.end();
     },
@@ -149,17 +156,20 @@ const attributions = new Map<string, { explainer: ModelExplainer; names: string[
 
 /** Loads the explainers of the tree models and explains (a sample of) their reference rows, once. */
 async function prepareAttributions(init: EvaluationInit): Promise<void> {
-  for (const [key, ctx] of Object.entries(init.models)) {
-    if (ctx.attribution === undefined) continue;
-    const { dir, manifest } = ctx.attribution;
-    if (manifest.model === undefined) continue;
-    const names = manifest.features.map((f) => f.name);
-    const explainer = await loadExplainer(dir, manifest, new Uint8Array(await readFile(join(dir, manifest.model.file))));
-    if (!explainer.available) continue;
-    const sample = await readSampleRows(dir, manifest);
-    const rows = pick(sample.rows, names.length, evenSample(sample.count, ATTRIBUTION_SAMPLE_ROWS));
-    attributions.set(key, { explainer, names, reference: { shares: shares(meanAbsoluteAttribution(explainer, rows.rows, rows.count)), rows: rows.count } });
-  }
+  for (const [key, ctx] of Object.entries(init.models)) await prepareAttribution(key, ctx);
+}
+
+/** One model version's explainer and the attribution shares of its reference sample. */
+async function prepareAttribution(key: string, ctx: EvaluationInit['models'][string]): Promise<void> {
+  if (ctx.attribution === undefined) return;
+  const { dir, manifest } = ctx.attribution;
+  if (manifest.model === undefined) return;
+  const names = manifest.features.map((f) => f.name);
+  const explainer = await loadExplainer(dir, manifest, new Uint8Array(await readFile(join(dir, manifest.model.file))));
+  if (!explainer.available) return;
+  const sample = await readSampleRows(dir, manifest);
+  const rows = pick(sample.rows, names.length, evenSample(sample.count, ATTRIBUTION_SAMPLE_ROWS));
+  attributions.set(key, { explainer, names, reference: { shares: shares(meanAbsoluteAttribution(explainer, rows.rows, rows.count)), rows: rows.count } });
 }
 
 /** The rows at `indexes` of row-major float32 `rows`. */
@@ -232,10 +242,27 @@ async function evaluate(req: EvaluationRequest): Promise<void> {
 }
 
 // Evaluations run one after the other: they share one connection (and a PostgreSQL read is
-// a transaction that must not interleave with another).
+// a transaction that must not interleave with another). A version loaded live joins in the
+// same queue, so it never races an evaluation or the initialisation.
 let queue: Promise<void> = Promise.resolve();
 
-process.on('message', (msg: { kind: 'init'; data: EvaluationInit } | ({ kind: 'evaluate' } & EvaluationRequest)) => {
+type WorkerMessage = { kind: 'init'; data: EvaluationInit } | { kind: 'add'; key: string; context: EvaluationInit['models'][string] } | ({ kind: 'evaluate' } & EvaluationRequest);
+
+process.on('message', (msg: WorkerMessage) => {
+  if (msg.kind === 'add') {
+    queue = queue.then(async () => {
+      // A version loaded live: its baseline joins; a window cached under the same key (a reload) starts over.
+      if (data !== undefined) data = { ...data, models: { ...data.models, [msg.key]: msg.context } };
+      source?.forget(msg.key);
+      attributions.delete(msg.key);
+      try {
+        await prepareAttribution(msg.key, msg.context);
+      } catch {
+        // No attribution drift for this version; its drift and performance are unaffected.
+      }
+    });
+    return;
+  }
   if (msg.kind === 'init') {
     queue = (async () => {
       try {

@@ -60,7 +60,8 @@ export class DriftMonitor {
   private child: ChildProcess | undefined;
   private starting: Promise<ChildProcess> | undefined;
   private readonly now: () => number;
-  private readonly init: EvaluationInit;
+  private readonly init: EvaluationInit & { models: Record<string, ModelContext> };
+  private readonly extraKeys: string[] = [];
 
   private constructor(private readonly opts: DriftMonitorOptions) {
     this.now = opts.now ?? Date.now;
@@ -121,7 +122,19 @@ export class DriftMonitor {
   }
 
   get keys(): string[] {
-    return this.opts.models.map((m) => modelKey(m.baseline.model, m.baseline.modelVersion));
+    return [...this.opts.models.map((m) => modelKey(m.baseline.model, m.baseline.modelVersion)), ...this.extraKeys];
+  }
+
+  /**
+   * Adds a model version loaded while the service runs (its baseline already built): the
+   * running evaluation process learns it now, a restarted one from its init.
+   */
+  add(ctx: ModelContext): void {
+    const key = modelKey(ctx.baseline.model, ctx.baseline.modelVersion);
+    if (!this.keys.includes(key)) this.extraKeys.push(key);
+    this.init.models[key] = ctx;
+    this.reports.delete(key);
+    this.child?.send({ kind: 'add', key, context: ctx });
   }
 
   /** The last report of a model version, if one was made. */

@@ -32,4 +32,20 @@ export function bearerAuth(token: string, setting: string): AuthCheck {
 export interface AuthTokens {
   readonly predict?: string | undefined;
   readonly labels?: string | undefined;
+  /** The admin API's (VIGIA_ADMIN_TOKEN); unlike the others, none configured closes those routes. */
+  readonly admin?: string | undefined;
+}
+
+/**
+ * A bearer-token check for routes that are closed unless a token is configured (the admin
+ * API): with `token` undefined every request is refused 403, with or without a header;
+ * otherwise the same check as `bearerAuth`. `what` names the routes in the message.
+ */
+export function requiredBearerAuth(token: string | undefined, setting: string, what: string): AuthCheck {
+  if (token === undefined) {
+    return () => {
+      throw new HttpError(403, 'forbidden', `${what} is disabled: no token is configured (set ${setting})`, 'authorization');
+    };
+  }
+  return bearerAuth(token, setting);
 }

@@ -30,11 +30,21 @@ export function describeModel(m: LoadedModel, isDefault: boolean) {
   };
 }
 
-/** `GET /v1/models`: the loaded models with their features, threshold and bands. */
+/**
+ * `GET /v1/models`: the stable version of each model with its features, threshold and bands,
+ * and every version known (loading, ready, failed, unloaded) with its role and the reason of its state.
+ */
 export function modelRoutes(registry: ModelRegistry): Router {
   const router = express.Router();
   router.get('/v1/models', (_req, res) => {
-    res.json({ models: registry.list().map((m) => describeModel(m, m.manifest.name === registry.defaultModel)) });
+    const versions = registry.statuses().map(({ dir: _dir, ...s }) => s);
+    res.json({
+      models: registry.list().map((m) => ({
+        ...describeModel(m, m.manifest.name === registry.defaultModel),
+        versions: versions.filter((v) => v.model === m.manifest.name),
+      })),
+      versions,
+    });
   });
   return router;
 }

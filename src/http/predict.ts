@@ -1,8 +1,9 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, InputError, quote } from '../errors.js';
-import type { ModelRegistry } from '../model/registry.js';
+import type { ModelRegistry, Pick } from '../model/registry.js';
 import type { PredictionService } from '../predict/service.js';
+import type { ShadowScorer } from '../predict/shadow.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { contextFromHeaders } from '../telemetry/tracing.js';
@@ -22,9 +23,14 @@ export interface PredictRoutesDeps {
   readonly maxBatch: number;
   /** Whether a client-supplied `event_time` is accepted, and how old it may be. */
   readonly eventTime?: EventTimePolicy;
+  /** Scores a copy of each request with the model's shadow version, after the answer. */
+  readonly shadow?: ShadowScorer;
   /** The bearer-token check of VIGIA_PREDICT_TOKEN, when set. */
   readonly auth?: AuthCheck;
 }
+
+/** The header naming the caller (a customer or account id) that keeps it on one side of a canary. */
+export const CALLER_ID_HEADER = 'x-caller-id';
 
 /** The instances of a predict body: `{ features: {...} }` or `{ instances: [{...}, ...] }`. */
 export function readPredictBody(body: unknown, maxBatch: number, eventTime?: EventTimePolicy): { instances: unknown[]; shape: 'features' | 'instances'; eventTimeMs?: number; explain?: boolean; monitoring?: unknown[] } {
@@ -127,6 +133,14 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
   });
 }
 
+/** 404 for a model the registry does not know; 503 for one with no ready stable version. */
+export function unservedModel(registry: ModelRegistry, name: string): HttpError {
+  if (!registry.names().includes(name)) {
+    return new HttpError(404, 'unknown_model', `no model named ${quote(name)}; loaded: ${registry.names().join(', ')}`, 'model');
+  }
+  return new HttpError(503, 'model_not_ready', `model ${quote(name)} has no ready version to answer (see GET /v1/models for its versions and their state)`, 'model');
+}
+
 /** Reads and drops the rest of a request body; false when it runs past `limit` bytes or breaks off. */
 function drained(req: IncomingMessage, limit: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -166,22 +180,34 @@ export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, r
   const serve = async (req: IncomingMessage, res: ServerResponse, route: string, named: string | undefined, receivedAt: bigint, requestId: string) => {
     let modelLabel = '';
     let status = 200;
+    let pick: Pick | undefined;
+    let shadowHandedOver = false;
     try {
       deps.auth?.(req.headers);
       const name = named ?? registry.defaultModel;
-      const model = registry.get(name);
-      if (model === undefined) {
+      const caller = req.headers[CALLER_ID_HEADER];
+      // One map lookup (and a hash when a canary runs); the version is leased until the answer is sent.
+      pick = registry.pick(name, typeof caller === 'string' && caller !== '' ? caller : undefined);
+      if (pick === undefined) {
         req.resume();
-        throw new HttpError(404, 'unknown_model', `no model named ${quote(name)}; loaded: ${registry.list().map((m) => m.manifest.name).join(', ')}`, 'model');
+        throw unservedModel(registry, name);
       }
       modelLabel = name;
       checkContentType(req);
       const { instances, shape, eventTimeMs, explain, monitoring } = readPredictBody(await readJsonBody(req, deps.bodyLimitBytes), deps.maxBatch, deps.eventTime);
       const predictions = await service.predict({
-        model, instances, shape, requestId, receivedAt, parent: contextFromHeaders(req.headers),
+        model: pick.model, instances, shape, requestId, receivedAt, parent: contextFromHeaders(req.headers),
         ...(eventTimeMs === undefined ? {} : { eventTimeMs }), ...(explain === true ? { explain } : {}), ...(monitoring === undefined ? {} : { monitoring }),
       });
       send(res, 200, shape === 'features' ? predictions[0] : { predictions });
+      if (pick.shadow !== undefined && deps.shadow !== undefined) {
+        // After res.end: the shadow scores on a later turn of the event loop, never before the answer.
+        deps.shadow.schedule({
+          shadow: pick.shadow, instances, answered: predictions, requestId, traceId: predictions[0]!.trace_id,
+          ...(eventTimeMs === undefined ? {} : { eventTimeMs }), ...(monitoring === undefined ? {} : { monitoring }),
+        });
+        shadowHandedOver = true;
+      }
     } catch (err) {
       const answer = errorResponse(err, logger, `${req.method} ${route}`);
       status = answer.status;
@@ -190,6 +216,11 @@ export function predictRoutes(deps: PredictRoutesDeps): (req: IncomingMessage, r
       // the client as a reset instead of the answer: read (and drop) a body up to the limit first.
       if (!req.complete && (status === 413 || !(await drained(req, deps.bodyLimitBytes)))) res.setHeader('connection', 'close');
       send(res, status, answer.body, answer.headers);
+    } finally {
+      if (pick !== undefined) {
+        registry.release(pick.served);
+        if (pick.shadow !== undefined && !shadowHandedOver) registry.release(pick.shadow);
+      }
     }
     recordRequest(metrics, route, 'POST', status, receivedAt);
   };

@@ -39,6 +39,7 @@ export function statusRoutes(deps: ReportDeps): Router {
     const html = renderStatusPage(readReport(report, limits), {
       models: deps.registry.list().map((m) => ({ name: m.manifest.name, selected: m.manifest.name === report.model })),
       refreshSeconds: refreshSeconds(deps.monitor.intervalMs),
+      versions: deps.registry.statuses().filter((s) => s.model === report.model),
     });
     res.set({ 'cache-control': 'no-store', 'content-security-policy': STATUS_PAGE_CSP, 'x-frame-options': 'DENY' });
     res.type('html').send(html);

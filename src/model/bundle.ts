@@ -60,7 +60,7 @@ async function readFirstLine(path: string): Promise<string> {
 }
 
 /** Checks the reference sample (and the calibration sample, if any) holds every feature and the label column. */
-async function checkReference(dir: string, manifest: Manifest, manifestPath: string): Promise<void> {
+export async function checkReference(dir: string, manifest: Manifest, manifestPath: string): Promise<void> {
   await checkSample(dir, manifest, manifestPath, 'reference.file', manifest.referenceFile);
   if (manifest.calibrationFile !== undefined) await checkSample(dir, manifest, manifestPath, 'reference.calibration_file', manifest.calibrationFile);
 }
@@ -91,6 +91,11 @@ export async function loadBundle(dir: string): Promise<LoadedModel> {
   }
   const manifest = parseManifest(text, manifestPath);
   await checkReference(dir, manifest, manifestPath);
+  return loadScorer(dir, manifest, manifestPath);
+}
+
+/** The model of a bundle whose manifest is already read: the ONNX session (none when monitor-only), checked against the manifest, and the bundle's content hash. */
+export async function loadScorer(dir: string, manifest: Manifest, manifestPath: string): Promise<LoadedModel> {
   const encoder = new InputEncoder(manifest.features);
   if (manifest.model === undefined) {
     return {

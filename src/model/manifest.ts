@@ -113,24 +113,38 @@ export interface ServingSpec {
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
-/** Validates one JSON value against the manifest schema, naming the file and the field path. */
+/**
+ * Validates one JSON value against the manifest schema, naming the file and the field path.
+ * It throws at the first problem, or, given a list (`vigia bundle check`), records every
+ * problem and goes on with a neutral value so the next fields are checked too.
+ */
 class Reader {
-  constructor(private readonly file: string) {}
+  constructor(
+    private readonly file: string,
+    private readonly problems?: BundleError[],
+  ) {}
 
   fail(field: string, detail: string): never {
-    throw new BundleError(this.file, field, detail);
+    const err = new BundleError(this.file, field, detail);
+    if (this.problems === undefined) throw err;
+    this.problems.push(err);
+    return undefined as never;
   }
 
   object(value: unknown, field: string): Record<string, unknown> {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       this.fail(field, `must be an object, got ${JSON.stringify(value) ?? 'nothing'}`);
+      return {};
     }
     return value as Record<string, unknown>;
   }
 
   string(obj: Record<string, unknown>, key: string, path: string, fallback?: string): string {
     const v = obj[key] ?? fallback;
-    if (typeof v !== 'string' || v.trim() === '') this.fail(`${path}${key}`, `must be a non-empty string, got ${JSON.stringify(v) ?? 'nothing'}`);
+    if (typeof v !== 'string' || v.trim() === '') {
+      this.fail(`${path}${key}`, `must be a non-empty string, got ${JSON.stringify(v) ?? 'nothing'}`);
+      return '';
+    }
     return v;
   }
 
@@ -142,25 +156,32 @@ class Reader {
     const v = obj[key] ?? fallback;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
       this.fail(`${path}${key}`, `must be a number from ${min} to ${max}, got ${JSON.stringify(v) ?? 'nothing'}`);
+      return Number.NaN;
     }
     return v;
   }
 
   integer(obj: Record<string, unknown>, key: string, path: string, min: number, max: number, fallback?: number): number {
     const v = this.number(obj, key, path, min, max, fallback);
-    if (!Number.isInteger(v)) this.fail(`${path}${key}`, `must be an integer, got ${v}`);
+    if (!Number.isNaN(v) && !Number.isInteger(v)) this.fail(`${path}${key}`, `must be an integer, got ${v}`);
     return v;
   }
 
   boolean(obj: Record<string, unknown>, key: string, path: string, fallback: boolean): boolean {
     const v = obj[key] ?? fallback;
-    if (typeof v !== 'boolean') this.fail(`${path}${key}`, `must be true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'boolean') {
+      this.fail(`${path}${key}`, `must be true or false, got ${JSON.stringify(v)}`);
+      return fallback;
+    }
     return v;
   }
 
   array(obj: Record<string, unknown>, key: string, path: string): unknown[] {
     const v = obj[key];
-    if (!Array.isArray(v) || v.length === 0) this.fail(`${path}${key}`, `must be a non-empty array, got ${JSON.stringify(v) ?? 'nothing'}`);
+    if (!Array.isArray(v) || v.length === 0) {
+      this.fail(`${path}${key}`, `must be a non-empty array, got ${JSON.stringify(v) ?? 'nothing'}`);
+      return [];
+    }
     return v;
   }
 }
@@ -172,7 +193,7 @@ function readFeature(r: Reader, value: unknown, i: number): FeatureSpec {
   const kind = r.string(f, 'kind', path) as FeatureKind;
   if (!FEATURE_KINDS.includes(kind)) r.fail(`${path}kind`, `must be one of ${FEATURE_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
   let categories: number[] | undefined;
-  if (kind !== 'numeric') {
+  if (kind !== 'numeric' && FEATURE_KINDS.includes(kind)) {
     const raw = r.array(f, 'categories', path);
     categories = raw.map((c, j) => {
       if (typeof c !== 'number' || !Number.isSafeInteger(c)) r.fail(`${path}categories[${j}]`, `must be an integer code, got ${JSON.stringify(c)}`);
@@ -206,6 +227,7 @@ function readBands(r: Reader, decision: Record<string, unknown>): Band[] {
     };
   });
   const sorted = [...bands].sort((a, b) => b.minProbability - a.minProbability);
+  if (sorted.length === 0) return sorted;
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i]!.minProbability === sorted[i - 1]!.minProbability) {
       r.fail('decision.bands', `has two bands starting at ${sorted[i]!.minProbability}`);
@@ -322,7 +344,22 @@ function readFairness(r: Reader, value: unknown, features: readonly FeatureSpec[
  * Every error names the file, the field path and the offending value.
  */
 export function parseManifest(text: string, file: string): Manifest {
-  const r = new Reader(file);
+  return readManifest(text, new Reader(file), file);
+}
+
+/** Every problem of a manifest at once (none: it parses); `vigia bundle check` prints them all. */
+export function manifestProblems(text: string, file: string): { problems: BundleError[]; manifest: Manifest | undefined } {
+  const problems: BundleError[] = [];
+  try {
+    const manifest = readManifest(text, new Reader(file, problems), file);
+    return { problems, manifest: problems.length === 0 ? manifest : undefined };
+  } catch (err) {
+    if (err instanceof BundleError) return { problems: [...problems, err], manifest: undefined };
+    throw err;
+  }
+}
+
+function readManifest(text: string, r: Reader, file: string): Manifest {
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -96,18 +96,34 @@ export class OnnxScorer implements Scorer {
   }
 }
 
+/** The model's float tensor and ZipMap outputs: the candidates for `model.probability_output`. */
+function floatOutputs(session: ort.InferenceSession): string[] {
+  return session.outputMetadata.filter((o) => !o.isTensor || o.type === 'float32' || o.type === 'float64').map((o) => o.name);
+}
+
 /** Runs one row of zeros to learn the output's shape, and checks it against the manifest. */
 async function probeLayout(session: ort.InferenceSession, opts: OnnxScorerOptions, output: string): Promise<Layout> {
+  const declared = session.outputMetadata.find((o) => o.name === output);
+  if (declared !== undefined && declared.isTensor && declared.type !== 'float32' && declared.type !== 'float64') {
+    // A wrong output, not a wrong width: e.g. the int64 class label of a classifier.
+    const candidates = floatOutputs(session);
+    throw new BundleError(
+      opts.manifestPath,
+      'model.probability_output',
+      `is ${JSON.stringify(opts.probabilityOutput)}, ${/^[aeiou]/.test(declared.type) ? 'an' : 'a'} ${declared.type} tensor (a class label, not a probability); name a float output${candidates.length === 0 ? '' : `: ${candidates.map((c) => JSON.stringify(c)).join(' or ')}`}`,
+    );
+  }
   let dims: readonly number[];
   try {
     const probe = new ort.Tensor('float32', new Float32Array(opts.width), [1, opts.width]);
     const result = await session.run({ [opts.inputName]: probe }, [output]);
     const t = result[output]!;
     if (t.type !== 'float32' && t.type !== 'float64') {
-      throw new Error(`the probability output is a ${t.type} tensor, expected float`);
+      throw new BundleError(opts.manifestPath, 'model.probability_output', `is ${JSON.stringify(opts.probabilityOutput)}, which returns a ${t.type} tensor, not a probability`);
     }
     dims = t.dims;
   } catch (err) {
+    if (err instanceof BundleError) throw err;
     throw new BundleError(opts.modelPath, undefined, `fails on a test row of ${opts.width} features (is the manifest's feature list the model's input width?): ${(err as Error).message}`);
   }
   const columns = dims.length === 2 ? dims[1]! : 1;

@@ -84,6 +84,11 @@ function explanationOf(e: RowExplanation, features: readonly { name: string }[],
  * rejects the whole request before anything is scored; the answer is returned only after
  * the audit rows are committed.
  */
+/** 409 for a scoring request to a monitor-only model (no model file: its predictions are ingested). */
+export function monitorOnly(name: string): HttpError {
+  return new HttpError(409, 'monitor_only', `model ${name} is monitor-only: Vigia has no model file to score it with; send the predictions made elsewhere to POST /v1/models/${name}/observations`);
+}
+
 export class PredictionService {
   private readonly now: () => number;
 
@@ -94,9 +99,7 @@ export class PredictionService {
   async predict(req: PredictRequest): Promise<PredictionResponse[]> {
     const { model, instances, shape } = req;
     const { manifest, encoder, scorer } = model;
-    if (scorer === undefined) {
-      throw new HttpError(409, 'monitor_only', `model ${manifest.name} is monitor-only: Vigia has no model file to score it with; send the predictions made elsewhere to POST /v1/models/${manifest.name}/observations`);
-    }
+    if (scorer === undefined) throw monitorOnly(manifest.name);
     const { tracer, metrics } = this.deps;
     const root = tracer.startSpan('vigia.predict', { attributes: { 'vigia.model': manifest.name, 'vigia.model_version': manifest.version, 'vigia.batch_size': instances.length } }, req.parent);
     const traceId = root.spanContext().traceId;

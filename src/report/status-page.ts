@@ -14,6 +14,25 @@ export interface StatusPageOptions {
   readonly models: readonly { readonly name: string; readonly selected: boolean }[];
   /** Seconds between automatic reloads (meta refresh); 0 for none. */
   readonly refreshSeconds: number;
+  /** Every version of the model shown: its state, its role in the rollout, and why (a failed load's reason). */
+  readonly versions?: readonly VersionLine[];
+}
+
+export interface VersionLine {
+  readonly version: string;
+  readonly state: string;
+  readonly role: string;
+  readonly reason?: string;
+  readonly canary_percent?: number;
+}
+
+/** The versions table: one row per version, stable first in the rollout's words. */
+function versionTable(versions: readonly VersionLine[] | undefined): string {
+  if (versions === undefined || versions.length === 0) return '';
+  const rows = versions
+    .map((v) => `<tr data-version="${h(v.version)}" data-state="${h(v.state)}"><td class="text">${h(v.version)}</td><td class="text">${h(v.state)}</td><td class="text">${h(v.role)}${v.canary_percent === undefined ? '' : ` (${h(String(v.canary_percent))} %)`}</td><td class="reasons text">${h(v.reason ?? '')}</td></tr>`)
+    .join('');
+  return `<section id="versions"><h2>Versions</h2><p class="muted">Stable answers; a canary answers its share of callers; a shadow scores copies after the answer; previous stays loaded for an instant rollback.</p><div class="scroll"><table><thead><tr><th class="text">version</th><th class="text">state</th><th class="text">role</th><th class="reasons text">reason</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
 }
 
 const STATE_WORDS: Readonly<Record<string, string>> = {
@@ -138,6 +157,7 @@ ${[...r.figures, ...r.service].map(card).join('\n')}
 <section id="drift"><h2>Inputs: drift per feature</h2><p class="muted">PSI compares the mix of values with the reference (frozen bins); KS and chi² test whether the window could come from the reference. Flagged features first.</p>${featureTable(r)}</section>
 ${performance(r)}
 ${attribution(r)}
+${versionTable(opts.versions)}
 ${fairness(r)}
 <footer>The same report as JSON: <a href="/v1/models/${encodeURIComponent(r.model)}/report">/v1/models/${h(r.model)}/report</a> · Prometheus: <a href="/metrics">/metrics</a> · <a href="/status${q}&amp;refresh=true">evaluate now</a>${opts.refreshSeconds > 0 ? ` · this page reloads every ${opts.refreshSeconds} s` : ''}</footer>
 </main>

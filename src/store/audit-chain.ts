@@ -12,18 +12,25 @@ export const GENESIS_HASH = '0'.repeat(64);
 /** The columns of a prediction row that the chain covers, in this order. */
 export const CHAINED_COLUMNS = [
   'seq', 'id', 'request_id', 'ts_ms', 'model', 'model_version', 'features', 'probability', 'decision', 'band',
-  'threshold', 'latency_ms', 'trace_id', 'event_ts_ms', 'groups', 'monitoring', 'bundle_hash', 'source', 'reasons',
+  'threshold', 'latency_ms', 'trace_id', 'event_ts_ms', 'groups', 'monitoring', 'bundle_hash', 'source', 'reasons', 'shadow_of',
 ] as const;
 
 export type ChainedRow = readonly [
   seq: number, id: string, requestId: string, tsMs: number, model: string, modelVersion: string, features: string,
   probability: number, decision: number, band: string, threshold: number, latencyMs: number, traceId: string,
   eventTsMs: number, groups: string, monitoring: string | null, bundleHash: string, source: 'scored' | 'observed', reasons: string | null,
+  shadowOf?: string | null,
 ];
 
-/** The canonical bytes of a row: the JSON array of its chained columns (numbers as JavaScript prints them). */
+/**
+ * The canonical bytes of a row: the JSON array of its chained columns (numbers as JavaScript
+ * prints them). A trailing `shadow_of` that is NULL (every row but a shadow row) is left out,
+ * so rows chained before the column existed, and archives written then, verify unchanged;
+ * setting or clearing it still changes the bytes.
+ */
 export function canonicalRow(row: ChainedRow): Buffer {
-  return Buffer.from(JSON.stringify(row), 'utf8');
+  const shadowOf = row[19];
+  return Buffer.from(JSON.stringify(shadowOf === null || shadowOf === undefined ? row.slice(0, 19) : row), 'utf8');
 }
 
 export function rowHash(row: ChainedRow): Buffer {

@@ -49,6 +49,8 @@ export interface AuditRecord {
   readonly reasons?: readonly Reason[];
   /** `observed` for a prediction made elsewhere and ingested; Vigia's own are `scored` (the default). */
   readonly source?: 'scored' | 'observed';
+  /** A shadow row (scored by a candidate after the answer, never returned): the id of the answered prediction it copies. */
+  readonly shadowOf?: string;
 }
 
 /** The seam around the audit log: `append` resolves once the rows are committed. */
@@ -81,7 +83,7 @@ export const toAuditRow = (r: AuditRecord): AuditRow => [
   r.id, r.requestId, r.tsMs, r.model, r.modelVersion, JSON.stringify(r.features),
   r.probability, r.decision, r.band, r.threshold, r.latencyMs, r.traceId, r.eventTsMs,
   JSON.stringify(r.groups ?? {}), r.monitoring === undefined ? null : JSON.stringify(r.monitoring), r.bundleHash ?? '', r.source ?? 'scored',
-  r.reasons === undefined ? null : JSON.stringify(r.reasons),
+  r.reasons === undefined ? null : JSON.stringify(r.reasons), r.shadowOf ?? null,
 ];
 
 /**

@@ -5,7 +5,7 @@ export type AuditRow = [
   id: string, requestId: string, tsMs: number, model: string, modelVersion: string, features: string,
   probability: number, decision: number, band: string, threshold: number, latencyMs: number, traceId: string, eventTsMs: number,
   groups: string, monitoring: string | null, bundleHash: string, source: 'scored' | 'observed',
-  reasons: string | null,
+  reasons: string | null, shadowOf: string | null,
 ];
 
 /** What became of one observation: logged now, already logged by an earlier try, or an id another model holds. */

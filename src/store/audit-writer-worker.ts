@@ -12,8 +12,8 @@ const port = parentPort!;
 const { path, synchronous } = workerData as { path: string; synchronous: 'FULL' | 'NORMAL' };
 const db = openDatabase({ path, synchronous });
 const insert = db.prepare(
-  `INSERT INTO predictions (seq, id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, source, reasons, row_hash)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  `INSERT INTO predictions (seq, id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, source, reasons, shadow_of, row_hash)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 );
 const lastSeq = db.prepare('SELECT coalesce(max(seq), 0) FROM predictions').pluck();
 const insertLink = db.prepare('INSERT INTO audit_chain (first_seq, last_seq, rows, prev_hash, hash, committed_ms) VALUES (?, ?, ?, ?, ?, ?)');
@@ -108,8 +108,8 @@ const probe = db.prepare('INSERT OR REPLACE INTO audit_probe (id, at_ms) VALUES 
 // Observations (predictions made elsewhere) are idempotent by their id: a retry finds the
 // row of the first try and answers its values, counted as a duplicate.
 const insertIfNew = db.prepare(
-  `INSERT INTO predictions (seq, id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, source, reasons, row_hash)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+  `INSERT INTO predictions (seq, id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, source, reasons, shadow_of, row_hash)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 );
 const loggedAs = db.prepare('SELECT model, probability, decision, band FROM predictions WHERE id = ?').raw();
 function observeOne(r: AuditRow): ObservationOutcome {
@@ -146,7 +146,7 @@ function recordHalf(h: EventHalf): HalfOutcome {
     const p = scores[i]!;
     const band = bands.find(([, min]) => p >= min) ?? bands[bands.length - 1]!;
     const id = scores.length === 1 ? h.ceId : `${h.ceId}/${i}`;
-    const row: AuditRow = [id, h.ceId, h.receivedMs, h.model, version, JSON.stringify(features[i]), p, p >= threshold ? 1 : 0, band[0], threshold, 0, '', firstMs, '{}', null, h.policy.bundleHash, 'observed', null];
+    const row: AuditRow = [id, h.ceId, h.receivedMs, h.model, version, JSON.stringify(features[i]), p, p >= threshold ? 1 : 0, band[0], threshold, 0, '', firstMs, '{}', null, h.policy.bundleHash, 'observed', null, null];
     if (chainRow(row, insertIfNew)) rows++;
     else duplicateRows++;
   }

@@ -22,10 +22,11 @@ export class ExportReader {
        WHERE p.model = ? AND p.model_version = ? AND p.event_ts_ms >= ? AND p.event_ts_ms < ?
        ORDER BY p.event_ts_ms, p.seq`,
     ).raw();
-    this.latest = db.prepare('SELECT model_version FROM predictions WHERE model = ? GROUP BY model_version ORDER BY max(event_ts_ms) DESC LIMIT 1').pluck();
+    // Shadow rows (scored by a candidate, never answered) do not make their version the latest.
+    this.latest = db.prepare('SELECT model_version FROM predictions WHERE model = ? AND shadow_of IS NULL GROUP BY model_version ORDER BY max(event_ts_ms) DESC LIMIT 1').pluck();
   }
 
-  /** The version of `model` with the latest prediction, if the log holds any. */
+  /** The version of `model` with the latest answered prediction, if the log holds any. */
   latestVersion(model: string): string | undefined {
     return this.latest.get(model) as string | undefined;
   }

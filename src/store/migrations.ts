@@ -209,6 +209,10 @@ export const MIGRATIONS: readonly MigrationStep[] = [
      published_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
      PRIMARY KEY (model, model_version)
    );` },
+  // Shadow scoring (issue 11): a candidate version scores a copy of a request after the
+  // answer; its row names the answered prediction it copies and was never returned.
+  { sqlite: `ALTER TABLE predictions ADD COLUMN shadow_of TEXT;`,
+    postgres: `ALTER TABLE predictions ADD COLUMN shadow_of text;` },
 ];
 
 /** How many steps the SQLite schema has (steps with SQLite text, counted in `user_version`). */

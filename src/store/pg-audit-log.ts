@@ -5,19 +5,19 @@ import { ensurePartitions, monthOf } from './postgres.js';
 
 /**
  * One bind parameter per column, whatever the batch size: a multi-row VALUES list needs one
- * per value and hits the protocol's limit of 65,535 parameters at 3,641 rows of 18 columns.
+ * per value and hits the protocol's limit of 65,535 parameters at 3,450 rows of 19 columns.
  * Every column of `AuditRow` (governance's groups, monitoring attributes and bundle hash,
- * and the reasons, included); the hash chain is SQLite-only for now, so no row_hash here.
+ * the reasons and the shadow's answered prediction, included); the hash chain is SQLite-only for now, so no row_hash here.
  */
-const INSERT_PREDICTIONS = `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, source, reasons)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::smallint[], $9::text[], $10::float8[], $11::float8[], $12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[])`;
+const INSERT_PREDICTIONS = `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, source, reasons, shadow_of)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::smallint[], $9::text[], $10::float8[], $11::float8[], $12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])`;
 
 const INSERT_LABELS = `INSERT INTO labels (prediction_id, label, label_ts_ms, received_ts_ms, model, model_version, event_ts_ms, probability)
   SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::float8[])
   ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id`;
 
 /** Columns of a `predictions` row (`AuditRow`). */
-const COLUMNS = 18;
+const COLUMNS = 19;
 
 /** The rows as one array per column (what `unnest` takes). */
 export function columnsOf(rows: readonly AuditRow[]): unknown[][] {

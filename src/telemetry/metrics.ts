@@ -113,9 +113,20 @@ export function createMetrics(registry: Registry) {
     }),
     modelLoadFailures: new Counter({
       name: 'vigia_model_load_failures_total',
-      help: 'Model bundles that failed to load.',
+      help: 'Model bundles that failed to load, at start or on a live load (the service keeps serving the others).',
       registers,
     }),
+    // Model lifecycle (issue 11): every version's state and role, and the shadow's agreement with stable.
+    modelVersionState: new Gauge({ name: 'vigia_model_version_state', help: 'State of a model version: 1 for its current state (loading, ready, failed, unloaded), 0 for the others.', labelNames: ['model', 'version', 'state'] as const, registers }),
+    modelVersionRole: new Gauge({ name: 'vigia_model_version_role', help: 'Role of a ready model version: 1 for its role (stable, previous, canary, shadow, none), 0 for the others.', labelNames: ['model', 'version', 'role'] as const, registers }),
+    canaryPercent: new Gauge({ name: 'vigia_model_canary_percent', help: 'Share of the model traffic, in percent, answered by the canary version (0 when none).', labelNames: MODEL_LABELS, registers }),
+    modelLoadDuration: new Gauge({ name: 'vigia_model_load_duration_seconds', help: 'Time to load a model version: session, parity check and baseline.', labelNames: MODEL_LABELS, registers }),
+    shadowDecisions: new Counter({ name: 'vigia_shadow_decisions_total', help: 'Rows scored by a shadow version after the answer, by whether its decision agreed with the answered one (agree, disagree).', labelNames: ['model', 'version', 'agreement'] as const, registers }),
+    shadowAgreement: new Gauge({ name: 'vigia_shadow_decision_agreement_ratio', help: 'Share of shadow-scored rows whose decision equals the answered (stable or canary) decision, since the shadow started.', labelNames: MODEL_LABELS, registers }),
+    shadowScorePsi: new Gauge({ name: 'vigia_shadow_score_psi', help: 'PSI between the answered probabilities and the shadow version probabilities of the same rows (10 equal-width bins), since the shadow started.', labelNames: MODEL_LABELS, registers }),
+    shadowInferenceDuration: new Histogram({ name: 'vigia_shadow_inference_duration_seconds', help: 'Time of one shadow inference call (after the answer was sent), by shadow model and version.', labelNames: MODEL_LABELS, buckets: INFERENCE_DURATION_BUCKETS, registers }),
+    shadowFailures: new Counter({ name: 'vigia_shadow_failures_total', help: 'Shadow scorings that failed or were dropped (the answer was not affected).', labelNames: MODEL_LABELS, registers }),
+    adminActions: new Counter({ name: 'vigia_admin_actions_total', help: 'Admin API calls, by action (load, promote, rollback, canary, shadow, unload) and outcome (ok, refused, failed, unauthorized).', labelNames: ['action', 'outcome'] as const, registers }),
     auditCommitDuration: new Histogram({
       name: 'vigia_audit_commit_duration_seconds',
       help: 'Time of one audit-log group commit (one SQLite transaction).',

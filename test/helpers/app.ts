@@ -10,6 +10,8 @@ import type { AuthTokens } from '../../src/http/auth.js';
 import type { EventTimePolicy } from '../../src/http/predict.js';
 import { loadModels, type ModelRegistry } from '../../src/model/registry.js';
 import { PredictionService } from '../../src/predict/service.js';
+import { ShadowScorer } from '../../src/predict/shadow.js';
+import { publishVersions } from '../../src/telemetry/version-metrics.js';
 import { SqliteAuditLog } from '../../src/store/audit-log.js';
 import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
 import { SqlitePredictionLookup } from '../../src/store/prediction-lookup.js';
@@ -41,24 +43,26 @@ export interface TestApp {
   readonly spans: InMemorySpanExporter;
   readonly dbPath: string;
   readonly monitor: DriftMonitor | undefined;
+  readonly shadow: ShadowScorer;
   readonly audit: SqliteAuditLog;
   readonly admission: Admission;
   close(): Promise<void>;
 }
 
 /** The real app on real models and a real SQLite file in a temp folder; spans kept in memory. */
-export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean; eventTime?: EventTimePolicy; labelDelayMs?: number; ingestQueueRows?: number; docsDir?: string; exactWindowRows?: number; tokens?: AuthTokens } = {}): Promise<TestApp> {
+export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: string; bodyLimitBytes?: number; maxBatch?: number; drift?: boolean; eventTime?: EventTimePolicy; labelDelayMs?: number; ingestQueueRows?: number; docsDir?: string; exactWindowRows?: number; tokens?: AuthTokens; adminToken?: string } = {}): Promise<TestApp> {
   const tmp = tempDir();
   const dbPath = join(tmp.dir, 'vigia.db');
-  const registry = await loadModels(opts.modelsDir ?? DEMO_MODELS, opts.defaultModel);
-  const db = openDatabase({ path: dbPath, synchronous: 'NORMAL' });
   const metricsRegistry = new Registry();
   const metrics = createMetrics(metricsRegistry);
+  const registry = await loadModels(opts.modelsDir ?? DEMO_MODELS, opts.defaultModel, { changed: (r) => publishVersions(metrics, r), loadFailed: () => metrics.modelLoadFailures.inc() });
+  const db = openDatabase({ path: dbPath, synchronous: 'NORMAL' });
   const spans = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
   const audit = await SqliteAuditLog.open({ path: dbPath, synchronous: 'NORMAL', onCommit: auditCommitRecorder(metrics) });
   const referenceBins = new Map<string, ReferenceBinCounts>();
   const service = new PredictionService({ audit, metrics, tracer: provider.getTracer('test'), referenceBins });
+  const shadow = new ShadowScorer({ audit, metrics, logger: silentLogger, release: (v) => registry.release(v) });
   let monitor: DriftMonitor | undefined;
   if (opts.drift === true) {
     const contexts = await Promise.all(registry.list().map((m) => buildModelContext(m, { quantiles: 10, topK: 20, now: new Date(), ...(opts.labelDelayMs === undefined ? {} : { labelDelayMs: opts.labelDelayMs }) })));
@@ -84,6 +88,7 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
     ingest: { store: audit, admission, maxEventAgeMs: 400 * 86_400_000 },
     registry,
     service,
+    shadow,
     metrics,
     metricsRegistry,
     logger: silentLogger,
@@ -92,12 +97,13 @@ export async function buildTestApp(opts: { modelsDir?: string; defaultModel?: st
     maxBatch: opts.maxBatch ?? 1000,
     ...(opts.eventTime === undefined ? {} : { eventTime: opts.eventTime }),
     ...(opts.docsDir === undefined ? {} : { docsDir: opts.docsDir }),
-    ...(opts.tokens === undefined ? {} : { tokens: opts.tokens }),
+    ...(opts.tokens === undefined && opts.adminToken === undefined ? {} : { tokens: { ...opts.tokens, admin: opts.adminToken ?? opts.tokens?.admin } }),
   });
   return {
     app, db, registry, metrics, metricsRegistry, spans, dbPath,
-    monitor, audit, admission,
+    monitor, shadow, audit, admission,
     close: async () => {
+      await shadow.settled();
       await monitor?.close();
       await audit.close();
       if (db.open) db.close();

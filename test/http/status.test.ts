@@ -48,6 +48,12 @@ describe('GET / and GET /status', () => {
     }
   });
 
+  it('lists the versions of the model with their state and role', async () => {
+    const res = await request(t.app).get('/status').expect(200);
+    assert.match(res.text, /<section id="versions"><h2>Versions<\/h2>/);
+    assert.match(res.text, /<tr data-version="1\.0\.0" data-state="ready"><td class="text">1\.0\.0<\/td><td class="text">ready<\/td><td class="text">stable<\/td>/);
+  });
+
   it('follows the traffic: HEALTHY on reference rows, CRITICAL with LIMIT_BAL flagged once it is tripled', async () => {
     await send(t, resample(400));
     const healthy = (await request(t.app).get('/status?refresh=true').expect(200)).text;

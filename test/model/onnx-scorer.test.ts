@@ -46,6 +46,14 @@ describe('OnnxScorer on the fixture models', () => {
     await assert.rejects(load(join(FIXTURE_MODELS, 'tensor-model'), 'output_probability'), /vigia.json: field "model.probability_output" is "output_probability", but the model's outputs are \["label","probabilities"\]/);
   });
 
+  it('names the int64 label output as a label, not a width problem, and points at the float output', async () => {
+    await assert.rejects(load(join(FIXTURE_MODELS, 'tensor-model'), 'label'), (err: unknown) => {
+      assert.match((err as Error).message, /vigia.json: field "model.probability_output" is "label", an int64 tensor \(a class label, not a probability\); name a float output: "probabilities"/);
+      assert.doesNotMatch((err as Error).message, /input width/);
+      return true;
+    });
+  });
+
   it('refuses a feature count the model does not take', async () => {
     const dir = join(FIXTURE_MODELS, 'tensor-model');
     await assert.rejects(

@@ -69,10 +69,15 @@ describe('loadModels', () => {
     await rejects(bundle((m) => { m.reference.file = 'nope.csv'; }), /vigia.json: field "reference.file" names "nope.csv", which cannot be read/);
   });
 
-  it('refuses two bundles with the same model name', async () => {
+  it('serves the first of two bundles declaring the same model and version and fails the second, naming the first', async () => {
     const models = bundle(() => {});
-    cpSync(join(models, 'tensor-model'), join(models, 'tensor-copy'), { recursive: true });
-    await rejects(models, /vigia.json: field "name" is "tensor-model", already used by/);
+    cpSync(join(models, 'tensor-model'), join(models, 'tensor-twin'), { recursive: true });
+    const reg = await loadModels(models, undefined);
+    assert.equal(reg.get('tensor-model')!.dir, join(models, 'tensor-model'));
+    const copy = reg.statuses().find((s) => s.dir === join(models, 'tensor-twin'))!;
+    assert.equal(copy.state, 'failed');
+    assert.match(copy.reason!, /version 0.1.0 of tensor-model is already ready \(from .*tensor-model\); unload it first/);
+    await reg.close();
   });
 
   it('loads a monitor-only bundle without a model file, and names a reference lacking its score column', async () => {

@@ -117,6 +117,35 @@ describe('the audit log hash chain', () => {
     assert.match(r.firstBreak!.reason, /link 2 \(seq 11–20\) does not match its rows/);
   });
 
+  it("covers a shadow row's shadow_of: setting it on an answered row or clearing it on a shadow row breaks the chain", async () => {
+    const path = join(tmp.dir, `chain${n++}.db`);
+    openDatabase({ path, synchronous: 'NORMAL' }).close();
+    const log = await SqliteAuditLog.open({ path, synchronous: 'NORMAL' });
+    await log.append([record('p0', 0), { ...record('s0', 1), modelVersion: '2', shadowOf: 'p0' }]);
+    await log.close();
+    assert.equal(verify(path).ok, true);
+    const copy = (name: string) => {
+      const to = join(tmp.dir, `${name}${n++}.db`);
+      const db = new Database(path, { readonly: true });
+      db.prepare('VACUUM INTO ?').run(to);
+      db.close();
+      return to;
+    };
+    const set = copy('set');
+    tamper(set, `UPDATE predictions SET shadow_of = 's0' WHERE id = 'p0'`);
+    assert.equal(verify(set).firstBreak?.id, 'p0');
+    const cleared = copy('cleared');
+    tamper(cleared, `UPDATE predictions SET shadow_of = NULL WHERE id = 's0'`);
+    assert.equal(verify(cleared).firstBreak?.id, 's0');
+  });
+
+  it('hashes an answered row (shadow_of NULL) as before the column existed, so older chains and archives still verify', async () => {
+    const { canonicalRow } = await import('../../src/store/audit-chain.js');
+    const base = [1, 'p', 'r', 1, 'm', '1', '{}', 0.5, 1, 'high', 0.2, 1, 't', 1, '{}', null, 'h', 'scored'] as const;
+    assert.deepEqual(canonicalRow([...base, null]), Buffer.from(JSON.stringify(base)));
+    assert.notDeepEqual(canonicalRow([...base, 'p0']), Buffer.from(JSON.stringify(base)));
+  });
+
   it('finds a deleted row and an inserted one', async () => {
     const deleted = await logged(3, 10);
     tamper(deleted, `DELETE FROM predictions WHERE id = 'p4'`);

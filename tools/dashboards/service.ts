@@ -34,9 +34,9 @@ export function serviceDashboard(): dashboard.Dashboard {
         steps: [{ value: null, color: 'red' }, { value: 0.99, color: 'orange' }, { value: 0.995, color: 'green' }],
       }),
       statPanel({
-        title: 'Model load failures', unit: 'short',
-        description: 'Bundles that failed to load since the instance started. Any is critical (VigiaModelLoadFailed).',
-        query: prom('sum(vigia_model_load_failures_total)', 'failures', 'A'),
+        title: 'Failed model versions', unit: 'short',
+        description: 'Model versions now in the failed state (at start or on a live load); loading them again once fixed, or unloading them, clears it. Any is critical (VigiaModelLoadFailed).',
+        query: prom('sum(vigia_model_version_state{state="failed"}) or vector(0)', 'failed', 'A'),
         steps: [{ value: null, color: 'green' }, { value: 1, color: 'red' }],
       }),
       statPanel({
