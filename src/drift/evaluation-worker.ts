@@ -150,16 +150,25 @@ const attributions = new Map<string, { explainer: ModelExplainer; names: string[
 /** Loads the explainers of the tree models and explains (a sample of) their reference rows, once. */
 async function prepareAttributions(init: EvaluationInit): Promise<void> {
   for (const [key, ctx] of Object.entries(init.models)) {
-    if (ctx.attribution === undefined) continue;
-    const { dir, manifest } = ctx.attribution;
-    if (manifest.model === undefined) continue;
-    const names = manifest.features.map((f) => f.name);
-    const explainer = await loadExplainer(dir, manifest, new Uint8Array(await readFile(join(dir, manifest.model.file))));
-    if (!explainer.available) continue;
-    const sample = await readSampleRows(dir, manifest);
-    const rows = pick(sample.rows, names.length, evenSample(sample.count, ATTRIBUTION_SAMPLE_ROWS));
-    attributions.set(key, { explainer, names, reference: { shares: shares(meanAbsoluteAttribution(explainer, rows.rows, rows.count)), rows: rows.count } });
+    try {
+      await prepareAttribution(key, ctx);
+    } catch {
+      // No attribution drift for this version (its report says none); drift and performance are unaffected.
+    }
   }
+}
+
+/** One model version's explainer and the attribution shares of its reference sample. */
+async function prepareAttribution(key: string, ctx: EvaluationInit['models'][string]): Promise<void> {
+  if (ctx.attribution === undefined) return;
+  const { dir, manifest } = ctx.attribution;
+  if (manifest.model === undefined) return;
+  const names = manifest.features.map((f) => f.name);
+  const explainer = await loadExplainer(dir, manifest, new Uint8Array(await readFile(join(dir, manifest.model.file))));
+  if (!explainer.available) return;
+  const sample = await readSampleRows(dir, manifest);
+  const rows = pick(sample.rows, names.length, evenSample(sample.count, ATTRIBUTION_SAMPLE_ROWS));
+  attributions.set(key, { explainer, names, reference: { shares: shares(meanAbsoluteAttribution(explainer, rows.rows, rows.count)), rows: rows.count } });
 }
 
 /** The rows at `indexes` of row-major float32 `rows`. */
@@ -240,12 +249,16 @@ process.on('message', (msg: { kind: 'init'; data: EvaluationInit } | ({ kind: 'e
     queue = (async () => {
       try {
         data = msg.data;
-        await prepareAttributions(data);
         source = data.db.engine === 'sqlite' ? sqliteSource(data.db.path, data.exactWindowRows) : await postgresSource(data.db.url);
         send({ kind: 'ready' });
       } catch (err) {
         send({ kind: 'failed', id: -1, error: (err as Error).message, seconds: 0 });
+        return;
       }
+      // Explaining the reference samples takes seconds on a tree model (longer on a busy
+      // host): after 'ready', so the service starts without waiting for it; the first
+      // evaluations, queued behind it, get their attribution section.
+      await prepareAttributions(data);
     })();
     return;
   }
