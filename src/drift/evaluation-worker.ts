@@ -156,7 +156,13 @@ const attributions = new Map<string, { explainer: ModelExplainer; names: string[
 
 /** Loads the explainers of the tree models and explains (a sample of) their reference rows, once. */
 async function prepareAttributions(init: EvaluationInit): Promise<void> {
-  for (const [key, ctx] of Object.entries(init.models)) await prepareAttribution(key, ctx);
+  for (const [key, ctx] of Object.entries(init.models)) {
+    try {
+      await prepareAttribution(key, ctx);
+    } catch {
+      // No attribution drift for this version (its report says none); drift and performance are unaffected.
+    }
+  }
 }
 
 /** One model version's explainer and the attribution shares of its reference sample. */
@@ -267,12 +273,16 @@ process.on('message', (msg: WorkerMessage) => {
     queue = (async () => {
       try {
         data = msg.data;
-        await prepareAttributions(data);
         source = data.db.engine === 'sqlite' ? sqliteSource(data.db.path, data.exactWindowRows) : await postgresSource(data.db.url);
         send({ kind: 'ready' });
       } catch (err) {
         send({ kind: 'failed', id: -1, error: (err as Error).message, seconds: 0 });
+        return;
       }
+      // Explaining the reference samples takes seconds on a tree model (longer on a busy
+      // host): after 'ready', so the service starts without waiting for it; the first
+      // evaluations, queued behind it, get their attribution section.
+      await prepareAttributions(data);
     })();
     return;
   }

@@ -144,20 +144,11 @@ describe('fleet PSI in PromQL (two replicas, real Prometheus)', () => {
     assert.ok(Math.abs(expected.get('LIMIT_BAL')! - unweighted.get('LIMIT_BAL')!) < 0.1 * unweighted.get('LIMIT_BAL')!, 'the weights move the shifted feature\'s PSI by less than 10 %');
   });
 
-  it('records each rule as its expression evaluates at the recording instant', async () => {
-    for (const record of ['model_feature:vigia_feature_bin_predictions:psi1h', 'model_feature:vigia_feature_bin_predictions:psi1d']) {
-      const stamped = await waitFor(`${record} recorded`, 20_000, async () => {
-        const r = await promQuery(prometheus!.url, `timestamp(${record}{model="${MODEL}",feature="LIMIT_BAL"})`);
-        return r.data?.result[0] ? Number(r.data.result[0].value[1]) : undefined;
-      });
-      const recorded = await promPsi(record, stamped);
-      const evaluated = await promPsi(ruleExpr(record), stamped);
-      assert.ok(recorded.size > 20);
-      for (const [feature, p] of recorded) assert.ok(Math.abs(evaluated.get(feature)! - p) < 1e-9, `${record} ${feature}: recorded ${p} vs evaluated ${evaluated.get(feature)}`);
-    }
-  });
-
+  // The recorded series themselves: the rules' expressions are checked above at one instant;
+  // a recorded value cannot be compared with its expression re-evaluated at its timestamp,
+  // because a scrape stamped before that instant may be appended after the rule ran.
   it('exports one fleet PSI series per feature, whatever the replica count', async () => {
+    await waitFor('the 1 h fleet PSI rule', 20_000, async () => ((await promQuery(prometheus!.url, `count(model_feature:vigia_feature_bin_predictions:psi1h{model="${MODEL}"})`)).data?.result[0] ? true : undefined));
     const r = await promQuery(prometheus!.url, `count by (feature) (model_feature:vigia_feature_bin_predictions:psi1h{model="${MODEL}"})`);
     assert.ok(r.data!.result.length > 20);
     assert.ok(r.data!.result.every((s) => s.value[1] === '1'));
