@@ -54,6 +54,8 @@ export class DriftMonitor {
   private readonly reports = new Map<string, ModelReport>();
   private readonly pending = new Map<number, (reply: EvaluationReply) => void>();
   private readonly inFlight = new Map<string, Promise<ModelReport>>();
+  /** Per model version, the evaluation that starts when the running one ends. */
+  private readonly next = new Map<string, Promise<ModelReport>>();
   private nextId = 1;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -147,11 +149,34 @@ export class DriftMonitor {
     return this.child?.pid;
   }
 
-  /** Evaluates one model version now (joining an evaluation already running for it). */
+  /**
+   * Evaluates one model version now: the report covers every row committed before the call.
+   * An evaluation already running started earlier and may have missed some, so the call
+   * waits for it and then evaluates again; callers that arrive meanwhile share that next
+   * evaluation (at most one waits per model version).
+   */
   evaluate(key: string): Promise<ModelReport> {
     const running = this.inFlight.get(key);
-    if (running !== undefined) return running;
-    const p = this.run(key).finally(() => this.inFlight.delete(key));
+    if (running === undefined) return this.start(key);
+    let next = this.next.get(key);
+    if (next === undefined) {
+      next = running.then(
+        () => undefined,
+        () => undefined,
+      ).then(() => {
+        this.next.delete(key);
+        // One started since the running one ended began after these callers called: share it.
+        return this.inFlight.get(key) ?? this.start(key);
+      });
+      this.next.set(key, next);
+    }
+    return next;
+  }
+
+  private start(key: string): Promise<ModelReport> {
+    const p: Promise<ModelReport> = this.run(key).finally(() => {
+      if (this.inFlight.get(key) === p) this.inFlight.delete(key);
+    });
     this.inFlight.set(key, p);
     return p;
   }
@@ -191,7 +216,7 @@ export class DriftMonitor {
     if (this.closed) return;
     this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
-    await Promise.allSettled([...this.inFlight.values()]);
+    await Promise.allSettled([...this.inFlight.values(), ...this.next.values()]);
     const child = this.child ?? (await this.starting?.catch(() => undefined));
     if (child !== undefined && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

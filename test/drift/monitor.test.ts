@@ -26,6 +26,19 @@ describe('DriftMonitor', () => {
     assert.notEqual(monitor.evaluatorPid, pid);
   });
 
+  it('answers an evaluation asked while another runs with a new one that covers every row committed before the ask', async () => {
+    const monitor = t.monitor!;
+    const key = modelKey('credit-default', '1.0.0');
+    const before = (await monitor.evaluate(key)).n;
+    const running = monitor.evaluate(key);
+    // Committed while that evaluation runs (it may already have read its window).
+    await request(t.app).post('/predict').send({ instances: resample(40) }).expect(200);
+    const [first, asked, alsoAsked] = await Promise.all([running, monitor.evaluate(key), monitor.evaluate(key)]);
+    assert.ok(first.n === before || first.n === before + 40);
+    assert.equal(asked.n, before + 40);
+    assert.equal(alsoAsked, asked, 'callers asking meanwhile share the next evaluation');
+  });
+
   it('runs the evaluation at a lower scheduling priority than the service', async () => {
     const { getPriority } = await import('node:os');
     assert.ok(getPriority(t.monitor!.evaluatorPid!) > getPriority(process.pid));

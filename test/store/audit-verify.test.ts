@@ -141,7 +141,7 @@ describe('the audit log hash chain', () => {
 
   it('hashes an answered row (shadow_of NULL) as before the column existed, so older chains and archives still verify', async () => {
     const { canonicalRow } = await import('../../src/store/audit-chain.js');
-    const base = [1, 'p', 'r', 1, 'm', '1', '{}', 0.5, 1, 'high', 0.2, 1, 't', 1, '{}', null, 'h', 'scored'] as const;
+    const base = [1, 'p', 'r', 1, 'm', '1', '{}', 0.5, 1, 'high', 0.2, 1, 't', 1, '{}', null, 'h', 'scored', null] as const;
     assert.deepEqual(canonicalRow([...base, null]), Buffer.from(JSON.stringify(base)));
     assert.notDeepEqual(canonicalRow([...base, 'p0']), Buffer.from(JSON.stringify(base)));
   });
