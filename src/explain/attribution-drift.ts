@@ -30,16 +30,22 @@ export function evenSample(n: number, count: number): Int32Array {
   return Int32Array.from({ length: count }, (_, i) => Math.floor(((i + 0.5) * n) / count));
 }
 
-/** Mean |SHAP value| per feature over the given rows (float32, row-major). */
-export function meanAbsoluteAttribution(explainer: RowExplainer, rows: Float32Array, count: number): Float64Array {
+/**
+ * Mean |SHAP value| per feature over the given rows (float32, row-major), each row weighing
+ * `weights[i]` when given (a row of a bucket sample standing for several positions), else 1.
+ */
+export function meanAbsoluteAttribution(explainer: RowExplainer, rows: Float32Array, count: number, weights?: Float64Array): Float64Array {
   const w = explainer.width;
   const sums = new Float64Array(w);
   const phi = new Float64Array(w);
+  let total = 0;
   for (let i = 0; i < count; i++) {
     explainer.explainInto(rows, i * w, phi);
-    for (let j = 0; j < w; j++) sums[j]! += Math.abs(phi[j]!);
+    const weight = weights === undefined ? 1 : weights[i]!;
+    total += weight;
+    for (let j = 0; j < w; j++) sums[j]! += weight * Math.abs(phi[j]!);
   }
-  if (count > 0) for (let j = 0; j < w; j++) sums[j]! /= count;
+  if (total > 0) for (let j = 0; j < w; j++) sums[j]! /= total;
   return sums;
 }
 
@@ -62,6 +68,8 @@ export interface AttributionReport {
   /** Rows in the window, and how many of them were explained (an even sample). */
   readonly window_rows: number;
   readonly rows_explained: number;
+  /** Where the explained rows came from: the window's rows, or the samples kept with its hourly aggregates. */
+  readonly sampled_from: 'rows' | 'hourly_samples';
   readonly reference_rows_explained: number;
   /** ½ Σ |window share − reference share|; null below the minimum window. */
   readonly shift: number | null;
@@ -74,7 +82,7 @@ export interface AttributionReport {
 export function attributionReport(
   names: readonly string[],
   reference: { readonly shares: Float64Array; readonly rows: number },
-  window: { readonly shares: Float64Array; readonly rows: number; readonly explained: number },
+  window: { readonly shares: Float64Array; readonly rows: number; readonly explained: number; readonly sampledFrom: AttributionReport['sampled_from'] },
   minWindow: number,
 ): AttributionReport {
   const enough = window.explained >= minWindow;
@@ -83,5 +91,5 @@ export function attributionReport(
   const features = names
     .map((feature, j) => ({ feature, window_share: window.shares[j]!, reference_share: reference.shares[j]! }))
     .sort((a, b) => b.window_share - a.window_share || a.feature.localeCompare(b.feature));
-  return { window_rows: window.rows, rows_explained: window.explained, reference_rows_explained: reference.rows, shift, severity, features };
+  return { window_rows: window.rows, rows_explained: window.explained, sampled_from: window.sampledFrom, reference_rows_explained: reference.rows, shift, severity, features };
 }

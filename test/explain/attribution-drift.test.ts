@@ -18,6 +18,13 @@ describe('attribution drift', () => {
     assert.deepEqual([...shares(Float64Array.of(0, 0))], [0, 0]);
   });
 
+  it('weighs each row by the positions it stands for when weights are given', () => {
+    const explainer: RowExplainer = { width: 2, explainInto: (rows, offset, out) => { out[0] = rows[offset]!; out[1] = rows[offset + 1]!; return 0; } };
+    // Row 0 stands for three positions, row 1 for one: the mean over (1, 1, 1, 5) and (0, 0, 0, -4).
+    const mean = meanAbsoluteAttribution(explainer, Float32Array.of(1, 0, 5, -4), 2, Float64Array.of(3, 1));
+    assert.deepEqual([...mean], [2, 1]);
+  });
+
   it('measures the shift as the total variation distance between the share vectors', () => {
     assert.equal(attributionShift(Float64Array.of(0.5, 0.5), Float64Array.of(0.5, 0.5)), 0);
     assert.equal(attributionShift(Float64Array.of(1, 0), Float64Array.of(0, 1)), 1);
@@ -26,7 +33,7 @@ describe('attribution drift', () => {
 
   it('judges the shift (warning from 0.10, critical from 0.25) and says when the window is too small', () => {
     const reference = { shares: Float64Array.of(0.6, 0.4), rows: 2000 };
-    const at = (a: number, explained = 500) => attributionReport(['x', 'y'], reference, { shares: Float64Array.of(a, 1 - a), rows: explained, explained }, 100);
+    const at = (a: number, explained = 500) => attributionReport(['x', 'y'], reference, { shares: Float64Array.of(a, 1 - a), rows: explained, explained, sampledFrom: 'rows' }, 100);
     assert.equal(at(0.55).severity, 'ok');
     assert.equal(at(0.45).severity, 'warning');
     assert.equal(at(0.3).severity, 'critical');
