@@ -151,6 +151,8 @@ export interface WindowSample {
   readonly count: number;
   /** How many sample positions each row takes (the weights of a mean over the positions). */
   readonly weights: Float64Array;
+  /** Each row's key (the hash of its prediction id): names the row across evaluations. */
+  readonly keys: Float64Array;
 }
 
 /**
@@ -167,7 +169,8 @@ export function windowSample(buckets: readonly { readonly rows: number; readonly
   for (const b of buckets) total += b.rows;
   const rows: Float32Array[] = [];
   const weights: number[] = [];
-  if (total === 0 || positions <= 0) return { rows: new Float32Array(0), count: 0, weights: new Float64Array(0) };
+  const keys: number[] = [];
+  if (total === 0 || positions <= 0) return { rows: new Float32Array(0), count: 0, weights: new Float64Array(0), keys: new Float64Array(0) };
   let before = 0;
   let p = 0;
   for (const b of buckets) {
@@ -181,15 +184,16 @@ export function windowSample(buckets: readonly { readonly rows: number; readonly
     before = end;
     const kept = b.sample.size;
     if (inBucket === 0 || kept === 0) continue;
-    const { values } = b.sample.rows();
+    const sorted = b.sample.rows();
     const distinct = Math.min(inBucket, kept);
     for (let t = 0; t < distinct; t++) {
-      rows.push(values.subarray(t * width, (t + 1) * width));
+      rows.push(sorted.values.subarray(t * width, (t + 1) * width));
+      keys.push(sorted.keys[t]!);
       // Positions t, t + kept, t + 2·kept, … of this bucket take row t.
       weights.push(Math.floor((inBucket - t - 1) / kept) + 1);
     }
   }
   const out = new Float32Array(rows.length * width);
   rows.forEach((r, i) => out.set(r, i * width));
-  return { rows: out, count: rows.length, weights: Float64Array.from(weights) };
+  return { rows: out, count: rows.length, weights: Float64Array.from(weights), keys: Float64Array.from(keys) };
 }

@@ -21,7 +21,7 @@ import { buildFairnessReport, countGroups, type FairnessReport } from '../fairne
 import { PgWindowCache, readPgCohort } from '../store/pg-window.js';
 import { connectionConfig } from '../store/postgres.js';
 import { WindowCache, type WindowRows } from '../store/window.js';
-import { ATTRIBUTION_SAMPLE_ROWS, attributionReport, evenSample, meanAbsoluteAttribution, shares, type AttributionReport } from '../explain/attribution-drift.js';
+import { ATTRIBUTION_SAMPLE_ROWS, attributionReport, evenSample, meanAbsoluteAttribution, meanAbsoluteAttributionByKey, shares, type AttributionReport } from '../explain/attribution-drift.js';
 import { loadExplainer, readSampleRows, type ModelExplainer } from '../explain/model-explainer.js';
 import { SqliteWindowBuckets } from '../store/window-buckets.js';
 import { windowSample, type WindowSample } from './bucket-sample.js';
@@ -163,7 +163,13 @@ async function postgresSource(url: string): Promise<EvaluationSource> {
 let source: EvaluationSource | undefined;
 
 /** Per model version: its explainer and the attribution shares of its reference sample. */
-const attributions = new Map<string, { explainer: ModelExplainer; names: string[]; reference: { shares: Float64Array; rows: number } }>();
+const attributions = new Map<string, {
+  explainer: ModelExplainer;
+  names: string[];
+  reference: { shares: Float64Array; rows: number };
+  /** |SHAP| of the bucket-sample rows drawn at the last evaluation, by key (aggregates path). */
+  known: Map<number, Float64Array>;
+}>();
 
 /** Loads the explainers of the tree models and explains (a sample of) their reference rows, once. */
 async function prepareAttributions(init: EvaluationInit): Promise<void> {
@@ -180,7 +186,7 @@ async function prepareAttribution(key: string, ctx: EvaluationInit['models'][str
   if (!explainer.available) return;
   const sample = await readSampleRows(dir, manifest);
   const rows = pick(sample.rows, names.length, evenSample(sample.count, ATTRIBUTION_SAMPLE_ROWS));
-  attributions.set(key, { explainer, names, reference: { shares: shares(meanAbsoluteAttribution(explainer, rows.rows, rows.count)), rows: rows.count } });
+  attributions.set(key, { explainer, names, reference: { shares: shares(meanAbsoluteAttribution(explainer, rows.rows, rows.count)), rows: rows.count }, known: new Map() });
 }
 
 /** The rows at `indexes` of row-major float32 `rows`. */
@@ -215,7 +221,10 @@ function attributionOf(key: string, source: AttributionRows, minWindow: number):
   const from = a.names.map((name) => names.indexOf(name));
   const rows = new Float32Array(sample.count * width);
   for (let i = 0; i < sample.count; i++) for (let j = 0; j < width; j++) rows[i * width + j] = from[j]! < 0 ? Number.NaN : sample.rows[i * names.length + from[j]!]!;
-  const windowShares = shares(meanAbsoluteAttribution(a.explainer, rows, sample.count, sample.weights));
+  // A row drawn at the last evaluation too is not explained again (its attribution cannot have changed).
+  const mean = meanAbsoluteAttributionByKey(a.explainer, { rows, count: sample.count, weights: sample.weights, keys: sample.keys }, a.known);
+  a.known = mean.known;
+  const windowShares = shares(mean.mean);
   return attributionReport(a.names, a.reference, { shares: windowShares, rows: source.n, explained: sample.count, sampledFrom: 'hourly_samples' }, minWindow);
 }
 

@@ -30,23 +30,54 @@ export function evenSample(n: number, count: number): Int32Array {
   return Int32Array.from({ length: count }, (_, i) => Math.floor(((i + 0.5) * n) / count));
 }
 
-/**
- * Mean |SHAP value| per feature over the given rows (float32, row-major), each row weighing
- * `weights[i]` when given (a row of a bucket sample standing for several positions), else 1.
- */
-export function meanAbsoluteAttribution(explainer: RowExplainer, rows: Float32Array, count: number, weights?: Float64Array): Float64Array {
+/** Mean |SHAP value| per feature over the given rows (float32, row-major). */
+export function meanAbsoluteAttribution(explainer: RowExplainer, rows: Float32Array, count: number): Float64Array {
   const w = explainer.width;
   const sums = new Float64Array(w);
   const phi = new Float64Array(w);
-  let total = 0;
   for (let i = 0; i < count; i++) {
     explainer.explainInto(rows, i * w, phi);
-    const weight = weights === undefined ? 1 : weights[i]!;
+    for (let j = 0; j < w; j++) sums[j]! += Math.abs(phi[j]!);
+  }
+  if (count > 0) for (let j = 0; j < w; j++) sums[j]! /= count;
+  return sums;
+}
+
+/**
+ * The mean |SHAP value| per feature of rows named by `keys`, each weighing `weights[i]` (a
+ * bucket-sample row standing for several positions of the even sample) (the hash of their
+ * prediction id), explaining only the rows `known` lacks. A logged row never changes, so
+ * its attribution under one explainer never does: the bucket samples of a large window
+ * change little between evaluations (mostly the current hour's), and a warm evaluation
+ * explains only the rows new to the draw. Returns the mean, the attributions of this
+ * draw's rows (the next call's `known`: bounded by the draw) and how many were explained.
+ */
+export function meanAbsoluteAttributionByKey(
+  explainer: RowExplainer,
+  rows: { readonly rows: Float32Array; readonly count: number; readonly weights: Float64Array; readonly keys: Float64Array },
+  known: ReadonlyMap<number, Float64Array>,
+): { mean: Float64Array; known: Map<number, Float64Array>; explained: number } {
+  const w = explainer.width;
+  const sums = new Float64Array(w);
+  const next = new Map<number, Float64Array>();
+  let explained = 0;
+  let total = 0;
+  for (let i = 0; i < rows.count; i++) {
+    const key = rows.keys[i]!;
+    let abs = known.get(key) ?? next.get(key);
+    if (abs === undefined) {
+      abs = new Float64Array(w);
+      explainer.explainInto(rows.rows, i * w, abs);
+      for (let j = 0; j < w; j++) abs[j] = Math.abs(abs[j]!);
+      explained++;
+    }
+    next.set(key, abs);
+    const weight = rows.weights[i]!;
     total += weight;
-    for (let j = 0; j < w; j++) sums[j]! += weight * Math.abs(phi[j]!);
+    for (let j = 0; j < w; j++) sums[j]! += weight * abs[j]!;
   }
   if (total > 0) for (let j = 0; j < w; j++) sums[j]! /= total;
-  return sums;
+  return { mean: sums, known: next, explained };
 }
 
 /** Each value's share of their sum (all zeros when the sum is 0). */

@@ -76,6 +76,7 @@ describe('windowSample', () => {
     assert.ok(weights.slice(512).every((x) => x === 1));
     // The first bucket's rows are its smallest keys first.
     assert.deepEqual(Array.from({ length: 5 }, (_, r) => w.rows[r * 2]), keptIds(big).slice(0, 5));
+    assert.deepEqual([...w.keys.subarray(0, 5)], [...big.rows().keys.subarray(0, 5)], 'each row comes with its key');
   });
 
   it('gives a weighted mean that weighs each bucket by its rows, as the mean over the window\'s rows does', () => {

@@ -94,5 +94,7 @@ describe('attribution drift on a window evaluated from its hourly aggregates', (
     assert.ok(Math.abs(a.shift! - b.shift!) <= 0.03, `shift ${a.shift} (rows) against ${b.shift} (aggregates)`);
     assert.equal(b.features[0]!.feature, a.features[0]!.feature);
     for (const f of b.features) assert.equal(f.reference_share, a.features.find((x) => x.feature === f.feature)!.reference_share, 'the same reference');
+    // Evaluated again with no new rows: the same draw, its rows' attributions reused.
+    assert.deepEqual((await aggregated.monitor!.evaluate(key)).attribution, b);
   });
 });
