@@ -24,7 +24,7 @@ import { WindowCache, type WindowRows } from '../store/window.js';
 import { ATTRIBUTION_SAMPLE_ROWS, attributionReport, evenSample, meanAbsoluteAttribution, meanAbsoluteAttributionByKey, shares, type AttributionReport } from '../explain/attribution-drift.js';
 import { loadExplainer, readSampleRows, type ModelExplainer } from '../explain/model-explainer.js';
 import { SqliteWindowBuckets } from '../store/window-buckets.js';
-import { windowSample, type WindowSample } from './bucket-sample.js';
+import { BucketSample, windowSample, type WindowSample } from './bucket-sample.js';
 import { aggregateCount, windowAggregateLayout } from './window-aggregate.js';
 import { diagnose } from './diagnosis.js';
 import type { EvaluationInit, EvaluationReply, EvaluationRequest } from './evaluation-protocol.js';
@@ -167,7 +167,7 @@ const attributions = new Map<string, {
   explainer: ModelExplainer;
   names: string[];
   reference: { shares: Float64Array; rows: number };
-  /** |SHAP| of the bucket-sample rows drawn at the last evaluation, by key (aggregates path). */
+  /** |SHAP| of the rows drawn at the last evaluation, by key (either path on SQLite). */
   known: Map<number, Float64Array>;
 }>();
 
@@ -197,9 +197,10 @@ function pick(rows: Float32Array, width: number, indexes: Int32Array): { rows: F
 }
 
 /**
- * Attribution drift of the window: an even sample of at most ATTRIBUTION_SAMPLE_ROWS rows
- * explained, taken from the window's rows, or from the samples its hourly buckets keep
- * (each row weighing the positions of the even sample it stands for).
+ * Attribution drift of the window: at most ATTRIBUTION_SAMPLE_ROWS rows explained, the
+ * window's rows with the lowest sample keys, or an even sample drawn from the samples its
+ * hourly buckets keep (each row weighing the positions it stands for). A row drawn at the
+ * previous evaluation keeps its attribution (a logged row never changes).
  */
 function attributionOf(key: string, source: AttributionRows, minWindow: number): AttributionReport | undefined {
   const a = attributions.get(key);
@@ -207,14 +208,25 @@ function attributionOf(key: string, source: AttributionRows, minWindow: number):
   const width = a.names.length;
   if (source.kind === 'rows') {
     const { window } = source;
-    const indexes = evenSample(window.n, ATTRIBUTION_SAMPLE_ROWS);
-    const rows = new Float32Array(indexes.length * width);
-    a.names.forEach((name, j) => {
-      const column = window.columns.get(name)!;
-      indexes.forEach((r, i) => (rows[i * width + j] = column[r]!));
-    });
-    const windowShares = shares(meanAbsoluteAttribution(a.explainer, rows, indexes.length));
-    return attributionReport(a.names, a.reference, { shares: windowShares, rows: window.n, explained: indexes.length, sampledFrom: 'rows' }, minWindow);
+    const columns = a.names.map((name) => window.columns.get(name)!);
+    const keys = window.keys;
+    if (keys === undefined || (window.n > 0 && Number.isNaN(keys[0]!))) {
+      // No keys (PostgreSQL reads no ids yet): an even sample, explained afresh each time.
+      const indexes = evenSample(window.n, ATTRIBUTION_SAMPLE_ROWS);
+      const rows = new Float32Array(indexes.length * width);
+      columns.forEach((column, j) => indexes.forEach((r, i) => (rows[i * width + j] = column[r]!)));
+      const windowShares = shares(meanAbsoluteAttribution(a.explainer, rows, indexes.length));
+      return attributionReport(a.names, a.reference, { shares: windowShares, rows: window.n, explained: indexes.length, sampledFrom: 'rows' }, minWindow);
+    }
+    // The window's rows with the lowest keys (all of them when fewer): a uniform sample that
+    // stays put between evaluations but for the rows that came or left, so the attributions
+    // of the rows drawn last time are reused as on the aggregates path.
+    const pick = new BucketSample(width, ATTRIBUTION_SAMPLE_ROWS);
+    for (let r = 0; r < window.n; r++) pick.offer(keys[r]!, (j) => columns[j]![r]!);
+    const drawn = pick.rows();
+    const mean = meanAbsoluteAttributionByKey(a.explainer, { rows: drawn.values, count: pick.size, weights: new Float64Array(pick.size).fill(1), keys: drawn.keys }, a.known);
+    a.known = mean.known;
+    return attributionReport(a.names, a.reference, { shares: shares(mean.mean), rows: window.n, explained: pick.size, sampledFrom: 'rows' }, minWindow);
   }
   // The buckets' samples are in the layout's feature order: put each column where the explainer reads it.
   const { sample, names } = source;
@@ -261,7 +273,7 @@ async function evaluate(req: EvaluationRequest): Promise<void> {
     } catch (err) {
       fairnessError = (err as Error).message;
     }
-    // Attribution drift explains an even sample of the window, on either path (docs/explanations.md).
+    // Attribution drift explains a sample of the window, on either path (docs/explanations.md).
     const attribution = rows === undefined ? undefined : attributionOf(req.key, rows, ctx.thresholds.minWindow);
     const report = {
       ...buildModelReport(drift, performance, { drift: ctx.thresholds, performance: ctx.performance?.thresholds ?? null }, performanceError, attribution),

@@ -96,7 +96,7 @@ export function attributionShift(reference: Float64Array, current: Float64Array)
 
 /** The attribution section of a model report. */
 export interface AttributionReport {
-  /** Rows in the window, and how many of them were explained (an even sample). */
+  /** Rows in the window, and how many of them the shares were taken over (a sample). */
   readonly window_rows: number;
   readonly rows_explained: number;
   /** Where the explained rows came from: the window's rows, or the samples kept with its hourly aggregates. */

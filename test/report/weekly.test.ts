@@ -42,7 +42,7 @@ describe('the weekly report', () => {
     const md = weekly({ ...shifted, attribution }, 'md');
     const at = (s: string) => md.indexOf(`${s}\n`);
     assert.ok(at('## Data drift') < at('## What drives the decisions') && at('## What drives the decisions') < at('## Model performance'), md);
-    assert.match(md, /^\*\*Attribution shift 0\.457 \(critical\)\*\*\. Each feature's share of the mean absolute SHAP value on 2,000 of the window's 1,000,000 rows \(an even sample drawn from the row samples kept with its hourly aggregates\), against 2,000 reference rows\./m);
+    assert.match(md, /^\*\*Attribution shift 0\.457 \(critical\)\*\*\. Each feature's share of the mean absolute SHAP value on 2,000 of the window's 1,000,000 rows \(drawn from the row samples kept with its hourly aggregates\), against 2,000 reference rows\./m);
     assert.match(md, /^\| feature \| share now \| share on the reference \|\n\| --- \| --- \| --- \|\n\| PAY_0 \| 50\.0 % \| 4\.3 % \|$/m);
     assert.equal(md.match(/^\| [A-Z_0-9]+ \| \d+\.\d % \| \d+\.\d % \|$/gm)?.length, 10, 'the ten largest shares');
     assert.match(weekly({ ...shifted, attribution }, 'html'), /<h2>What drives the decisions<\/h2>/);
