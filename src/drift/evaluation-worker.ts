@@ -211,7 +211,7 @@ function attributionOf(key: string, source: AttributionRows, minWindow: number):
     const columns = a.names.map((name) => window.columns.get(name)!);
     const keys = window.keys;
     if (keys === undefined || (window.n > 0 && Number.isNaN(keys[0]!))) {
-      // No keys (PostgreSQL reads no ids yet): an even sample, explained afresh each time.
+      // A window read without its ids has no keys: an even sample, explained afresh each time.
       const indexes = evenSample(window.n, ATTRIBUTION_SAMPLE_ROWS);
       const rows = new Float32Array(indexes.length * width);
       columns.forEach((column, j) => indexes.forEach((r, i) => (rows[i * width + j] = column[r]!)));
