@@ -3,6 +3,9 @@
 //    single-row onnxruntime inference measured in the same process and run.
 // 2. /predict with "explain": true on every request against without, on one server, reps
 //    interleaved (A B, A B, ...) so a slow spell of this shared host falls on both alike.
+// 3. The sampling error of attribution drift's shares: 300 seeded random draws of 2,000 and
+//    of 512 rows (a bucket's sample) from the 5,000 reference rows, each draw's shares against
+//    those of all 5,000 (total variation).
 // Medians of BENCH_REPS (default 5) reps; written to bench/results/explain.json. Figures are
 // indicative (the machine is shared) and asserted nowhere.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,6 +13,7 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { readCsvColumns } from '../src/data/csv.js';
+import { attributionShift, shares, type RowExplainer } from '../src/explain/attribution-drift.js';
 import { loadBundle } from '../src/model/bundle.js';
 import { demoRows } from '../test/helpers/demo-rows.js';
 import { median, startServer, stopServer } from './service-process.js';
@@ -43,7 +47,9 @@ async function treeShapAlone(): Promise<Record<string, unknown>> {
       inferUs.push(Number(process.hrtime.bigint() - t) / 1e3 / n);
       console.log(`  rep ${rep + 1}/${REPS}: TreeSHAP ${explainUs.at(-1)!.toFixed(1)} µs/row, onnxruntime single-row inference ${inferUs.at(-1)!.toFixed(1)} µs`);
     }
+    const sampling = samplingError(model.explainer, rows, csv.rows, width);
     return {
+      sampling_error_total_variation: sampling,
       model: model.explainer.source,
       rows: csv.rows,
       treeshap_us_per_row: Number(median(explainUs).toFixed(1)),
@@ -54,6 +60,40 @@ async function treeShapAlone(): Promise<Record<string, unknown>> {
   } finally {
     await model.scorer!.close();
   }
+}
+
+/** Total variation between the shares of random draws of k rows and the shares of all rows: median and 99th percentile of 300 draws. */
+function samplingError(explainer: RowExplainer, rows: Float32Array, n: number, width: number): Record<string, { median: number; p99: number }> {
+  const abs: Float64Array[] = [];
+  const phi = new Float64Array(width);
+  for (let i = 0; i < n; i++) {
+    explainer.explainInto(rows, i * width, phi);
+    abs.push(phi.map(Math.abs));
+  }
+  const sharesOf = (idx: ArrayLike<number>) => {
+    const sum = new Float64Array(width);
+    for (let r = 0; r < idx.length; r++) for (let j = 0; j < width; j++) sum[j]! += abs[idx[r]!]![j]!;
+    return shares(sum);
+  };
+  const all = sharesOf(Int32Array.from({ length: n }, (_, i) => i));
+  let seed = 12345;
+  const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const out: Record<string, { median: number; p99: number }> = {};
+  for (const k of [2000, 512]) {
+    const tv: number[] = [];
+    for (let draw = 0; draw < 300; draw++) {
+      const perm = Int32Array.from({ length: n }, (_, i) => i);
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+      }
+      tv.push(attributionShift(all, sharesOf(perm.subarray(0, k))));
+    }
+    tv.sort((a, b) => a - b);
+    out[`rows_${k}`] = { median: Number(tv[150]!.toFixed(4)), p99: Number(tv[296]!.toFixed(4)) };
+  }
+  console.log(`  sampling error (total variation of a draw's shares from all ${n} rows'): ${JSON.stringify(out)}`);
+  return out;
 }
 
 interface Run { rps: number; p50: number; p99: number; errors: number }

@@ -1,6 +1,9 @@
 // `npm run bench:window`: the window kept as hourly aggregates (docs/drift.md).
 // 1. A full evaluation of a 1,000,000-row window of the demo model (23 features) by the
-//    evaluation process: the first (the buckets folded from the audit log) and warm ones.
+//    evaluation process: the first (the buckets folded from the audit log) and warm ones;
+//    then warm ones with attribution drift (2,000 rows drawn from the buckets' samples and
+//    explained) against without, in the same run; and the same on the rows path (the 1M
+//    rows held in memory, VIGIA_EXACT_WINDOW_ROWS raised to 1M).
 // 2. A full evaluation of a 7-day window at 1,000 predictions/s (604.8 million predictions):
 //    168 hourly buckets built synthetically (a bucket folded from real rows of the demo
 //    model, its counts scaled to 3.6 million rows), merged and evaluated in a fresh process.
@@ -70,11 +73,13 @@ async function millionRowWindow(dir: string) {
   });
   db.exec('COMMIT');
   db.close();
-  const { registry, ctx } = await demo();
-  const run = async (label: string, evaluations: number) => {
+  const { registry, model, ctx } = await demo();
+  let attribution: unknown;
+  const run = async (label: string, evaluations: number, explain = false, exactWindowRows?: number) => {
     const reported: number[] = [];
     const monitor = await DriftMonitor.start({
-      db: { engine: 'sqlite', path: dbPath }, models: [ctx], windowMs: 7 * 86_400_000, intervalMs: 0,
+      ...(exactWindowRows === undefined ? {} : { exactWindowRows }),
+      db: { engine: 'sqlite', path: dbPath }, models: [explain ? { ...ctx, attribution: { dir: model.dir, manifest: model.manifest } } : ctx], windowMs: 7 * 86_400_000, intervalMs: 0,
       onEvaluated: (_k, o) => { if ('peakRssBytes' in o) reported.push(o.peakRssBytes); },
     });
     const times: number[] = [];
@@ -83,6 +88,10 @@ async function millionRowWindow(dir: string) {
       const report = await monitor.evaluate(modelKey('credit-default', '1.0.0'));
       times.push((performance.now() - t0) / 1000);
       log(`  ${label} evaluation ${i + 1}: ${times[i]!.toFixed(2)} s for ${report.n} rows, status ${report.summary.status}, KS error ${report.features.find((f) => f.feature === 'BILL_AMT1')?.ks?.statistic_error}`);
+      if (explain) {
+        const a = report.attribution!;
+        if (exactWindowRows === undefined) attribution = { rows_explained: a.rows_explained, sampled_from: a.sampled_from, shift: a.shift, severity: a.severity, top: a.features.slice(0, 3).map((f) => f.feature) };
+      }
     }
     await monitor.close();
     return { times, peakRssMb: Math.round(Math.max(...reported) / 2 ** 20) };
@@ -91,6 +100,16 @@ async function millionRowWindow(dir: string) {
   const built = await run('first ever (buckets folded from the rows)', 4);
   // A restart: the stored buckets are loaded and checked against the audit log.
   const restarted = await run('after a restart (stored buckets)', 4);
+  // Attribution drift against none, alternately, warm evaluations of the same window.
+  const plain: number[] = [];
+  const explained: number[] = [];
+  for (let rep = 0; rep < 2; rep++) {
+    plain.push(...(await run('without attribution drift', 4)).times.slice(1));
+    explained.push(...(await run('with attribution drift', 4, true)).times.slice(1));
+  }
+  // The same window judged from its rows (all 1M held in memory), with attribution drift and without.
+  const rowsPlain = await run('rows path, without attribution drift', 4, false, ROWS);
+  const rowsExplained = await run('rows path, with attribution drift', 4, true, ROWS);
   await registry.close();
   return {
     rows: ROWS,
@@ -99,6 +118,14 @@ async function millionRowWindow(dir: string) {
     first_after_restart_s: Number(restarted.times[0]!.toFixed(3)),
     warm_median_s: Number(median([...built.times.slice(1), ...restarted.times.slice(1)]).toFixed(3)),
     after_restart_peak_rss_mb: restarted.peakRssMb,
+    warm_without_attribution_median_s: Number(median(plain).toFixed(3)),
+    warm_with_attribution_median_s: Number(median(explained).toFixed(3)),
+    attribution_added_s: Number((median(explained) - median(plain)).toFixed(3)),
+    rows_path_first_without_attribution_s: Number(rowsPlain.times[0]!.toFixed(3)),
+    rows_path_first_with_attribution_s: Number(rowsExplained.times[0]!.toFixed(3)),
+    rows_path_warm_without_attribution_median_s: Number(median(rowsPlain.times.slice(1)).toFixed(3)),
+    rows_path_warm_with_attribution_median_s: Number(median(rowsExplained.times.slice(1)).toFixed(3)),
+    attribution,
   };
 }
 

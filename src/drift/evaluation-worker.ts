@@ -21,9 +21,10 @@ import { buildFairnessReport, countGroups, type FairnessReport } from '../fairne
 import { PgWindowCache, readPgCohort } from '../store/pg-window.js';
 import { connectionConfig } from '../store/postgres.js';
 import { WindowCache, type WindowRows } from '../store/window.js';
-import { ATTRIBUTION_SAMPLE_ROWS, attributionReport, evenSample, meanAbsoluteAttribution, shares, type AttributionReport } from '../explain/attribution-drift.js';
+import { ATTRIBUTION_SAMPLE_ROWS, attributionReport, evenSample, meanAbsoluteAttribution, meanAbsoluteAttributionByKey, shares, type AttributionReport } from '../explain/attribution-drift.js';
 import { loadExplainer, readSampleRows, type ModelExplainer } from '../explain/model-explainer.js';
 import { SqliteWindowBuckets } from '../store/window-buckets.js';
+import { BucketSample, windowSample, type WindowSample } from './bucket-sample.js';
 import { aggregateCount, windowAggregateLayout } from './window-aggregate.js';
 import { diagnose } from './diagnosis.js';
 import type { EvaluationInit, EvaluationReply, EvaluationRequest } from './evaluation-protocol.js';
@@ -37,9 +38,14 @@ interface WindowDrift {
   readonly drift: DriftReport;
   readonly scores: Float64Array;
   readonly path: 'rows' | 'aggregates';
-  /** The window's rows, on the rows path (attribution drift explains a sample of them); the aggregates keep none. */
-  readonly window?: WindowRows;
+  /** What attribution drift explains a sample of: the window's rows, or the aggregates' bucket samples. */
+  readonly rows?: AttributionRows;
 }
+
+/** A window's rows for attribution drift: its columns (rows path) or a sample drawn from its buckets' samples (aggregates path). */
+type AttributionRows =
+  | { readonly kind: 'rows'; readonly window: WindowRows }
+  | { readonly kind: 'hourly_samples'; readonly n: number; readonly names: readonly string[]; readonly sample: WindowSample };
 
 /** What the evaluation reads from the audit log, on either engine. */
 interface EvaluationSource {
@@ -79,14 +85,19 @@ function sqliteSource(path: string, exactWindowRows: number): EvaluationSource {
           caches.set(key, cache);
         }
         const window = cache.refresh(req.fromMs);
-        return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows', window };
+        return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows', rows: { kind: 'rows', window } };
       }
-      // Too many rows to hold: the rows' columns go, the hourly aggregates answer.
+      // Too many rows to hold: the rows' columns go, the hourly aggregates answer, and
+      // attribution drift explains an even sample drawn from the buckets' row samples.
       caches.delete(key);
+      const names = source.layout.features.map((f) => f.name);
       return {
         drift: buildAggregateReport(ctx, { layout: source.layout, ...aggregated }, { fromMs: aggregated.fromMs, toMs: req.toMs }, new Date(req.nowMs)),
         scores: new Float64Array(0),
         path: 'aggregates',
+        ...(aggregated.samples === undefined || !attributions.has(key)
+          ? {}
+          : { rows: { kind: 'hourly_samples', n: aggregateCount(aggregated.aggregate), names, sample: windowSample(aggregated.samples, ATTRIBUTION_SAMPLE_ROWS, names.length) } }),
       };
     },
     cohort: (model, version, fromMs, toMs) => cohorts.read(model, version, fromMs, toMs),
@@ -138,7 +149,7 @@ async function postgresSource(url: string): Promise<EvaluationSource> {
       let cache = caches.get(key);
       if (cache === undefined) caches.set(key, (cache = new PgWindowCache(c, baseline.model, baseline.modelVersion, baseline.features.map((f) => f.name))));
       const window = await cache.refresh(req.fromMs);
-      return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows', window };
+      return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows', rows: { kind: 'rows', window } };
     },
     cohort: async (model, version, fromMs, toMs) => readPgCohort(await connected(), model, version, fromMs, toMs),
     fairness: () => undefined,
@@ -152,7 +163,13 @@ async function postgresSource(url: string): Promise<EvaluationSource> {
 let source: EvaluationSource | undefined;
 
 /** Per model version: its explainer and the attribution shares of its reference sample. */
-const attributions = new Map<string, { explainer: ModelExplainer; names: string[]; reference: { shares: Float64Array; rows: number } }>();
+const attributions = new Map<string, {
+  explainer: ModelExplainer;
+  names: string[];
+  reference: { shares: Float64Array; rows: number };
+  /** |SHAP| of the rows drawn at the last evaluation, by key (either path on SQLite). */
+  known: Map<number, Float64Array>;
+}>();
 
 /** Loads the explainers of the tree models and explains (a sample of) their reference rows, once. */
 async function prepareAttributions(init: EvaluationInit): Promise<void> {
@@ -175,7 +192,7 @@ async function prepareAttribution(key: string, ctx: EvaluationInit['models'][str
   if (!explainer.available) return;
   const sample = await readSampleRows(dir, manifest);
   const rows = pick(sample.rows, names.length, evenSample(sample.count, ATTRIBUTION_SAMPLE_ROWS));
-  attributions.set(key, { explainer, names, reference: { shares: shares(meanAbsoluteAttribution(explainer, rows.rows, rows.count)), rows: rows.count } });
+  attributions.set(key, { explainer, names, reference: { shares: shares(meanAbsoluteAttribution(explainer, rows.rows, rows.count)), rows: rows.count }, known: new Map() });
 }
 
 /** The rows at `indexes` of row-major float32 `rows`. */
@@ -185,19 +202,48 @@ function pick(rows: Float32Array, width: number, indexes: Int32Array): { rows: F
   return { rows: out, count: indexes.length };
 }
 
-/** Attribution drift of the window: an even sample of at most ATTRIBUTION_SAMPLE_ROWS rows explained. */
-function attributionOf(key: string, window: WindowRows, minWindow: number): AttributionReport | undefined {
+/**
+ * Attribution drift of the window: at most ATTRIBUTION_SAMPLE_ROWS rows explained, the
+ * window's rows with the lowest sample keys, or an even sample drawn from the samples its
+ * hourly buckets keep (each row weighing the positions it stands for). A row drawn at the
+ * previous evaluation keeps its attribution (a logged row never changes).
+ */
+function attributionOf(key: string, source: AttributionRows, minWindow: number): AttributionReport | undefined {
   const a = attributions.get(key);
   if (a === undefined) return undefined;
-  const indexes = evenSample(window.n, ATTRIBUTION_SAMPLE_ROWS);
   const width = a.names.length;
-  const rows = new Float32Array(indexes.length * width);
-  a.names.forEach((name, j) => {
-    const column = window.columns.get(name)!;
-    indexes.forEach((r, i) => (rows[i * width + j] = column[r]!));
-  });
-  const windowShares = shares(meanAbsoluteAttribution(a.explainer, rows, indexes.length));
-  return attributionReport(a.names, a.reference, { shares: windowShares, rows: window.n, explained: indexes.length }, minWindow);
+  if (source.kind === 'rows') {
+    const { window } = source;
+    const columns = a.names.map((name) => window.columns.get(name)!);
+    const keys = window.keys;
+    if (keys === undefined || (window.n > 0 && Number.isNaN(keys[0]!))) {
+      // A window read without its ids has no keys: an even sample, explained afresh each time.
+      const indexes = evenSample(window.n, ATTRIBUTION_SAMPLE_ROWS);
+      const rows = new Float32Array(indexes.length * width);
+      columns.forEach((column, j) => indexes.forEach((r, i) => (rows[i * width + j] = column[r]!)));
+      const windowShares = shares(meanAbsoluteAttribution(a.explainer, rows, indexes.length));
+      return attributionReport(a.names, a.reference, { shares: windowShares, rows: window.n, explained: indexes.length, sampledFrom: 'rows' }, minWindow);
+    }
+    // The window's rows with the lowest keys (all of them when fewer): a uniform sample that
+    // stays put between evaluations but for the rows that came or left, so the attributions
+    // of the rows drawn last time are reused as on the aggregates path.
+    const pick = new BucketSample(width, ATTRIBUTION_SAMPLE_ROWS);
+    for (let r = 0; r < window.n; r++) pick.offer(keys[r]!, (j) => columns[j]![r]!);
+    const drawn = pick.rows();
+    const mean = meanAbsoluteAttributionByKey(a.explainer, { rows: drawn.values, count: pick.size, weights: new Float64Array(pick.size).fill(1), keys: drawn.keys }, a.known);
+    a.known = mean.known;
+    return attributionReport(a.names, a.reference, { shares: shares(mean.mean), rows: window.n, explained: pick.size, sampledFrom: 'rows' }, minWindow);
+  }
+  // The buckets' samples are in the layout's feature order: put each column where the explainer reads it.
+  const { sample, names } = source;
+  const from = a.names.map((name) => names.indexOf(name));
+  const rows = new Float32Array(sample.count * width);
+  for (let i = 0; i < sample.count; i++) for (let j = 0; j < width; j++) rows[i * width + j] = from[j]! < 0 ? Number.NaN : sample.rows[i * names.length + from[j]!]!;
+  // A row drawn at the last evaluation too is not explained again (its attribution cannot have changed).
+  const mean = meanAbsoluteAttributionByKey(a.explainer, { rows, count: sample.count, weights: sample.weights, keys: sample.keys }, a.known);
+  a.known = mean.known;
+  const windowShares = shares(mean.mean);
+  return attributionReport(a.names, a.reference, { shares: windowShares, rows: source.n, explained: sample.count, sampledFrom: 'hourly_samples' }, minWindow);
 }
 
 
@@ -216,7 +262,7 @@ async function evaluate(req: EvaluationRequest): Promise<void> {
     const ctx = data.models[req.key];
     if (ctx === undefined) throw new Error(`no baseline for ${req.key}`);
     const { baseline } = ctx;
-    const { drift, scores, path, window } = await source.drift(req.key, ctx, req);
+    const { drift, scores, path, rows } = await source.drift(req.key, ctx, req);
     let performance: PerformanceReport | null = null;
     let performanceError: string | undefined;
     if (ctx.performance !== undefined) {
@@ -233,9 +279,8 @@ async function evaluate(req: EvaluationRequest): Promise<void> {
     } catch (err) {
       fairnessError = (err as Error).message;
     }
-    // Attribution drift explains a sample of the window's rows: on the rows path only (the
-    // hourly aggregates keep no rows; see docs/explanations.md).
-    const attribution = window === undefined ? undefined : attributionOf(req.key, window, ctx.thresholds.minWindow);
+    // Attribution drift explains a sample of the window, on either path (docs/explanations.md).
+    const attribution = rows === undefined ? undefined : attributionOf(req.key, rows, ctx.thresholds.minWindow);
     const report = {
       ...buildModelReport(drift, performance, { drift: ctx.thresholds, performance: ctx.performance?.thresholds ?? null }, performanceError, attribution),
       ...(fairness === undefined ? {} : { fairness }),

@@ -43,6 +43,43 @@ export function meanAbsoluteAttribution(explainer: RowExplainer, rows: Float32Ar
   return sums;
 }
 
+/**
+ * The mean |SHAP value| per feature of rows named by `keys`, each weighing `weights[i]` (a
+ * bucket-sample row standing for several positions of the even sample) (the hash of their
+ * prediction id), explaining only the rows `known` lacks. A logged row never changes, so
+ * its attribution under one explainer never does: the bucket samples of a large window
+ * change little between evaluations (mostly the current hour's), and a warm evaluation
+ * explains only the rows new to the draw. Returns the mean, the attributions of this
+ * draw's rows (the next call's `known`: bounded by the draw) and how many were explained.
+ */
+export function meanAbsoluteAttributionByKey(
+  explainer: RowExplainer,
+  rows: { readonly rows: Float32Array; readonly count: number; readonly weights: Float64Array; readonly keys: Float64Array },
+  known: ReadonlyMap<number, Float64Array>,
+): { mean: Float64Array; known: Map<number, Float64Array>; explained: number } {
+  const w = explainer.width;
+  const sums = new Float64Array(w);
+  const next = new Map<number, Float64Array>();
+  let explained = 0;
+  let total = 0;
+  for (let i = 0; i < rows.count; i++) {
+    const key = rows.keys[i]!;
+    let abs = known.get(key) ?? next.get(key);
+    if (abs === undefined) {
+      abs = new Float64Array(w);
+      explainer.explainInto(rows.rows, i * w, abs);
+      for (let j = 0; j < w; j++) abs[j] = Math.abs(abs[j]!);
+      explained++;
+    }
+    next.set(key, abs);
+    const weight = rows.weights[i]!;
+    total += weight;
+    for (let j = 0; j < w; j++) sums[j]! += weight * abs[j]!;
+  }
+  if (total > 0) for (let j = 0; j < w; j++) sums[j]! /= total;
+  return { mean: sums, known: next, explained };
+}
+
 /** Each value's share of their sum (all zeros when the sum is 0). */
 export function shares(values: Float64Array): Float64Array {
   let total = 0;
@@ -59,9 +96,11 @@ export function attributionShift(reference: Float64Array, current: Float64Array)
 
 /** The attribution section of a model report. */
 export interface AttributionReport {
-  /** Rows in the window, and how many of them were explained (an even sample). */
+  /** Rows in the window, and how many of them the shares were taken over (a sample). */
   readonly window_rows: number;
   readonly rows_explained: number;
+  /** Where the explained rows came from: the window's rows, or the samples kept with its hourly aggregates. */
+  readonly sampled_from: 'rows' | 'hourly_samples';
   readonly reference_rows_explained: number;
   /** ½ Σ |window share − reference share|; null below the minimum window. */
   readonly shift: number | null;
@@ -74,7 +113,7 @@ export interface AttributionReport {
 export function attributionReport(
   names: readonly string[],
   reference: { readonly shares: Float64Array; readonly rows: number },
-  window: { readonly shares: Float64Array; readonly rows: number; readonly explained: number },
+  window: { readonly shares: Float64Array; readonly rows: number; readonly explained: number; readonly sampledFrom: AttributionReport['sampled_from'] },
   minWindow: number,
 ): AttributionReport {
   const enough = window.explained >= minWindow;
@@ -83,5 +122,5 @@ export function attributionReport(
   const features = names
     .map((feature, j) => ({ feature, window_share: window.shares[j]!, reference_share: reference.shares[j]! }))
     .sort((a, b) => b.window_share - a.window_share || a.feature.localeCompare(b.feature));
-  return { window_rows: window.rows, rows_explained: window.explained, reference_rows_explained: reference.rows, shift, severity, features };
+  return { window_rows: window.rows, rows_explained: window.explained, sampled_from: window.sampledFrom, reference_rows_explained: reference.rows, shift, severity, features };
 }

@@ -36,6 +36,8 @@ export class TreeShap {
   private readonly pathZero: Float64Array;
   private readonly pathOne: Float64Array;
   private readonly pathWeight: Float64Array;
+  /** 1 / k for k = 0 … maxDepth + 2 (recip[0] unused): the path updates multiply, never divide. */
+  private readonly recip: Float64Array;
   private phi: Float64Array = new Float64Array(0);
   private row: Float32Array = new Float32Array(0);
   private rowOffset = 0;
@@ -74,6 +76,7 @@ export class TreeShap {
     this.pathZero = new Float64Array(size);
     this.pathOne = new Float64Array(size);
     this.pathWeight = new Float64Array(size);
+    this.recip = Float64Array.from({ length: d + 2 }, (_, k) => (k === 0 ? 0 : 1 / k));
   }
 
   private expectation(node: number): number {
@@ -139,9 +142,13 @@ export class TreeShap {
     Z[start + depth] = zeroFraction;
     O[start + depth] = oneFraction;
     W[start + depth] = depth === 0 ? 1 : 0;
+    const per = this.recip[depth + 1]!;
+    const oneStep = oneFraction * per;
+    const zeroStep = zeroFraction * per;
     for (let i = depth - 1; i >= 0; i--) {
-      W[start + i + 1]! += (oneFraction * W[start + i]! * (i + 1)) / (depth + 1);
-      W[start + i] = (zeroFraction * W[start + i]! * (depth - i)) / (depth + 1);
+      const w = W[start + i]!;
+      W[start + i + 1]! += oneStep * w * (i + 1);
+      W[start + i] = zeroStep * w * (depth - i);
     }
 
     const tc = e.trueChild[node]!;
@@ -182,17 +189,22 @@ export class TreeShap {
     const Z = this.pathZero;
     const O = this.pathOne;
     const W = this.pathWeight;
+    const R = this.recip;
     const one = O[start + k]!;
     const zero = Z[start + k]!;
     let next = W[start + depth]!;
-    for (let i = depth - 1; i >= 0; i--) {
-      if (one !== 0) {
+    if (one !== 0) {
+      const up = (depth + 1) / one;
+      const down = zero * R[depth + 1]!;
+      for (let i = depth - 1; i >= 0; i--) {
         const tmp = W[start + i]!;
-        W[start + i] = (next * (depth + 1)) / ((i + 1) * one);
-        next = tmp - (W[start + i]! * zero * (depth - i)) / (depth + 1);
-      } else {
-        W[start + i] = (W[start + i]! * (depth + 1)) / (zero * (depth - i));
+        const w = next * up * R[i + 1]!;
+        W[start + i] = w;
+        next = tmp - w * down * (depth - i);
       }
+    } else {
+      const up = (depth + 1) / zero;
+      for (let i = depth - 1; i >= 0; i--) W[start + i] = W[start + i]! * up * R[depth - i]!;
     }
     for (let i = k; i < depth; i++) {
       F[start + i] = F[start + i + 1]!;
@@ -204,18 +216,25 @@ export class TreeShap {
   /** The total weight of the path with element `k` unwound, without changing the path. */
   private unwoundSum(start: number, depth: number, k: number): number {
     const W = this.pathWeight;
+    const R = this.recip;
     const one = this.pathOne[start + k]!;
     const zero = this.pathZero[start + k]!;
-    let next = W[start + depth]!;
     let total = 0;
-    for (let i = depth - 1; i >= 0; i--) {
-      if (one !== 0) {
-        const tmp = (next * (depth + 1)) / ((i + 1) * one);
+    // The divisions of Algorithm 2 are hoisted out (reciprocals of small integers from a
+    // table): the loop's dependency chain through `next` is then multiplies and a subtract,
+    // where a division each step made it latency-bound.
+    if (one !== 0) {
+      const up = (depth + 1) / one;
+      const down = zero * R[depth + 1]!;
+      let next = W[start + depth]!;
+      for (let i = depth - 1; i >= 0; i--) {
+        const tmp = next * up * R[i + 1]!;
         total += tmp;
-        next = W[start + i]! - (tmp * zero * (depth - i)) / (depth + 1);
-      } else {
-        total += W[start + i]! / zero / ((depth - i) / (depth + 1));
+        next = W[start + i]! - tmp * down * (depth - i);
       }
+    } else {
+      const up = (depth + 1) / zero;
+      for (let i = depth - 1; i >= 0; i--) total += W[start + i]! * up * R[depth - i]!;
     }
     return total;
   }

@@ -80,7 +80,7 @@ function attributionReading(r: ServedReport): AttributionReading | null {
   return {
     shift: fixed(a.shift, 3),
     tone: a.severity === 'insufficient_data' ? 'unknown' : a.severity,
-    note: `Each feature's share of the mean absolute SHAP value on ${count(a.rows_explained)} of the window's ${count(a.window_rows)} rows (an even sample), against ${count(a.reference_rows_explained)} reference rows. Shift (total variation distance, 0–1) ${fixed(a.shift, 3)}; warning from 0.10, critical from 0.25.`,
+    note: `Each feature's share of the mean absolute SHAP value on ${count(a.rows_explained)} of the window's ${count(a.window_rows)} rows (${a.sampled_from === 'hourly_samples' ? 'drawn from the row samples kept with its hourly aggregates' : 'a uniform sample'}), against ${count(a.reference_rows_explained)} reference rows. Shift (total variation distance, 0–1) ${fixed(a.shift, 3)}; warning from 0.10, critical from 0.25.`,
     lines: a.features.slice(0, 10).map((f) => ({ feature: f.feature, window: percent(f.window_share), reference: percent(f.reference_share) })),
   };
 }

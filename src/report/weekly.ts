@@ -3,7 +3,8 @@ import { STATUS_WORDS, type Figure, type Reading, type Tone } from './reading.js
 
 /**
  * The weekly report of the seed (the e-mail to the model's owners): API performance, data
- * drift, model performance (estimated before labels, realized after), and actions. Built
+ * drift, what drives the decisions (attribution drift, tree models), model performance
+ * (estimated before labels, realized after), and actions. Built
  * from the same reading of the report as the status page, as a small document rendered to
  * Markdown or to a self-contained HTML page. Pure.
  */
@@ -52,6 +53,7 @@ function document(r: Reading, info: WeeklyInfo): Block[] {
       rows: r.features.map((f) => [f.feature, f.kind, f.psi, f.ksD, f.ksP, f.chi2P, f.missing, f.severity]),
       tones: r.features.map((f) => f.tone),
     },
+    ...attribution(r),
     { kind: 'heading', level: 2, text: 'Model performance' },
     { kind: 'paragraph', text: r.performance.note },
     ...(r.performance.cohort === null ? [] : [{ kind: 'paragraph' as const, text: `Matured cohort: ${r.performance.cohort}.` }]),
@@ -64,6 +66,17 @@ function document(r: Reading, info: WeeklyInfo): Block[] {
     { kind: 'heading', level: 2, text: 'Actions' },
     { kind: 'heading', level: 3, text: r.steps.title },
     { kind: 'list', items: r.steps.items },
+  ];
+}
+
+/** Attribution drift (tree models), as the status page shows it: what drives the decisions now against the reference. */
+function attribution(r: Reading): Block[] {
+  const a = r.attribution;
+  if (a === null) return [];
+  return [
+    { kind: 'heading', level: 2, text: 'What drives the decisions' },
+    { kind: 'paragraph', strong: `Attribution shift ${a.shift} (${VERDICT[a.tone]})`, text: `. ${a.note}` },
+    { kind: 'table', head: ['feature', 'share now', 'share on the reference'], rows: a.lines.map((l) => [l.feature, l.window, l.reference]) },
   ];
 }
 

@@ -213,6 +213,12 @@ export const MIGRATIONS: readonly MigrationStep[] = [
   // answer; its row names the answered prediction it copies and was never returned.
   { sqlite: `ALTER TABLE predictions ADD COLUMN shadow_of TEXT;`,
     postgres: `ALTER TABLE predictions ADD COLUMN shadow_of text;` },
+  // A bounded sample of each hourly bucket's rows (src/drift/bucket-sample.ts), so that
+  // attribution drift has rows to explain on a window evaluated from its aggregates. NULL in
+  // the buckets stored before this step: the window is folded again from the audit log once.
+  // PostgreSQL: nothing yet (no hourly aggregates there in this step).
+  { sqlite: `ALTER TABLE window_buckets ADD COLUMN sample BLOB;`,
+    postgres: null },
 ];
 
 /** How many steps the SQLite schema has (steps with SQLite text, counted in `user_version`). */

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { CohortRows } from './cohort.js';
+import { sampleKey } from '../drift/bucket-sample.js';
 import { WindowColumns, type WindowRows } from './window-columns.js';
 
 /**
@@ -57,14 +58,15 @@ export class PgWindowCache {
 
   async refresh(fromMs: number): Promise<WindowRows> {
     const result = await this.cursor.read(this.client, (fromTx, toTx) =>
-      this.client.query<[string, number, string, number]>({
-        text: `SELECT features, probability, event_ts_ms, latency_ms FROM predictions
+      this.client.query<[string, string, number, string, number]>({
+        text: `SELECT id, features, probability, event_ts_ms, latency_ms FROM predictions
                WHERE model = $1 AND model_version = $2 AND tx >= $3::xid8 AND tx < $4::xid8 AND event_ts_ms >= $5
                ORDER BY tx`,
         values: [this.model, this.version, fromTx, toTx, fromMs],
         rowMode: 'array',
       }));
-    for (const [features, probability, ts, latency] of result.rows) this.rows.add(features, probability, Number(ts), latency);
+    // The key names the row for attribution drift's sample, as on SQLite (src/store/window.ts).
+    for (const [id, features, probability, ts, latency] of result.rows) this.rows.add(features, probability, Number(ts), latency, sampleKey(id));
     return this.rows.view(fromMs);
   }
 }

@@ -1,3 +1,4 @@
+import { BucketSample, sampleKey } from '../drift/bucket-sample.js';
 import { aggregateCount, emptyAggregate, foldPrediction, mergeInto, type WindowAggregateLayout } from '../drift/window-aggregate.js';
 import type { SqliteDatabase } from './database.js';
 
@@ -13,6 +14,12 @@ export interface AggregateWindow {
   readonly buckets: number;
   readonly firstHalfMean: number;
   readonly secondHalfMean: number;
+  /**
+   * Per bucket in the window (time order), its rows and a bounded sample of them, in the
+   * layout's feature order (src/drift/bucket-sample.ts). Absent when the store keeps no
+   * samples; attribution drift then has no rows to explain on this path.
+   */
+  readonly samples?: readonly { readonly rows: number; readonly sample: BucketSample }[];
 }
 
 /**
@@ -52,10 +59,12 @@ export function mergeBuckets(layout: WindowAggregateLayout, buckets: readonly (r
  * "seq > last" never skips a committed row. (Not so in PostgreSQL, where a sequence value is
  * taken before commit; a PostgreSQL store upserts bucket deltas in the writer's transaction
  * instead, see docs/drift.md.) A row lands in the bucket of its event time, so a replayed
- * row leaves the window with its own hour. Buckets older than the window are dropped.
+ * row leaves the window with its own hour. Buckets older than the window are dropped. Each
+ * bucket also keeps a bounded sample of its rows (src/drift/bucket-sample.ts, keyed by the
+ * prediction id, so a rebuild keeps the same rows), for attribution drift.
  *
- * With `persist` (a writable connection), the buckets changed by a refresh and the cursor
- * are written in one transaction (`window_buckets`, `window_cursors`), so a row is in the
+ * With `persist` (a writable connection), the buckets changed by a refresh (their samples
+ * with them) and the cursor are written in one transaction (`window_buckets`, `window_cursors`), so a row is in the
  * stored buckets exactly when its seq is at most the stored cursor. A new process loads
  * them, checks their row count against the audit log (the rows stay the source of truth)
  * and rebuilds from the rows when they disagree or are missing; then it folds only the
@@ -64,6 +73,7 @@ export function mergeBuckets(layout: WindowAggregateLayout, buckets: readonly (r
 export class SqliteWindowBuckets implements WindowBucketSource {
   private lastSeq = 0;
   private readonly buckets = new Map<number, Float64Array>();
+  private readonly samples = new Map<number, BucketSample>();
   private readonly dirty = new Set<number>();
   private readonly select;
   private folded = 0;
@@ -81,7 +91,7 @@ export class SqliteWindowBuckets implements WindowBucketSource {
     this.select = db
       // The unary + keeps SQLite off the (model, version, event time) index, which would make
       // every refresh walk the whole window: the rowid range reads only the rows since the cursor.
-      .prepare('SELECT seq, features, probability, event_ts_ms, latency_ms FROM predictions WHERE seq > ? AND +model = ? AND +model_version = ? AND +event_ts_ms >= ? ORDER BY seq')
+      .prepare('SELECT seq, id, features, probability, event_ts_ms, latency_ms FROM predictions WHERE seq > ? AND +model = ? AND +model_version = ? AND +event_ts_ms >= ? ORDER BY seq')
       .raw();
   }
 
@@ -97,7 +107,7 @@ export class SqliteWindowBuckets implements WindowBucketSource {
     const key = [model, modelVersion, this.layout.hash] as const;
     const cursor = this.persist.prepare('SELECT through_seq FROM window_cursors WHERE model = ? AND model_version = ? AND layout = ?').pluck().get(...key) as number | undefined;
     if (cursor === undefined) return;
-    const stored = this.persist.prepare('SELECT bucket_start_ms, rows, data FROM window_buckets WHERE model = ? AND model_version = ? AND layout = ? AND bucket_start_ms >= ?').raw().all(...key, first * BUCKET_MS) as [number, number, Buffer][];
+    const stored = this.persist.prepare('SELECT bucket_start_ms, rows, data, sample FROM window_buckets WHERE model = ? AND model_version = ? AND layout = ? AND bucket_start_ms >= ?').raw().all(...key, first * BUCKET_MS) as [number, number, Buffer, Buffer | null][];
     let rows = 0;
     for (const [, n] of stored) rows += n;
     const inLog = this.db.prepare('SELECT count(*) FROM predictions WHERE model = ? AND model_version = ? AND event_ts_ms >= ? AND seq <= ?').pluck().get(model, modelVersion, first * BUCKET_MS, cursor) as number;
@@ -105,9 +115,12 @@ export class SqliteWindowBuckets implements WindowBucketSource {
       this.origin = 'rebuilt';
       return;
     }
-    for (const [startMs, n, data] of stored) {
-      if (data.byteLength !== this.layout.size * 8) {
+    for (const [startMs, n, data, sampleBytes] of stored) {
+      // A bucket stored before the samples (NULL) or of another shape is folded again from the rows, with the rest.
+      const sample = sampleBytes === null ? undefined : BucketSample.fromBytes(sampleBytes, this.layout.features.length);
+      if (data.byteLength !== this.layout.size * 8 || sample === undefined || sample.size !== Math.min(n, sample.capacity)) {
         this.buckets.clear();
+        this.samples.clear();
         this.folded = 0;
         this.origin = 'rebuilt';
         return;
@@ -115,6 +128,7 @@ export class SqliteWindowBuckets implements WindowBucketSource {
       const bucket = new Float64Array(this.layout.size);
       new Uint8Array(bucket.buffer).set(data);
       this.buckets.set(startMs / BUCKET_MS, bucket);
+      this.samples.set(startMs / BUCKET_MS, sample);
       this.folded += n;
     }
     this.lastSeq = cursor;
@@ -126,11 +140,11 @@ export class SqliteWindowBuckets implements WindowBucketSource {
     if (this.persist === undefined) return;
     const { model, modelVersion } = this.layout.baseline;
     const key = [model, modelVersion, this.layout.hash] as const;
-    const upsert = this.persist.prepare('INSERT INTO window_buckets (model, model_version, layout, bucket_start_ms, rows, data) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET rows = excluded.rows, data = excluded.data');
+    const upsert = this.persist.prepare('INSERT INTO window_buckets (model, model_version, layout, bucket_start_ms, rows, data, sample) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET rows = excluded.rows, data = excluded.data, sample = excluded.sample');
     this.persist.transaction(() => {
       for (const k of this.dirty) {
         const b = this.buckets.get(k);
-        if (b !== undefined) upsert.run(...key, k * BUCKET_MS, b[0]!, Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+        if (b !== undefined) upsert.run(...key, k * BUCKET_MS, b[0]!, Buffer.from(b.buffer, b.byteOffset, b.byteLength), this.samples.get(k)!.toBytes());
       }
       // Buckets of other layouts of this model version belong to older baselines: they go too.
       this.persist!.prepare('DELETE FROM window_buckets WHERE model = ? AND model_version = ? AND (layout <> ? OR bucket_start_ms < ?)').run(model, modelVersion, this.layout.hash, first * BUCKET_MS);
@@ -149,6 +163,7 @@ export class SqliteWindowBuckets implements WindowBucketSource {
       if (k < first) {
         this.folded -= b[0]!;
         this.buckets.delete(k);
+        this.samples.delete(k);
         dropped = true;
       }
     }
@@ -161,17 +176,19 @@ export class SqliteWindowBuckets implements WindowBucketSource {
       return typeof v === 'number' ? v : Number.NaN;
     };
     const seqBefore = this.lastSeq;
-    const rows = this.select.iterate(this.lastSeq, model, modelVersion, first * BUCKET_MS) as IterableIterator<[number, string, number, number, number]>;
-    for (const [seq, features, probability, ts, latency] of rows) {
+    const rows = this.select.iterate(this.lastSeq, model, modelVersion, first * BUCKET_MS) as IterableIterator<[number, string, string, number, number, number]>;
+    for (const [seq, id, features, probability, ts, latency] of rows) {
       this.lastSeq = seq;
       const k = Math.floor(ts / BUCKET_MS);
       let bucket = this.buckets.get(k);
       if (bucket === undefined) {
         bucket = emptyAggregate(layout);
         this.buckets.set(k, bucket);
+        this.samples.set(k, new BucketSample(names.length));
       }
       values = JSON.parse(features) as Record<string, unknown>;
       foldPrediction(layout, bucket, value, probability, latency);
+      this.samples.get(k)!.offer(sampleKey(id), value);
       this.dirty.add(k);
       this.folded++;
     }
@@ -185,6 +202,6 @@ export class SqliteWindowBuckets implements WindowBucketSource {
       }
     }
     const held = [...this.buckets].sort((a, b) => a[0] - b[0]);
-    return mergeBuckets(layout, held, first * BUCKET_MS);
+    return { ...mergeBuckets(layout, held, first * BUCKET_MS), samples: held.map(([k, b]) => ({ rows: b[0]!, sample: this.samples.get(k)! })) };
   }
 }

@@ -6,6 +6,8 @@ export interface WindowRows {
   readonly scores: Float64Array;
   readonly tsMs: Float64Array;
   readonly latencyMs: Float64Array;
+  /** Each row's sample key (src/drift/bucket-sample.ts: the hash of its prediction id), when the store read the ids; NaN otherwise. */
+  readonly keys?: Float64Array;
 }
 
 /** Rows the column arrays hold at first; they grow by half when full. */
@@ -23,6 +25,7 @@ export class WindowColumns {
   private scores = new Float64Array(INITIAL_CAPACITY);
   private ts = new Float64Array(INITIAL_CAPACITY);
   private latency = new Float64Array(INITIAL_CAPACITY);
+  private keys = new Float64Array(INITIAL_CAPACITY);
 
   constructor(private readonly features: readonly string[]) {
     this.columns = features.map(() => new Float64Array(INITIAL_CAPACITY));
@@ -38,7 +41,7 @@ export class WindowColumns {
     const needed = live + extra;
     if (needed <= this.capacity / 2) {
       // Enough room once the expired front is dropped: slide the live rows down.
-      for (const a of [...this.columns, this.scores, this.ts, this.latency]) a.copyWithin(0, this.start, this.end);
+      for (const a of [...this.columns, this.scores, this.ts, this.latency, this.keys]) a.copyWithin(0, this.start, this.end);
     } else {
       this.capacity = Math.max(needed, Math.ceil(this.capacity * 1.5));
       const grow = (a: Float64Array) => {
@@ -50,13 +53,14 @@ export class WindowColumns {
       this.scores = grow(this.scores);
       this.ts = grow(this.ts);
       this.latency = grow(this.latency);
+      this.keys = grow(this.keys);
     }
     this.start = 0;
     this.end = live;
   }
 
-  /** Adds one row: its features as the audit log's JSON text, its score, event time and latency. */
-  add(features: string, probability: number, tsMs: number, latencyMs: number): void {
+  /** Adds one row: its features as the audit log's JSON text, its score, event time, latency and sample key (NaN: none). */
+  add(features: string, probability: number, tsMs: number, latencyMs: number, key = Number.NaN): void {
     if (this.end === this.capacity) this.reserve(1);
     const i = this.end++;
     const values = JSON.parse(features) as Record<string, unknown>;
@@ -68,6 +72,7 @@ export class WindowColumns {
     this.scores[i] = probability;
     this.ts[i] = tsMs;
     this.latency[i] = latencyMs;
+    this.keys[i] = key;
   }
 
   /** Drops from the front the rows older than `fromMs` and returns the window as views. */
@@ -80,6 +85,7 @@ export class WindowColumns {
       scores: view(this.scores),
       tsMs: view(this.ts),
       latencyMs: view(this.latency),
+      keys: view(this.keys),
     };
   }
 }

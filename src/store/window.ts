@@ -1,4 +1,5 @@
 import type { SqliteDatabase } from './database.js';
+import { sampleKey } from '../drift/bucket-sample.js';
 import { WindowColumns, type WindowRows } from './window-columns.js';
 
 export type { WindowRows };
@@ -27,7 +28,7 @@ export class WindowCache {
   ) {
     this.rows = new WindowColumns(features);
     this.select = db
-      .prepare('SELECT seq, features, probability, event_ts_ms, latency_ms FROM predictions WHERE seq > ? AND model = ? AND model_version = ? AND event_ts_ms >= ? ORDER BY seq')
+      .prepare('SELECT seq, id, features, probability, event_ts_ms, latency_ms FROM predictions WHERE seq > ? AND model = ? AND model_version = ? AND event_ts_ms >= ? ORDER BY seq')
       .raw();
   }
 
@@ -38,9 +39,10 @@ export class WindowCache {
 
   /** Reads the new rows, drops those older than `fromMs`, and returns the window as views. */
   refresh(fromMs: number): WindowRows {
-    const rows = this.select.iterate(this.lastSeq, this.model, this.version, fromMs) as IterableIterator<[number, string, number, number, number]>;
-    for (const [seq, features, probability, ts, latency] of rows) {
-      this.rows.add(features, probability, ts, latency);
+    const rows = this.select.iterate(this.lastSeq, this.model, this.version, fromMs) as IterableIterator<[number, string, string, number, number, number]>;
+    for (const [seq, id, features, probability, ts, latency] of rows) {
+      // The key names the row for attribution drift's sample (the same rule as the hourly buckets').
+      this.rows.add(features, probability, ts, latency, sampleKey(id));
       this.lastSeq = seq;
     }
     return this.rows.view(fromMs);

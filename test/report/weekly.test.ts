@@ -4,6 +4,7 @@ import { loadModels, type ModelRegistry } from '../../src/model/registry.js';
 import type { ServedReport } from '../../src/report/limits.js';
 import { readReport } from '../../src/report/reading.js';
 import { renderWeekly, windowNote } from '../../src/report/weekly.js';
+import { attributionReport } from '../../src/explain/attribution-drift.js';
 import { DEMO_MODELS } from '../helpers/app.js';
 import { demoLimits, demoReport } from '../helpers/reports.js';
 
@@ -31,6 +32,21 @@ describe('the weekly report', () => {
     assert.match(md, /^\| AUC \| 0\.7\d\d \| 0\.\d{3}–0\.\d{3} \| — \| ≥ 0\.78 \(critical < 0\.75\) \| ok \|$/m);
     assert.match(md, /^### Retrain now\n\n- Critical: feature LIMIT_BAL: PSI/m);
     assert.equal(md.match(/^\| [A-Z_0-9]+ \| (numeric|categorical) \|/gm)?.length, 23, 'every feature in the drift table');
+  });
+
+  it('has a section on what drives the decisions (attribution drift) between data drift and model performance, as the status page does', () => {
+    const names = shifted.features.map((f) => f.feature);
+    const even = Float64Array.from(names, () => 1 / names.length);
+    const now = Float64Array.from(names, (n) => (n === 'PAY_0' ? 0.5 : 0.5 / (names.length - 1)));
+    const attribution = attributionReport(names, { shares: even, rows: 2000 }, { shares: now, rows: 1_000_000, explained: 2000, sampledFrom: 'hourly_samples' }, 100);
+    const md = weekly({ ...shifted, attribution }, 'md');
+    const at = (s: string) => md.indexOf(`${s}\n`);
+    assert.ok(at('## Data drift') < at('## What drives the decisions') && at('## What drives the decisions') < at('## Model performance'), md);
+    assert.match(md, /^\*\*Attribution shift 0\.457 \(critical\)\*\*\. Each feature's share of the mean absolute SHAP value on 2,000 of the window's 1,000,000 rows \(drawn from the row samples kept with its hourly aggregates\), against 2,000 reference rows\./m);
+    assert.match(md, /^\| feature \| share now \| share on the reference \|\n\| --- \| --- \| --- \|\n\| PAY_0 \| 50\.0 % \| 4\.3 % \|$/m);
+    assert.equal(md.match(/^\| [A-Z_0-9]+ \| \d+\.\d % \| \d+\.\d % \|$/gm)?.length, 10, 'the ten largest shares');
+    assert.match(weekly({ ...shifted, attribution }, 'html'), /<h2>What drives the decisions<\/h2>/);
+    assert.doesNotMatch(weekly(shifted, 'md'), /What drives the decisions/, 'no section for a model without attribution drift');
   });
 
   it('writes hostile bundle strings (band names, actions, feature names) as literal text in Markdown and in HTML', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { sampleKey } from '../../src/drift/bucket-sample.js';
 import { PgAuditLog } from '../../src/store/pg-audit-log.js';
 import { CommitSafeCursor, PgWindowCache, readPgCohort } from '../../src/store/pg-window.js';
 import { connectionConfig, ensurePartitions, openPostgres } from '../../src/store/postgres.js';
@@ -43,6 +44,8 @@ describe('PgWindowCache', { skip }, () => {
     const w = await new PgWindowCache(reader, 'm', '1', ['a', 'b']).refresh(0);
     assert.equal(w.n, 3);
     assert.deepEqual([...w.columns.get('a')!], [1, NaN, 5]);
+    // Each row carries its sample key (the hash of its prediction id), as on SQLite: attribution drift's sample.
+    assert.deepEqual([...w.keys!], ['id0', 'id1', 'id2'].map(sampleKey));
     assert.deepEqual([...w.columns.get('b')!], [2, 4, NaN]);
     assert.deepEqual([...w.scores], [0.3, 0.4, 0.5]);
     assert.deepEqual([...w.tsMs], [T0, T0 + 1, T0 + 2]);

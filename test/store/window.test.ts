@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { sampleKey } from '../../src/drift/bucket-sample.js';
 import { openDatabase } from '../../src/store/database.js';
 import { WindowCache } from '../../src/store/window.js';
 import { tempDir } from '../helpers/app.js';
@@ -27,6 +28,8 @@ describe('WindowCache', () => {
     const w = new WindowCache(db, 'm', '1', ['a', 'b']).refresh(0);
     assert.equal(w.n, 3);
     assert.deepEqual([...w.columns.get('a')!], [1, NaN, 5]);
+    // Each row carries its sample key (the hash of its prediction id): attribution drift's sample.
+    assert.deepEqual([...w.keys!], ['id0', 'id1', 'id2'].map(sampleKey));
     assert.deepEqual([...w.columns.get('b')!], [2, 4, NaN]);
     assert.deepEqual([...w.scores], [0.3, 0.4, 0.5]);
     assert.deepEqual([...w.latencyMs], [1.5, 1.5, 1.5]);
