@@ -147,11 +147,15 @@ export class DriftMonitor {
     return this.child?.pid;
   }
 
-  /** Evaluates one model version now (joining an evaluation already running for it). */
-  evaluate(key: string): Promise<ModelReport> {
+  /**
+   * Evaluates one model version now (joining an evaluation already running for it). `term`:
+   * the fleet's leader term when this replica evaluates for a fleet (what the evaluation
+   * stores is fenced by it).
+   */
+  evaluate(key: string, term?: number): Promise<ModelReport> {
     const running = this.inFlight.get(key);
     if (running !== undefined) return running;
-    const p = this.run(key).finally(() => this.inFlight.delete(key));
+    const p = this.run(key, term).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, p);
     return p;
   }
@@ -161,7 +165,7 @@ export class DriftMonitor {
     await Promise.all(this.keys.map((k) => this.evaluate(k).catch(() => undefined)));
   }
 
-  private async run(key: string): Promise<ModelReport> {
+  private async run(key: string, term: number | undefined): Promise<ModelReport> {
     if (this.closed) throw new Error('the drift monitor is closed');
     let child: ChildProcess;
     try {
@@ -171,7 +175,7 @@ export class DriftMonitor {
       throw err;
     }
     const nowMs = this.now();
-    const req: EvaluationRequest = { id: this.nextId++, key, fromMs: nowMs - this.opts.windowMs, toMs: nowMs + 1, nowMs };
+    const req: EvaluationRequest = { id: this.nextId++, key, fromMs: nowMs - this.opts.windowMs, toMs: nowMs + 1, nowMs, ...(term === undefined ? {} : { term }) };
     return new Promise<ModelReport>((resolve, reject) => {
       this.pending.set(req.id, (reply) => {
         if (reply.kind === 'report') {
