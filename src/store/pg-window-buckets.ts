@@ -96,13 +96,15 @@ export class PgWindowBuckets {
   }
 
   private async loadBuckets(first: number, through: string): Promise<void> {
-    const stored = await this.client.query<[string, string, Buffer]>({
-      text: 'SELECT bucket_start_ms, rows, data FROM window_buckets WHERE model = $1 AND model_version = $2 AND layout = $3 AND bucket_start_ms >= $4',
+    // As base64, decoded natively: node-postgres decodes a bytea's hex text in a JavaScript
+    // loop, three times slower for a week's 27 MB of buckets (measured: 2 s against 0.75 s).
+    const stored = await this.client.query<[string, string, string]>({
+      text: "SELECT bucket_start_ms, rows, encode(data, 'base64') FROM window_buckets WHERE model = $1 AND model_version = $2 AND layout = $3 AND bucket_start_ms >= $4",
       values: [...this.key, this.layout.hash, first * BUCKET_MS],
       rowMode: 'array',
     });
     for (const [startMs, rows, data] of stored.rows) {
-      if (!this.held.load(Number(startMs) / BUCKET_MS, Number(rows), data)) {
+      if (!this.held.load(Number(startMs) / BUCKET_MS, Number(rows), Buffer.from(data, 'base64'))) {
         this.held.clear();
         this.origin = 'rebuilt';
         return;
