@@ -156,7 +156,7 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
     windowMs: config.windowMs,
     // In a fleet the evaluator's timer runs only on the elected replica (FleetEvaluator).
     intervalMs: pool === undefined ? config.evalIntervalMs : 0,
-    // On PostgreSQL the window is always read exactly (hourly aggregates there are future work).
+    // Either engine judges a window above this many rows from its hourly aggregates.
     exactWindowRows: config.exactWindowRows,
     onEvaluated: (key, outcome) => {
       if ('report' in outcome) {
@@ -197,9 +197,9 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
   if (fleet === undefined) void started.evaluateAll();
 
   // Retention (archive then remove old rows) and the free-space sampling of the database's
-  // filesystem are SQLite-only for now (as are the hourly window aggregates and the ingest of
-  // predictions made elsewhere): on PostgreSQL the database server owns its storage, and
-  // retention there is future work (docs/fleet.md, limits).
+  // filesystem are SQLite-only for now (as is the ingest of predictions made elsewhere): on
+  // PostgreSQL the database server owns its storage, and retention there is future work
+  // (docs/fleet.md, limits).
   let diskFree = Number.POSITIVE_INFINITY;
   if (db.engine === 'sqlite') {
     const dbPath = db.path;

@@ -10,7 +10,8 @@ export interface EvaluationInit {
   readonly exactWindowRows: number;
 }
 
-export type EvaluationRequest = { readonly id: number; readonly key: string; readonly fromMs: number; readonly toMs: number; readonly nowMs: number };
+/** `term`: the fleet evaluator's leader term, which fences what the evaluation stores (the PostgreSQL window's buckets). */
+export type EvaluationRequest = { readonly id: number; readonly key: string; readonly fromMs: number; readonly toMs: number; readonly nowMs: number; readonly term?: number };
 
 export type EvaluationReply =
   | { readonly kind: 'ready' }

@@ -1,9 +1,10 @@
-// The drift evaluation process: reads a window from the audit log and evaluates it. On
-// SQLite (its own read-only connection) from the rows when the window holds at most
-// VIGIA_EXACT_WINDOW_ROWS of them, otherwise from its hourly aggregates, which this process
-// folds from the audit log and stores (a second connection that writes only those tables).
-// On PostgreSQL (its own connection) always from the rows, read commit-safely by xid8: the
-// hourly aggregates and fairness by group are SQLite-only for now (future work on PostgreSQL).
+// The drift evaluation process: reads a window from the audit log and evaluates it, from the
+// rows when the window holds at most VIGIA_EXACT_WINDOW_ROWS of them, otherwise from its
+// hourly aggregates, which this process folds from the audit log and stores. On SQLite: its
+// own read-only connection, and a second one that writes only the aggregates' tables. On
+// PostgreSQL: one connection, every read commit-safe by transaction id (xid8); the aggregates
+// are stored only while this replica is the fleet's evaluator (the request's term fences
+// them). Fairness by group is SQLite-only for now.
 // It runs as a child process at a lower scheduling priority (nice 10), so that on a small
 // machine neither the read nor the statistics of a large window take CPU from the event loop
 // that serves /predict. It talks over the IPC channel: one `init` with the baselines, then
@@ -23,9 +24,10 @@ import { connectionConfig } from '../store/postgres.js';
 import { WindowCache, type WindowRows } from '../store/window.js';
 import { ATTRIBUTION_SAMPLE_ROWS, attributionReport, evenSample, meanAbsoluteAttribution, meanAbsoluteAttributionByKey, shares, type AttributionReport } from '../explain/attribution-drift.js';
 import { loadExplainer, readSampleRows, type ModelExplainer } from '../explain/model-explainer.js';
-import { SqliteWindowBuckets } from '../store/window-buckets.js';
+import { PgWindowBuckets } from '../store/pg-window-buckets.js';
+import { SqliteWindowBuckets, type AggregateWindow } from '../store/window-buckets.js';
 import { BucketSample, windowSample, type WindowSample } from './bucket-sample.js';
-import { aggregateCount, windowAggregateLayout } from './window-aggregate.js';
+import { aggregateCount, windowAggregateLayout, type WindowAggregateLayout } from './window-aggregate.js';
 import { diagnose } from './diagnosis.js';
 import type { EvaluationInit, EvaluationReply, EvaluationRequest } from './evaluation-protocol.js';
 import { buildAggregateReport, buildReport, type DriftReport } from './report.js';
@@ -59,6 +61,37 @@ interface EvaluationSource {
   close(): Promise<void>;
 }
 
+/**
+ * A window's drift: from its rows when its hourly aggregates count at most `exactWindowRows`
+ * (the rows' columns are kept between evaluations), else from the aggregates (the columns go).
+ */
+async function windowDrift(
+  ctx: ModelContext,
+  req: EvaluationRequest,
+  layout: WindowAggregateLayout,
+  aggregated: AggregateWindow,
+  exactWindowRows: number,
+  rows: { read: () => WindowRows | Promise<WindowRows>; drop: () => void },
+): Promise<WindowDrift> {
+  if (aggregateCount(aggregated.aggregate) <= exactWindowRows) {
+    const window = await rows.read();
+    return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows', rows: { kind: 'rows', window } };
+  }
+  // Too many rows to hold: the rows' columns go, the hourly aggregates answer, and
+  // attribution drift explains an even sample drawn from the buckets' row samples (when the
+  // store keeps them: SQLite's do, PostgreSQL's not yet).
+  rows.drop();
+  const names = layout.features.map((f) => f.name);
+  return {
+    drift: buildAggregateReport(ctx, { layout, ...aggregated }, { fromMs: aggregated.fromMs, toMs: req.toMs }, new Date(req.nowMs)),
+    scores: new Float64Array(0),
+    path: 'aggregates',
+    ...(aggregated.samples === undefined || !attributions.has(req.key)
+      ? {}
+      : { rows: { kind: 'hourly_samples', n: aggregateCount(aggregated.aggregate), names, sample: windowSample(aggregated.samples, ATTRIBUTION_SAMPLE_ROWS, names.length) } }),
+  };
+}
+
 function sqliteSource(path: string, exactWindowRows: number): EvaluationSource {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 5000');
@@ -77,28 +110,17 @@ function sqliteSource(path: string, exactWindowRows: number): EvaluationSource {
         source = new SqliteWindowBuckets(db, windowAggregateLayout(baseline, ctx.bands), aggregatesDb);
         buckets.set(key, source);
       }
-      const aggregated = source.refresh(req.fromMs);
-      if (aggregateCount(aggregated.aggregate) <= exactWindowRows) {
-        let cache = caches.get(key);
-        if (cache === undefined) {
-          cache = new WindowCache(db, baseline.model, baseline.modelVersion, baseline.features.map((f) => f.name));
-          caches.set(key, cache);
-        }
-        const window = cache.refresh(req.fromMs);
-        return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows', rows: { kind: 'rows', window } };
-      }
-      // Too many rows to hold: the rows' columns go, the hourly aggregates answer, and
-      // attribution drift explains an even sample drawn from the buckets' row samples.
-      caches.delete(key);
-      const names = source.layout.features.map((f) => f.name);
-      return {
-        drift: buildAggregateReport(ctx, { layout: source.layout, ...aggregated }, { fromMs: aggregated.fromMs, toMs: req.toMs }, new Date(req.nowMs)),
-        scores: new Float64Array(0),
-        path: 'aggregates',
-        ...(aggregated.samples === undefined || !attributions.has(key)
-          ? {}
-          : { rows: { kind: 'hourly_samples', n: aggregateCount(aggregated.aggregate), names, sample: windowSample(aggregated.samples, ATTRIBUTION_SAMPLE_ROWS, names.length) } }),
-      };
+      return windowDrift(ctx, req, source.layout, source.refresh(req.fromMs), exactWindowRows, {
+        read: () => {
+          let cache = caches.get(key);
+          if (cache === undefined) {
+            cache = new WindowCache(db, baseline.model, baseline.modelVersion, baseline.features.map((f) => f.name));
+            caches.set(key, cache);
+          }
+          return cache.refresh(req.fromMs);
+        },
+        drop: () => caches.delete(key),
+      });
     },
     cohort: (model, version, fromMs, toMs) => cohorts.read(model, version, fromMs, toMs),
     fairness: (ctx, fromMs, toMs, nowMs) => {
@@ -120,11 +142,13 @@ function sqliteSource(path: string, exactWindowRows: number): EvaluationSource {
   };
 }
 
-/** PostgreSQL: the exact window only (no hourly aggregates there yet), and no fairness counts yet. */
-async function postgresSource(url: string): Promise<EvaluationSource> {
+/** PostgreSQL: the window from its rows or its hourly aggregates, both read by xid8; no fairness counts yet. */
+async function postgresSource(url: string, exactWindowRows: number): Promise<EvaluationSource> {
   const caches = new Map<string, PgWindowCache>();
+  const buckets = new Map<string, PgWindowBuckets>();
   // A lost connection fails the evaluations that use it; the next one reconnects (and
-  // rebuilds the windows, whose cursors belonged to the old connection's reads).
+  // rebuilds the windows, whose cursors belonged to the old connection's reads; the stored
+  // buckets are loaded again).
   let connection: Promise<pg.Client> | undefined;
   const connected = (): Promise<pg.Client> => {
     connection ??= (async () => {
@@ -132,6 +156,7 @@ async function postgresSource(url: string): Promise<EvaluationSource> {
       c.on('error', () => {
         connection = undefined;
         caches.clear();
+        buckets.clear();
       });
       await c.connect();
       return c;
@@ -146,14 +171,23 @@ async function postgresSource(url: string): Promise<EvaluationSource> {
     drift: async (key, ctx, req) => {
       const { baseline } = ctx;
       const c = await connected();
-      let cache = caches.get(key);
-      if (cache === undefined) caches.set(key, (cache = new PgWindowCache(c, baseline.model, baseline.modelVersion, baseline.features.map((f) => f.name))));
-      const window = await cache.refresh(req.fromMs);
-      return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows', rows: { kind: 'rows', window } };
+      let source = buckets.get(key);
+      if (source === undefined) buckets.set(key, (source = new PgWindowBuckets(c, windowAggregateLayout(baseline, ctx.bands))));
+      return windowDrift(ctx, req, source.layout, await source.refresh(req.fromMs, req.term), exactWindowRows, {
+        read: () => {
+          let cache = caches.get(key);
+          if (cache === undefined) caches.set(key, (cache = new PgWindowCache(c, baseline.model, baseline.modelVersion, baseline.features.map((f) => f.name))));
+          return cache.refresh(req.fromMs);
+        },
+        drop: () => caches.delete(key),
+      });
     },
     cohort: async (model, version, fromMs, toMs) => readPgCohort(await connected(), model, version, fromMs, toMs),
     fairness: () => undefined,
-    forget: (key) => caches.delete(key),
+    forget: (key) => {
+      caches.delete(key);
+      buckets.delete(key);
+    },
     close: async () => {
       await (await connection?.catch(() => undefined))?.end();
     },
@@ -318,7 +352,7 @@ process.on('message', (msg: WorkerMessage) => {
     queue = (async () => {
       try {
         data = msg.data;
-        source = data.db.engine === 'sqlite' ? sqliteSource(data.db.path, data.exactWindowRows) : await postgresSource(data.db.url);
+        source = data.db.engine === 'sqlite' ? sqliteSource(data.db.path, data.exactWindowRows) : await postgresSource(data.db.url, data.exactWindowRows);
         send({ kind: 'ready' });
       } catch (err) {
         send({ kind: 'failed', id: -1, error: (err as Error).message, seconds: 0 });

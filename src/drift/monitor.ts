@@ -56,6 +56,7 @@ export class DriftMonitor {
   private readonly inFlight = new Map<string, Promise<ModelReport>>();
   /** Per model version, the evaluation that starts when the running one ends. */
   private readonly next = new Map<string, Promise<ModelReport>>();
+  private readonly nextTerm = new Map<string, number | undefined>();
   private nextId = 1;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -153,11 +154,14 @@ export class DriftMonitor {
    * Evaluates one model version now: the report covers every row committed before the call.
    * An evaluation already running started earlier and may have missed some, so the call
    * waits for it and then evaluates again; callers that arrive meanwhile share that next
-   * evaluation (at most one waits per model version).
+   * evaluation (at most one waits per model version). `term`: the fleet's leader term when
+   * this replica evaluates for a fleet (what the evaluation stores is fenced by it; the next
+   * evaluation takes the latest caller's).
    */
-  evaluate(key: string): Promise<ModelReport> {
+  evaluate(key: string, term?: number): Promise<ModelReport> {
     const running = this.inFlight.get(key);
-    if (running === undefined) return this.start(key);
+    if (running === undefined) return this.start(key, term);
+    this.nextTerm.set(key, term);
     let next = this.next.get(key);
     if (next === undefined) {
       next = running.then(
@@ -165,16 +169,18 @@ export class DriftMonitor {
         () => undefined,
       ).then(() => {
         this.next.delete(key);
+        const latest = this.nextTerm.get(key);
+        this.nextTerm.delete(key);
         // One started since the running one ended began after these callers called: share it.
-        return this.inFlight.get(key) ?? this.start(key);
+        return this.inFlight.get(key) ?? this.start(key, latest);
       });
       this.next.set(key, next);
     }
     return next;
   }
 
-  private start(key: string): Promise<ModelReport> {
-    const p: Promise<ModelReport> = this.run(key).finally(() => {
+  private start(key: string, term: number | undefined): Promise<ModelReport> {
+    const p: Promise<ModelReport> = this.run(key, term).finally(() => {
       if (this.inFlight.get(key) === p) this.inFlight.delete(key);
     });
     this.inFlight.set(key, p);
@@ -186,7 +192,7 @@ export class DriftMonitor {
     await Promise.all(this.keys.map((k) => this.evaluate(k).catch(() => undefined)));
   }
 
-  private async run(key: string): Promise<ModelReport> {
+  private async run(key: string, term: number | undefined): Promise<ModelReport> {
     if (this.closed) throw new Error('the drift monitor is closed');
     let child: ChildProcess;
     try {
@@ -196,7 +202,7 @@ export class DriftMonitor {
       throw err;
     }
     const nowMs = this.now();
-    const req: EvaluationRequest = { id: this.nextId++, key, fromMs: nowMs - this.opts.windowMs, toMs: nowMs + 1, nowMs };
+    const req: EvaluationRequest = { id: this.nextId++, key, fromMs: nowMs - this.opts.windowMs, toMs: nowMs + 1, nowMs, ...(term === undefined ? {} : { term }) };
     return new Promise<ModelReport>((resolve, reject) => {
       this.pending.set(req.id, (reply) => {
         if (reply.kind === 'report') {

@@ -102,7 +102,7 @@ export class FleetEvaluator {
       const started = process.hrtime.bigint();
       let report: ModelReport;
       try {
-        report = await this.opts.monitor.evaluate(key);
+        report = await this.opts.monitor.evaluate(key, term);
       } catch (err) {
         this.opts.onFailure?.(key, (err as Error).message);
         throw err;

@@ -3,8 +3,8 @@ import type Database from 'better-sqlite3';
 /**
  * One schema change, in each engine's SQL. `null`: nothing to do on that engine (PostgreSQL
  * shipped after steps 1–4, so its first steps already have their final shape; the fleet's
- * tables exist only on PostgreSQL, the hourly window aggregates and the hash chain only on SQLite
- * for now).
+ * tables exist only on PostgreSQL, the hash chain only on SQLite for now; the hourly window
+ * aggregates have a step per engine).
  */
 export interface MigrationStep {
   readonly sqlite: string | null;
@@ -173,8 +173,7 @@ export const MIGRATIONS: readonly MigrationStep[] = [
      through_seq   INTEGER NOT NULL,    -- every predictions row with seq <= this is in the buckets
      PRIMARY KEY (model, model_version, layout)
    ) STRICT, WITHOUT ROWID;`,
-    // PostgreSQL: nothing yet. The hourly aggregates are SQLite-only for now (the window on
-    // PostgreSQL is read exactly, by xid8, src/store/pg-window.ts); aggregates there are future work.
+    // PostgreSQL: a later step (its cursor is a transaction id, see the last steps).
     postgres: null },
   // The principal reasons answered with a decision (JSON array of {code, reason, contribution}),
   // NULL when it had none (decision 0 without "explain", or a model that cannot be explained).
@@ -219,6 +218,30 @@ export const MIGRATIONS: readonly MigrationStep[] = [
   // PostgreSQL: nothing yet (no hourly aggregates there in this step).
   { sqlite: `ALTER TABLE window_buckets ADD COLUMN sample BLOB;`,
     postgres: null },
+  // The window as hourly aggregates on PostgreSQL (src/store/pg-window-buckets.ts), written by
+  // the fleet's elected evaluator and rebuilt from the predictions when missing. The cursor is
+  // a transaction id, not a sequence: every predictions row whose inserting transaction (tx)
+  // is below through_tx is in the buckets, written in the same transaction as them. One
+  // cursor per model version; `term` is the leader term that wrote it. SQLite has had its
+  // own tables since the step above that created them.
+  { sqlite: null,
+    postgres: `CREATE TABLE window_buckets (
+     model           text NOT NULL,
+     model_version   text NOT NULL,
+     layout          text NOT NULL,     -- the aggregate layout's hash (bins and KS cells of the baseline)
+     bucket_start_ms bigint NOT NULL,   -- event time, a multiple of the bucket length
+     rows            bigint NOT NULL,
+     data            bytea NOT NULL,    -- Float64Array of the layout's entries, little-endian
+     PRIMARY KEY (model, model_version, layout, bucket_start_ms)
+   );
+   CREATE TABLE window_cursors (
+     model         text NOT NULL,
+     model_version text NOT NULL,
+     layout        text NOT NULL,
+     through_tx    xid8 NOT NULL,       -- every predictions row with tx < this is in the buckets
+     term          bigint,              -- the leader term that wrote them (NULL outside a fleet)
+     PRIMARY KEY (model, model_version)
+   );` },
 ];
 
 /** How many steps the SQLite schema has (steps with SQLite text, counted in `user_version`). */

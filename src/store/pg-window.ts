@@ -16,7 +16,13 @@ import { WindowColumns, type WindowRows } from './window-columns.js';
  * reads then lag behind, they never skip.
  */
 export class CommitSafeCursor {
-  private fromTx = '0';
+  /** `fromTx`: where reading starts (a stored cursor), by default every row. */
+  constructor(private fromTx = '0') {}
+
+  /** Every row of a transaction below this id has been read. */
+  get position(): string {
+    return this.fromTx;
+  }
 
   /** The next range of transaction ids to read, in one REPEATABLE READ snapshot with the read. */
   async read<R>(client: pg.ClientBase, query: (fromTx: string, toTx: string) => Promise<R>): Promise<R> {

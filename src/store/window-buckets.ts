@@ -51,20 +51,118 @@ export function mergeBuckets(layout: WindowAggregateLayout, buckets: readonly (r
 }
 
 /**
+ * The hourly buckets of one model version held in memory, as either engine's store folds
+ * them: audit rows (features as JSON) in, the merged window out. A row lands in the bucket of
+ * its event time, so a replayed row leaves the window with its own hour. `dirty` names the
+ * buckets changed since they were last stored. With `samples`, each bucket also keeps a
+ * bounded sample of its rows (src/drift/bucket-sample.ts, keyed by the prediction id, so a
+ * rebuild keeps the same rows), for attribution drift.
+ */
+export class HourlyBuckets {
+  private readonly buckets = new Map<number, Float64Array>();
+  private readonly samples: Map<number, BucketSample> | undefined;
+  readonly dirty = new Set<number>();
+  /** Rows folded into the buckets held now. */
+  rows = 0;
+  private values: Record<string, unknown> = {};
+  private readonly value: (j: number) => number;
+
+  constructor(readonly layout: WindowAggregateLayout, opts: { samples?: boolean } = {}) {
+    this.samples = opts.samples === true ? new Map() : undefined;
+    const names = layout.features.map((f) => f.name);
+    this.value = (j) => {
+      const v = this.values[names[j]!];
+      return typeof v === 'number' ? v : Number.NaN;
+    };
+  }
+
+  /** Folds one audit row into the bucket of its event time (`id`, the prediction id, keys its place in the bucket's sample). */
+  fold(features: string, probability: number, eventTsMs: number, latencyMs: number, id?: string): void {
+    const k = Math.floor(eventTsMs / BUCKET_MS);
+    let bucket = this.buckets.get(k);
+    if (bucket === undefined) {
+      bucket = emptyAggregate(this.layout);
+      this.buckets.set(k, bucket);
+      this.samples?.set(k, new BucketSample(this.layout.features.length));
+    }
+    this.values = JSON.parse(features) as Record<string, unknown>;
+    foldPrediction(this.layout, bucket, this.value, probability, latencyMs);
+    if (this.samples !== undefined && id !== undefined) this.samples.get(k)!.offer(sampleKey(id), this.value);
+    this.dirty.add(k);
+    this.rows++;
+  }
+
+  /**
+   * A stored bucket (`data`: the Float64Array's bytes; `sample`: its sample's bytes, when
+   * samples are kept); false when its size is not this layout's, or its sample is missing
+   * (stored before the samples) or does not match its rows.
+   */
+  load(hour: number, rows: number, data: Uint8Array, sampleBytes?: Uint8Array | null): boolean {
+    if (data.byteLength !== this.layout.size * 8) return false;
+    let sample: BucketSample | undefined;
+    if (this.samples !== undefined) {
+      sample = sampleBytes === null || sampleBytes === undefined ? undefined : BucketSample.fromBytes(sampleBytes, this.layout.features.length);
+      if (sample === undefined || sample.size !== Math.min(rows, sample.capacity)) return false;
+      this.samples.set(hour, sample);
+    }
+    const bucket = new Float64Array(this.layout.size);
+    new Uint8Array(bucket.buffer).set(data);
+    this.buckets.set(hour, bucket);
+    this.rows += rows;
+    return true;
+  }
+
+  /** The bucket of `hour` as bytes to store, with its row count (and its sample's bytes, when samples are kept); undefined when it was dropped. */
+  stored(hour: number): { rows: number; data: Buffer; sample: Buffer | null } | undefined {
+    const b = this.buckets.get(hour);
+    if (b === undefined) return undefined;
+    return { rows: b[0]!, data: Buffer.from(b.buffer, b.byteOffset, b.byteLength), sample: this.samples?.get(hour)?.toBytes() ?? null };
+  }
+
+  /** Drops the buckets before hour `first`; true when there were some. */
+  dropBefore(first: number): boolean {
+    let dropped = false;
+    for (const [k, b] of this.buckets) {
+      if (k < first) {
+        this.rows -= b[0]!;
+        this.buckets.delete(k);
+        this.samples?.delete(k);
+        this.dirty.delete(k);
+        dropped = true;
+      }
+    }
+    return dropped;
+  }
+
+  clear(): void {
+    this.buckets.clear();
+    this.samples?.clear();
+    this.dirty.clear();
+    this.rows = 0;
+  }
+
+  /** The merged window of the buckets held, from hour `first`. */
+  window(first: number): AggregateWindow {
+    const held = [...this.buckets].sort((a, b) => a[0] - b[0]);
+    const merged = mergeBuckets(this.layout, held, first * BUCKET_MS);
+    const { samples } = this;
+    return samples === undefined ? merged : { ...merged, samples: held.map(([k, b]) => ({ rows: b[0]!, sample: samples.get(k)! })) };
+  }
+}
+
+/**
  * A model version's window as hourly aggregates built from the SQLite audit log by the
  * evaluation process, off the request path. Each `refresh` folds the rows committed since
  * the last one, read by `seq` (the rowid). In SQLite that cursor is commit-safe: one writer
  * connection inserts, rowids grow with each insert, and a transaction's rows become visible
  * all at once at its commit, so the rows a reader sees always form a prefix of `seq` and
  * "seq > last" never skips a committed row. (Not so in PostgreSQL, where a sequence value is
- * taken before commit; a PostgreSQL store upserts bucket deltas in the writer's transaction
- * instead, see docs/drift.md.) A row lands in the bucket of its event time, so a replayed
- * row leaves the window with its own hour. Buckets older than the window are dropped. Each
- * bucket also keeps a bounded sample of its rows (src/drift/bucket-sample.ts, keyed by the
- * prediction id, so a rebuild keeps the same rows), for attribution drift.
+ * taken before commit: `PgWindowBuckets` reads by transaction id instead.) Buckets older than
+ * the window are dropped. Each bucket keeps a bounded sample of its rows for attribution
+ * drift (PostgreSQL's buckets keep none yet).
  *
- * With `persist` (a writable connection), the buckets changed by a refresh (their samples
- * with them) and the cursor are written in one transaction (`window_buckets`, `window_cursors`), so a row is in the
+ * With `persist` (a writable connection), the buckets changed by a refresh and the cursor
+ * are written in one transaction (`window_buckets`, `window_cursors`), so a row is in the
  * stored buckets exactly when its seq is at most the stored cursor. A new process loads
  * them, checks their row count against the audit log (the rows stay the source of truth)
  * and rebuilds from the rows when they disagree or are missing; then it folds only the
@@ -72,11 +170,8 @@ export function mergeBuckets(layout: WindowAggregateLayout, buckets: readonly (r
  */
 export class SqliteWindowBuckets implements WindowBucketSource {
   private lastSeq = 0;
-  private readonly buckets = new Map<number, Float64Array>();
-  private readonly samples = new Map<number, BucketSample>();
-  private readonly dirty = new Set<number>();
+  private readonly held: HourlyBuckets;
   private readonly select;
-  private folded = 0;
   private loaded = false;
   /** Why the last store of the buckets failed, if it did (the window itself is unaffected). */
   saveError: string | undefined;
@@ -88,6 +183,7 @@ export class SqliteWindowBuckets implements WindowBucketSource {
     readonly layout: WindowAggregateLayout,
     private readonly persist?: SqliteDatabase,
   ) {
+    this.held = new HourlyBuckets(layout, { samples: true });
     this.select = db
       // The unary + keeps SQLite off the (model, version, event time) index, which would make
       // every refresh walk the whole window: the rowid range reads only the rows since the cursor.
@@ -96,7 +192,7 @@ export class SqliteWindowBuckets implements WindowBucketSource {
   }
 
   get rows(): number {
-    return this.folded;
+    return this.held.rows;
   }
 
   /** Loads the stored buckets of this layout from `first` on, if they agree with the audit log. */
@@ -115,21 +211,13 @@ export class SqliteWindowBuckets implements WindowBucketSource {
       this.origin = 'rebuilt';
       return;
     }
-    for (const [startMs, n, data, sampleBytes] of stored) {
+    for (const [startMs, n, data, sample] of stored) {
       // A bucket stored before the samples (NULL) or of another shape is folded again from the rows, with the rest.
-      const sample = sampleBytes === null ? undefined : BucketSample.fromBytes(sampleBytes, this.layout.features.length);
-      if (data.byteLength !== this.layout.size * 8 || sample === undefined || sample.size !== Math.min(n, sample.capacity)) {
-        this.buckets.clear();
-        this.samples.clear();
-        this.folded = 0;
+      if (!this.held.load(startMs / BUCKET_MS, n, data, sample)) {
+        this.held.clear();
         this.origin = 'rebuilt';
         return;
       }
-      const bucket = new Float64Array(this.layout.size);
-      new Uint8Array(bucket.buffer).set(data);
-      this.buckets.set(startMs / BUCKET_MS, bucket);
-      this.samples.set(startMs / BUCKET_MS, sample);
-      this.folded += n;
     }
     this.lastSeq = cursor;
     this.origin = 'stored';
@@ -142,55 +230,29 @@ export class SqliteWindowBuckets implements WindowBucketSource {
     const key = [model, modelVersion, this.layout.hash] as const;
     const upsert = this.persist.prepare('INSERT INTO window_buckets (model, model_version, layout, bucket_start_ms, rows, data, sample) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET rows = excluded.rows, data = excluded.data, sample = excluded.sample');
     this.persist.transaction(() => {
-      for (const k of this.dirty) {
-        const b = this.buckets.get(k);
-        if (b !== undefined) upsert.run(...key, k * BUCKET_MS, b[0]!, Buffer.from(b.buffer, b.byteOffset, b.byteLength), this.samples.get(k)!.toBytes());
+      for (const k of this.held.dirty) {
+        const b = this.held.stored(k);
+        if (b !== undefined) upsert.run(...key, k * BUCKET_MS, b.rows, b.data, b.sample);
       }
       // Buckets of other layouts of this model version belong to older baselines: they go too.
       this.persist!.prepare('DELETE FROM window_buckets WHERE model = ? AND model_version = ? AND (layout <> ? OR bucket_start_ms < ?)').run(model, modelVersion, this.layout.hash, first * BUCKET_MS);
       this.persist!.prepare('DELETE FROM window_cursors WHERE model = ? AND model_version = ? AND layout <> ?').run(...key);
       this.persist!.prepare('INSERT INTO window_cursors (model, model_version, layout, through_seq) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET through_seq = excluded.through_seq').run(...key, this.lastSeq);
     })();
-    this.dirty.clear();
+    this.held.dirty.clear();
     this.saveError = undefined;
   }
 
   refresh(fromMs: number): AggregateWindow {
     const first = Math.floor(fromMs / BUCKET_MS);
     if (!this.loaded) this.load(first);
-    let dropped = false;
-    for (const [k, b] of this.buckets) {
-      if (k < first) {
-        this.folded -= b[0]!;
-        this.buckets.delete(k);
-        this.samples.delete(k);
-        dropped = true;
-      }
-    }
-    const { layout } = this;
-    const names = layout.features.map((f) => f.name);
-    const { model, modelVersion } = layout.baseline;
-    let values: Record<string, unknown> = {};
-    const value = (j: number) => {
-      const v = values[names[j]!];
-      return typeof v === 'number' ? v : Number.NaN;
-    };
+    const dropped = this.held.dropBefore(first);
+    const { model, modelVersion } = this.layout.baseline;
     const seqBefore = this.lastSeq;
     const rows = this.select.iterate(this.lastSeq, model, modelVersion, first * BUCKET_MS) as IterableIterator<[number, string, string, number, number, number]>;
     for (const [seq, id, features, probability, ts, latency] of rows) {
       this.lastSeq = seq;
-      const k = Math.floor(ts / BUCKET_MS);
-      let bucket = this.buckets.get(k);
-      if (bucket === undefined) {
-        bucket = emptyAggregate(layout);
-        this.buckets.set(k, bucket);
-        this.samples.set(k, new BucketSample(names.length));
-      }
-      values = JSON.parse(features) as Record<string, unknown>;
-      foldPrediction(layout, bucket, value, probability, latency);
-      this.samples.get(k)!.offer(sampleKey(id), value);
-      this.dirty.add(k);
-      this.folded++;
+      this.held.fold(features, probability, ts, latency, id);
     }
     if (this.lastSeq !== seqBefore || dropped) {
       try {
@@ -201,7 +263,6 @@ export class SqliteWindowBuckets implements WindowBucketSource {
         this.saveError = (err as Error).message;
       }
     }
-    const held = [...this.buckets].sort((a, b) => a[0] - b[0]);
-    return { ...mergeBuckets(layout, held, first * BUCKET_MS), samples: held.map(([k, b]) => ({ rows: b[0]!, sample: this.samples.get(k)! })) };
+    return this.held.window(first);
   }
 }

@@ -23,7 +23,7 @@ describe('openPostgres', { skip }, () => {
     const version = (await pools[0]!.query('SELECT version FROM vigia_schema')).rows;
     assert.deepEqual(version, [{ version: MIGRATIONS.length }]);
     const tables = (await pools[0]!.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'predictions_%' ORDER BY 1")).rows.map((r: { tablename: string }) => r.tablename);
-    assert.deepEqual(tables, ['cloudevents', 'evaluations', 'fleet_reports', 'labels', 'leader_terms', 'predictions', 'vigia_schema']);
+    assert.deepEqual(tables, ['cloudevents', 'evaluations', 'fleet_reports', 'labels', 'leader_terms', 'predictions', 'vigia_schema', 'window_buckets', 'window_cursors']);
     await Promise.all(pools.map((p) => p.end()));
   });
 

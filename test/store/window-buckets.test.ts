@@ -2,26 +2,19 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { buildBaseline } from '../../src/drift/baseline.js';
-import { evaluateAggregate, windowAggregateLayout } from '../../src/drift/window-aggregate.js';
+import { evaluateAggregate } from '../../src/drift/window-aggregate.js';
 import { DEFAULT_DRIFT_THRESHOLDS } from '../../src/drift/severity.js';
 import { SqliteAuditLog, type AuditRecord } from '../../src/store/audit-log.js';
 import { openDatabase } from '../../src/store/database.js';
 import { BUCKET_MS, SqliteWindowBuckets } from '../../src/store/window-buckets.js';
 import { tempDir } from '../helpers/app.js';
+import { smallLayout } from '../helpers/small-layout.js';
 
 const tmp = tempDir();
 after(() => tmp.remove());
 
 const HOUR = BUCKET_MS;
-const bands = [{ name: 'high', minProbability: 0.5 }, { name: 'low', minProbability: 0 }];
-const ref = Float64Array.from({ length: 2000 }, (_, i) => (i * 37) % 1000 / 10);
-const layout = windowAggregateLayout(buildBaseline({
-  model: 'm', modelVersion: '1', builtAt: new Date(0), threshold: 0.5, bands,
-  features: [{ name: 'a', kind: 'numeric', monitor: true }, { name: 'c', kind: 'categorical', monitor: true }],
-  columns: new Map([['a', ref], ['c', Float64Array.from(ref, (v) => Math.floor(v) % 4)]]),
-  scores: Float64Array.from(ref, (v) => v / 100),
-}), bands, 64);
+const layout = smallLayout();
 
 function fresh() {
   const path = join(tmp.dir, `b${Math.random()}.db`);
@@ -174,7 +167,7 @@ describe('SqliteWindowBuckets with stored aggregates', () => {
     const { db, add } = fresh();
     for (let i = 0; i < 100; i++) add(i * 20_000, i % 90);
     new SqliteWindowBuckets(db, layout, db).refresh(0);
-    const other = windowAggregateLayout(layout.baseline, bands, 32);
+    const other = smallLayout(32);
     add(3_000_000, 1);
     const w = new SqliteWindowBuckets(db, other, db);
     assert.equal(w.refresh(0).aggregate[0], 101);
