@@ -3,7 +3,8 @@
 // VIGIA_EXACT_WINDOW_ROWS of them, otherwise from its hourly aggregates, which this process
 // folds from the audit log and stores (a second connection that writes only those tables).
 // On PostgreSQL (its own connection) always from the rows, read commit-safely by xid8: the
-// hourly aggregates and fairness by group are SQLite-only for now (future work on PostgreSQL).
+// hourly aggregates are SQLite-only for now (future work on PostgreSQL). Fairness by group is
+// counted on either engine with the same GROUP BYs.
 // It runs as a child process at a lower scheduling priority (nice 10), so that on a small
 // machine neither the read nor the statistics of a large window take CPU from the event loop
 // that serves /predict. It talks over the IPC channel: one `init` with the baselines, then
@@ -17,7 +18,8 @@ import { buildModelReport } from '../report/model-report.js';
 import type { ModelContext } from '../report/model-report.js';
 import { CohortReader, type CohortRows } from '../store/cohort.js';
 import { FairnessCountReader } from '../store/fairness-counts.js';
-import { buildFairnessReport, countGroups, type FairnessReport } from '../fairness/report.js';
+import { buildFairnessReport, countGroups, type CohortGroupCount, type FairnessReport, type WindowGroupCount } from '../fairness/report.js';
+import { PgFairnessCountReader } from '../store/pg-fairness-counts.js';
 import { PgWindowCache, readPgCohort } from '../store/pg-window.js';
 import { connectionConfig } from '../store/postgres.js';
 import { WindowCache, type WindowRows } from '../store/window.js';
@@ -47,7 +49,7 @@ interface EvaluationSource {
   drift(key: string, ctx: ModelContext, req: EvaluationRequest): WindowDrift | Promise<WindowDrift>;
   cohort(model: string, version: string, fromMs: number, toMs: number): CohortRows | Promise<CohortRows>;
   /** Fairness by group: selection over the window, TPR/FPR over the matured cohort; undefined when the engine does not count groups. */
-  fairness(ctx: ModelContext, fromMs: number, toMs: number, nowMs: number): FairnessReport | undefined;
+  fairness(ctx: ModelContext, fromMs: number, toMs: number, nowMs: number): FairnessReport | undefined | Promise<FairnessReport | undefined>;
   /** Drops what is kept for a model version (its window starts over at the next evaluation). */
   forget(key: string): void;
   close(): Promise<void>;
@@ -90,14 +92,7 @@ function sqliteSource(path: string, exactWindowRows: number): EvaluationSource {
       };
     },
     cohort: (model, version, fromMs, toMs) => cohorts.read(model, version, fromMs, toMs),
-    fairness: (ctx, fromMs, toMs, nowMs) => {
-      if (ctx.fairness === undefined) return undefined;
-      const { model, modelVersion } = ctx.baseline;
-      const window = fairnessCounts.windowCounts(model, modelVersion, fromMs, toMs);
-      const range = ctx.performance === undefined ? undefined : cohortRange(ctx.performance, nowMs);
-      const cohort = range === undefined ? [] : fairnessCounts.cohortCounts(model, modelVersion, range.fromMs, range.toMs);
-      return buildFairnessReport(ctx.fairness.spec, countGroups(ctx.fairness.spec, window, cohort), ctx.fairness.thresholds);
-    },
+    fairness: (ctx, fromMs, toMs, nowMs) => fairnessOf(ctx, fairnessCounts, fromMs, toMs, nowMs),
     forget: (key) => {
       caches.delete(key);
       buckets.delete(key);
@@ -109,7 +104,25 @@ function sqliteSource(path: string, exactWindowRows: number): EvaluationSource {
   };
 }
 
-/** PostgreSQL: the exact window only (no hourly aggregates there yet), and no fairness counts yet. */
+/** What both engines' fairness count readers answer (synchronously on SQLite, asynchronously on PostgreSQL). */
+interface FairnessCounts {
+  windowCounts(model: string, version: string, fromMs: number, toMs: number): WindowGroupCount[] | Promise<WindowGroupCount[]>;
+  cohortCounts(model: string, version: string, fromMs: number, toMs: number): CohortGroupCount[] | Promise<CohortGroupCount[]>;
+}
+
+/** Fairness by group of a model version: selection over the window, TPR/FPR over the matured cohort. */
+function fairnessOf(ctx: ModelContext, counts: FairnessCounts, fromMs: number, toMs: number, nowMs: number): FairnessReport | undefined | Promise<FairnessReport | undefined> {
+  const { fairness } = ctx;
+  if (fairness === undefined) return undefined;
+  const { model, modelVersion } = ctx.baseline;
+  const range = ctx.performance === undefined ? undefined : cohortRange(ctx.performance, nowMs);
+  const window = counts.windowCounts(model, modelVersion, fromMs, toMs);
+  const cohort = range === undefined ? [] : counts.cohortCounts(model, modelVersion, range.fromMs, range.toMs);
+  const build = (w: WindowGroupCount[], c: CohortGroupCount[]) => buildFairnessReport(fairness.spec, countGroups(fairness.spec, w, c), fairness.thresholds);
+  return Array.isArray(window) && Array.isArray(cohort) ? build(window, cohort) : Promise.all([window, cohort]).then(([w, c]) => build(w, c));
+}
+
+/** PostgreSQL: the exact window only (no hourly aggregates there yet). */
 async function postgresSource(url: string): Promise<EvaluationSource> {
   const caches = new Map<string, PgWindowCache>();
   // A lost connection fails the evaluations that use it; the next one reconnects (and
@@ -131,6 +144,7 @@ async function postgresSource(url: string): Promise<EvaluationSource> {
     return connection;
   };
   await connected();
+  const fairnessCounts = new PgFairnessCountReader(connected);
   return {
     drift: async (key, ctx, req) => {
       const { baseline } = ctx;
@@ -141,7 +155,7 @@ async function postgresSource(url: string): Promise<EvaluationSource> {
       return { drift: buildReport(ctx, window, { fromMs: req.fromMs, toMs: req.toMs }, new Date(req.nowMs), diagnose), scores: window.scores, path: 'rows', window };
     },
     cohort: async (model, version, fromMs, toMs) => readPgCohort(await connected(), model, version, fromMs, toMs),
-    fairness: () => undefined,
+    fairness: (ctx, fromMs, toMs, nowMs) => fairnessOf(ctx, fairnessCounts, fromMs, toMs, nowMs),
     forget: (key) => caches.delete(key),
     close: async () => {
       await (await connection?.catch(() => undefined))?.end();
@@ -223,7 +237,7 @@ async function evaluate(req: EvaluationRequest): Promise<void> {
     let fairness: FairnessReport | undefined;
     let fairnessError: string | undefined;
     try {
-      fairness = source.fairness(ctx, req.fromMs, req.toMs, req.nowMs);
+      fairness = await source.fairness(ctx, req.fromMs, req.toMs, req.nowMs);
     } catch (err) {
       fairnessError = (err as Error).message;
     }
