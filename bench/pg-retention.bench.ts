@@ -2,8 +2,8 @@
 // while retention archives then drops two monthly partitions past their period (150,000 rows
 // by default), against the same load with retention off. 40 req/s (BENCH_RATE): one replica on
 // PostgreSQL takes about 64 req/s on this shared machine (docs/fleet.md), and a fixed rate
-// above that measures the queue, not the purge. On copies of one database against the same load with retention off, on copies of one database (CREATE
-// DATABASE … TEMPLATE). A local PostgreSQL 15 with fsync on. Results: stdout and
+// above that measures the queue, not the purge. On copies of one database (CREATE DATABASE
+// … TEMPLATE). A local PostgreSQL 15 with fsync on. Results: stdout and
 // bench/results/pg-retention.json. The machine is shared: compare the runs of one invocation.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

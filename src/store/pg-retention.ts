@@ -58,7 +58,7 @@ export interface PgRetentionPass {
   readonly busy: boolean;
 }
 
-interface Checkpoint { link: number; hash: string; rows: number }
+export interface Checkpoint { readonly link: number; readonly hash: string; readonly rows: number }
 
 interface Candidate extends Month {
   /** Still a partition of `predictions`, detached but not yet dropped, or half detached (a DETACH CONCURRENTLY interrupted). */
@@ -143,7 +143,8 @@ async function detach(client: pg.ClientBase, month: Month): Promise<void> {
   }
 }
 
-async function readCheckpoint(client: pg.ClientBase): Promise<Checkpoint> {
+/** Where the chain of the archives ends: the last archived link, its hash and the rows archived so far (genesis when none). */
+export async function readCheckpoint(client: pg.ClientBase): Promise<Checkpoint> {
   const r = await client.query<{ link: string; hash: string; archived_rows: string }>('SELECT link, hash, archived_rows FROM audit_archive_checkpoint WHERE id = 1');
   const row = r.rows[0];
   return row === undefined ? { link: 0, hash: GENESIS_HASH, rows: 0 } : { link: Number(row.link), hash: row.hash, rows: Number(row.archived_rows) };

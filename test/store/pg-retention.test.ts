@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +11,7 @@ import { PG_ARCHIVE_PATTERN, pgRetentionPass, type PgRetentionOptions } from '..
 import { ADVISORY_LOCKS, openPostgres } from '../../src/store/postgres.js';
 import { RetentionScheduler } from '../../src/store/retention-scheduler.js';
 import { tempDir } from '../helpers/app.js';
+import { runVigiaCommand } from '../helpers/process.js';
 import { postgresMissing, startPostgres, type PgCluster } from '../helpers/postgres.js';
 
 const skip = postgresMissing();
@@ -129,6 +130,19 @@ describe('retention on PostgreSQL, by partition', { skip }, () => {
     assert.equal(broken.ok, false);
     assert.equal(broken.firstBreak?.file, files[1]);
     assert.match(broken.firstBreak!.reason, /archived row seq 451 \(prediction feb-000151\) does not match its hash/);
+    await db.close();
+  });
+
+  it('verifies the archives with `vigia audit verify --db postgres://…` against the database\'s checkpoint, and finds an archive removed', async () => {
+    const db = await logged(300);
+    await pgRetentionPass(db.client, db.options());
+    const run = await runVigiaCommand(['audit', 'verify', '--db', db.url, '--archive-dir', db.archiveDir]);
+    assert.equal(run.code, 0, run.output);
+    assert.match(run.stdout, /intact — 600 archived rows in 2 files and 6 links verified, ending at the checkpoint of postgres:\/\/postgres@127\.0\.0\.1:\d+\/r\d+; head [0-9a-f]{64}\. The rows still in PostgreSQL are not hash-chained yet/);
+    rmSync(join(db.archiveDir, readdirSync(db.archiveDir).sort()[1]!));
+    const broken = await runVigiaCommand(['audit', 'verify', '--db', db.url, '--archive-dir', db.archiveDir]);
+    assert.equal(broken.code, 1, broken.output);
+    assert.match(broken.stdout, /BROKEN — the database .* says 600 rows were archived up to link 6 .* the archives hold 300 rows in 3 links .*: an archive is missing, extra or replaced/);
     await db.close();
   });
 
