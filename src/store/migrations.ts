@@ -3,8 +3,8 @@ import type Database from 'better-sqlite3';
 /**
  * One schema change, in each engine's SQL. `null`: nothing to do on that engine (PostgreSQL
  * shipped after steps 1–4, so its first steps already have their final shape; the fleet's
- * tables exist only on PostgreSQL, the hourly window aggregates and the hash chain only on SQLite
- * for now).
+ * tables and the monthly labels partitions exist only on PostgreSQL, the hourly window
+ * aggregates and the hash chain only on SQLite for now).
  */
 export interface MigrationStep {
   readonly sqlite: string | null;
