@@ -194,6 +194,27 @@ describe('retention on PostgreSQL, by partition', { skip }, () => {
     await db.close();
   });
 
+  it('lets predictions of the current month be logged throughout a purge, none failing or lost', async () => {
+    const db = await logged(1500);
+    let purging = true;
+    const appended: string[] = [];
+    const writer = (async () => {
+      for (let i = 0; purging; i++) {
+        const id = `mar-late-${String(i).padStart(5, '0')}`;
+        await db.log.append([record(id, MAR, i)]);
+        appended.push(id);
+      }
+    })();
+    const pass = await pgRetentionPass(db.client, db.options());
+    purging = false;
+    await writer;
+    assert.equal(pass.rows, 3000);
+    assert.ok(appended.length > 0, 'rows were logged while the months were detached, archived and dropped');
+    const stored = (await db.pool.query<{ id: string }>(`SELECT id FROM predictions WHERE id LIKE 'mar-late-%' ORDER BY id`)).rows.map((r) => r.id);
+    assert.deepEqual(stored, appended);
+    await db.close();
+  });
+
   it('does nothing while another replica holds the retention lock', async () => {
     const db = await logged(100);
     const other = new pg.Client({ connectionString: db.url });
