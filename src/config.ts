@@ -171,7 +171,7 @@ export const CONFIG_KEYS = {
   maxEventAgeMs: { key: 'VIGIA_MAX_EVENT_AGE', flag: '--max-event-age', doc: 'oldest event_time accepted, as a duration before now', fallback: '400d', parse: duration(1000) },
   retentionMs: { key: 'VIGIA_RETENTION', flag: '--retention', doc: 'audit-log rows older than this are archived (gzip\'d JSON Lines with their labels and hash-chain links) then removed', fallback: '730d', parse: duration(60_000) },
   retentionIntervalMs: { key: 'VIGIA_RETENTION_INTERVAL', flag: '--retention-interval', doc: 'how often retention runs, in small steps off the event loop (0s: never)', fallback: '1h', parse: duration(0) },
-  archiveDir: { key: 'VIGIA_ARCHIVE_DIR', flag: '--archive-dir', doc: 'folder of the retention archives (default: archive/ beside VIGIA_DB)', fallback: undefined, parse: text },
+  archiveDir: { key: 'VIGIA_ARCHIVE_DIR', flag: '--archive-dir', doc: 'folder of the retention archives (default: archive/ beside a SQLite VIGIA_DB, ./archive on PostgreSQL)', fallback: undefined, parse: text },
   dbSizeBudgetBytes: { key: 'VIGIA_DB_SIZE_BUDGET', flag: '--db-size-budget', doc: 'size budget of the audit log (e.g. 50gb): above it, retention archives the oldest rows whatever their age; 0 for none', fallback: '0', parse: sizeBudget },
   diskMinFreeBytes: { key: 'VIGIA_DISK_MIN_FREE', flag: '--disk-min-free', doc: 'free space on the database\'s filesystem below which /readyz answers 503 and an alert fires', fallback: '64mb', parse: bytes },
   labelDelayMs: { key: 'VIGIA_LABEL_DELAY', flag: '--label-delay', doc: 'label delay for every model, overriding the bundles\' label.delay_days (0s: every labelled prediction is matured at once)', fallback: undefined, parse: duration(0) },
@@ -269,7 +269,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     diskMinFreeBytes: read(k.diskMinFreeBytes)!,
     dbSizeBudgetBytes: read(k.dbSizeBudgetBytes)!,
     retentionIntervalMs: read(k.retentionIntervalMs)!,
-    // Beside a SQLite file; retention runs on SQLite only for now, so on PostgreSQL this is unused.
+    // Beside a SQLite file; on PostgreSQL `archive/` in the working directory (a fleet points
+    // every replica at storage they share: any replica may run a retention pass).
     archiveDir: resolve(read(k.archiveDir) ?? (db.engine === 'sqlite' ? resolve(dirname(db.path), 'archive') : 'archive')),
     ingestQueueRows: read(k.ingestQueueRows)!,
     ingestPairTimeoutMs: read(k.ingestPairTimeoutMs)!,

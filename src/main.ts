@@ -196,23 +196,23 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
   const reports: ReportSource = fleet ?? started;
   if (fleet === undefined) void started.evaluateAll();
 
-  // Retention (archive then remove old rows) and the free-space sampling of the database's
-  // filesystem are SQLite-only for now (as is the ingest of predictions made elsewhere): on
-  // PostgreSQL the database server owns its storage, and retention there is future work
-  // (docs/fleet.md, limits).
+  // Retention (archive then remove old rows) on either engine, on its own thread: on SQLite in
+  // small steps, on PostgreSQL by monthly partition, one replica of the fleet at a time (an
+  // advisory lock). The free-space sampling of the database's filesystem is SQLite-only: on
+  // PostgreSQL the database server owns its storage (the size budget still bounds the tables).
+  const retention = await RetentionScheduler.start({
+    db, archiveDir: config.archiveDir, retentionMs: config.retentionMs, intervalMs: config.retentionIntervalMs, sizeBudgetBytes: config.dbSizeBudgetBytes,
+    replica: config.replicaId,
+    onArchived: (rows) => metrics.auditArchivedRows.inc(rows),
+    onFailed: (error) => {
+      metrics.auditRetentionFailures.inc();
+      logger.warn('audit-log retention failed', { error });
+    },
+  });
+  closers.push(() => retention.close());
   let diskFree = Number.POSITIVE_INFINITY;
   if (db.engine === 'sqlite') {
     const dbPath = db.path;
-    const retention = await RetentionScheduler.start({
-      dbPath, archiveDir: config.archiveDir, retentionMs: config.retentionMs, intervalMs: config.retentionIntervalMs, sizeBudgetBytes: config.dbSizeBudgetBytes,
-      onArchived: (rows) => metrics.auditArchivedRows.inc(rows),
-      onFailed: (error) => {
-        metrics.auditRetentionFailures.inc();
-        logger.warn('audit-log retention failed', { error });
-      },
-    });
-    closers.push(() => retention.close());
-
     // Free space of the database's filesystem: sampled off the request path, read by /readyz and /metrics.
     metrics.auditDiskMinFreeBytes.set(config.diskMinFreeBytes);
     const sampleDisk = () => {

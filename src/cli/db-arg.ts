@@ -5,8 +5,8 @@ import { SCHEMA_VERSION } from '../store/migrations.js';
 
 /**
  * The database a command reads: `--db`, else VIGIA_DB (loadConfig), opened read-only at the
- * current schema. SQLite only for now: `vigia export` and `vigia audit verify` do not read a
- * PostgreSQL audit log yet.
+ * current schema. SQLite only: `vigia export` does not read a PostgreSQL audit log yet, and
+ * `vigia audit verify --db postgres://` checks only the archives (src/cli/audit-command.ts).
  */
 export function openReadOnly(dbFlag: string | undefined): { db: Database.Database; path: string } {
   let path = dbFlag;

@@ -4,7 +4,7 @@
 // own read-only connection, and a second one that writes only the aggregates' tables. On
 // PostgreSQL: one connection, every read commit-safe by transaction id (xid8); the aggregates
 // are stored only while this replica is the fleet's evaluator (the request's term fences
-// them). Fairness by group is SQLite-only for now.
+// them). Fairness by group is counted on either engine with the same GROUP BYs.
 // It runs as a child process at a lower scheduling priority (nice 10), so that on a small
 // machine neither the read nor the statistics of a large window take CPU from the event loop
 // that serves /predict. It talks over the IPC channel: one `init` with the baselines, then
@@ -18,7 +18,8 @@ import { buildModelReport } from '../report/model-report.js';
 import type { ModelContext } from '../report/model-report.js';
 import { CohortReader, type CohortRows } from '../store/cohort.js';
 import { FairnessCountReader } from '../store/fairness-counts.js';
-import { buildFairnessReport, countGroups, type FairnessReport } from '../fairness/report.js';
+import { buildFairnessReport, countGroups, type CohortGroupCount, type FairnessReport, type WindowGroupCount } from '../fairness/report.js';
+import { PgFairnessCountReader } from '../store/pg-fairness-counts.js';
 import { PgWindowCache, readPgCohort } from '../store/pg-window.js';
 import { connectionConfig } from '../store/postgres.js';
 import { WindowCache, type WindowRows } from '../store/window.js';
@@ -55,7 +56,7 @@ interface EvaluationSource {
   drift(key: string, ctx: ModelContext, req: EvaluationRequest): WindowDrift | Promise<WindowDrift>;
   cohort(model: string, version: string, fromMs: number, toMs: number): CohortRows | Promise<CohortRows>;
   /** Fairness by group: selection over the window, TPR/FPR over the matured cohort; undefined when the engine does not count groups. */
-  fairness(ctx: ModelContext, fromMs: number, toMs: number, nowMs: number): FairnessReport | undefined;
+  fairness(ctx: ModelContext, fromMs: number, toMs: number, nowMs: number): FairnessReport | undefined | Promise<FairnessReport | undefined>;
   /** Drops what is kept for a model version (its window starts over at the next evaluation). */
   forget(key: string): void;
   close(): Promise<void>;
@@ -123,14 +124,7 @@ function sqliteSource(path: string, exactWindowRows: number): EvaluationSource {
       });
     },
     cohort: (model, version, fromMs, toMs) => cohorts.read(model, version, fromMs, toMs),
-    fairness: (ctx, fromMs, toMs, nowMs) => {
-      if (ctx.fairness === undefined) return undefined;
-      const { model, modelVersion } = ctx.baseline;
-      const window = fairnessCounts.windowCounts(model, modelVersion, fromMs, toMs);
-      const range = ctx.performance === undefined ? undefined : cohortRange(ctx.performance, nowMs);
-      const cohort = range === undefined ? [] : fairnessCounts.cohortCounts(model, modelVersion, range.fromMs, range.toMs);
-      return buildFairnessReport(ctx.fairness.spec, countGroups(ctx.fairness.spec, window, cohort), ctx.fairness.thresholds);
-    },
+    fairness: (ctx, fromMs, toMs, nowMs) => fairnessOf(ctx, fairnessCounts, fromMs, toMs, nowMs),
     forget: (key) => {
       caches.delete(key);
       buckets.delete(key);
@@ -142,7 +136,25 @@ function sqliteSource(path: string, exactWindowRows: number): EvaluationSource {
   };
 }
 
-/** PostgreSQL: the window from its rows or its hourly aggregates, both read by xid8; no fairness counts yet. */
+/** What both engines' fairness count readers answer (synchronously on SQLite, asynchronously on PostgreSQL). */
+interface FairnessCounts {
+  windowCounts(model: string, version: string, fromMs: number, toMs: number): WindowGroupCount[] | Promise<WindowGroupCount[]>;
+  cohortCounts(model: string, version: string, fromMs: number, toMs: number): CohortGroupCount[] | Promise<CohortGroupCount[]>;
+}
+
+/** Fairness by group of a model version: selection over the window, TPR/FPR over the matured cohort. */
+function fairnessOf(ctx: ModelContext, counts: FairnessCounts, fromMs: number, toMs: number, nowMs: number): FairnessReport | undefined | Promise<FairnessReport | undefined> {
+  const { fairness } = ctx;
+  if (fairness === undefined) return undefined;
+  const { model, modelVersion } = ctx.baseline;
+  const range = ctx.performance === undefined ? undefined : cohortRange(ctx.performance, nowMs);
+  const window = counts.windowCounts(model, modelVersion, fromMs, toMs);
+  const cohort = range === undefined ? [] : counts.cohortCounts(model, modelVersion, range.fromMs, range.toMs);
+  const build = (w: WindowGroupCount[], c: CohortGroupCount[]) => buildFairnessReport(fairness.spec, countGroups(fairness.spec, w, c), fairness.thresholds);
+  return Array.isArray(window) && Array.isArray(cohort) ? build(window, cohort) : Promise.all([window, cohort]).then(([w, c]) => build(w, c));
+}
+
+/** PostgreSQL: the window from its rows or its hourly aggregates, both read by xid8. */
 async function postgresSource(url: string, exactWindowRows: number): Promise<EvaluationSource> {
   const caches = new Map<string, PgWindowCache>();
   const buckets = new Map<string, PgWindowBuckets>();
@@ -167,6 +179,7 @@ async function postgresSource(url: string, exactWindowRows: number): Promise<Eva
     return connection;
   };
   await connected();
+  const fairnessCounts = new PgFairnessCountReader(connected);
   return {
     drift: async (key, ctx, req) => {
       const { baseline } = ctx;
@@ -183,7 +196,7 @@ async function postgresSource(url: string, exactWindowRows: number): Promise<Eva
       });
     },
     cohort: async (model, version, fromMs, toMs) => readPgCohort(await connected(), model, version, fromMs, toMs),
-    fairness: () => undefined,
+    fairness: (ctx, fromMs, toMs, nowMs) => fairnessOf(ctx, fairnessCounts, fromMs, toMs, nowMs),
     forget: (key) => {
       caches.delete(key);
       buckets.delete(key);
@@ -309,7 +322,7 @@ async function evaluate(req: EvaluationRequest): Promise<void> {
     let fairness: FairnessReport | undefined;
     let fairnessError: string | undefined;
     try {
-      fairness = source.fairness(ctx, req.fromMs, req.toMs, req.nowMs);
+      fairness = await source.fairness(ctx, req.fromMs, req.toMs, req.nowMs);
     } catch (err) {
       fairnessError = (err as Error).message;
     }

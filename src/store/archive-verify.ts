@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GENESIS_HASH, linkHash, rowHash, type ChainedRow } from './audit-chain.js';
 import type { ChainBreak } from './audit-verify.js';
+import { PG_ARCHIVE_PATTERN } from './pg-retention.js';
 
 export interface ArchiveVerification {
   readonly ok: boolean;
@@ -16,16 +17,20 @@ export interface ArchiveVerification {
 
 interface LinkLine { link: number; first_seq: number; last_seq: number; rows: number; prev_hash: string; hash: string }
 
+/** The archive files of each engine: SQLite's `vigia-audit-<first seq>-<last seq>`, PostgreSQL's `vigia-audit-postgres-<first link>-<last link>-<partition>`. */
+const ARCHIVE_NAMES = { sqlite: /^vigia-audit-\d+-\d+\.jsonl\.gz$/, postgres: PG_ARCHIVE_PATTERN } as const;
+
 /**
- * Re-checks the hash chain over the retention archives of `dir` (the files `pruneStep`
- * wrote, in name order: oldest first), from the genesis hash: each row against its hash,
- * each link against its rows and the previous link. Names the file and the first row or
- * link that does not match.
+ * Re-checks the hash chain over the retention archives of `dir` written from one engine's
+ * database (SQLite's by `pruneStep`, PostgreSQL's by `pgRetentionPass`; the two chains are
+ * apart, and both may share a folder), in name order — oldest first — from the genesis hash:
+ * each row against its hash, each link against its rows and the previous link. Names the
+ * file and the first row or link that does not match.
  */
-export function verifyArchives(dir: string): ArchiveVerification {
+export function verifyArchives(dir: string, engine: keyof typeof ARCHIVE_NAMES = 'sqlite'): ArchiveVerification {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => /^vigia-audit-\d+-\d+\.jsonl\.gz$/.test(f)).sort();
+    files = readdirSync(dir).filter((f) => ARCHIVE_NAMES[engine].test(f)).sort();
   } catch {
     files = [];
   }

@@ -3,8 +3,8 @@ import type Database from 'better-sqlite3';
 /**
  * One schema change, in each engine's SQL. `null`: nothing to do on that engine (PostgreSQL
  * shipped after steps 1–4, so its first steps already have their final shape; the fleet's
- * tables exist only on PostgreSQL, the hash chain only on SQLite for now; the hourly window
- * aggregates have a step per engine).
+ * tables and the monthly labels partitions exist only on PostgreSQL, the hash chain only on
+ * SQLite for now; the hourly window aggregates have a step per engine).
  */
 export interface MigrationStep {
   readonly sqlite: string | null;
@@ -241,6 +241,45 @@ export const MIGRATIONS: readonly MigrationStep[] = [
      through_tx    xid8 NOT NULL,       -- every predictions row with tx < this is in the buckets
      term          bigint,              -- the leader term that wrote them (NULL outside a fleet)
      PRIMARY KEY (model, model_version)
+   );` },
+  // Retention on PostgreSQL (src/store/pg-retention.ts): the labels are partitioned by month of
+  // their prediction's event time like the predictions (labels_YYYYMM beside predictions_YYYYMM,
+  // same bounds), so a month's labels leave with its predictions by DROP TABLE, never by a
+  // DELETE. The primary key has to carry the partition key; a label's event time is its
+  // prediction's, so (prediction_id, event_ts_ms) is as unique as prediction_id was. Existing
+  // labels move into partitions made for every existing predictions partition. The archive
+  // checkpoint: where the chain of the retention archives' links ends (the next archive's
+  // first link follows it).
+  { sqlite: null,
+    postgres: `ALTER TABLE labels RENAME TO labels_unpartitioned;
+   ALTER INDEX labels_model_event_time RENAME TO labels_unpartitioned_model_event_time;
+   CREATE TABLE labels (
+     prediction_id  text NOT NULL,
+     label          smallint NOT NULL CHECK (label IN (0, 1)),
+     label_ts_ms    bigint NOT NULL,
+     received_ts_ms bigint NOT NULL,
+     model          text NOT NULL,
+     model_version  text NOT NULL,
+     event_ts_ms    bigint NOT NULL,
+     probability    double precision NOT NULL,
+     PRIMARY KEY (prediction_id, event_ts_ms)
+   ) PARTITION BY RANGE (event_ts_ms);
+   CREATE INDEX labels_model_event_time ON labels (model, model_version, event_ts_ms);
+   DO $$
+   DECLARE r record;
+   BEGIN
+     FOR r IN SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+              WHERE i.inhparent = 'predictions'::regclass LOOP
+       EXECUTE format('CREATE TABLE %I PARTITION OF labels %s', 'labels_' || substr(r.relname, length('predictions_') + 1), r.bound);
+     END LOOP;
+   END $$;
+   INSERT INTO labels SELECT prediction_id, label, label_ts_ms, received_ts_ms, model, model_version, event_ts_ms, probability FROM labels_unpartitioned;
+   DROP TABLE labels_unpartitioned;
+   CREATE TABLE audit_archive_checkpoint (
+     id            integer PRIMARY KEY CHECK (id = 1),
+     link          bigint NOT NULL,     -- the last archived link
+     hash          text NOT NULL,       -- its hash: the next archive's first prev_hash
+     archived_rows bigint NOT NULL      -- rows archived so far: the next archive numbers its rows from here
    );` },
 ];
 

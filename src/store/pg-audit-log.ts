@@ -14,7 +14,7 @@ const INSERT_PREDICTIONS = `INSERT INTO predictions (id, request_id, ts_ms, mode
 
 const INSERT_LABELS = `INSERT INTO labels (prediction_id, label, label_ts_ms, received_ts_ms, model, model_version, event_ts_ms, probability)
   SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::float8[])
-  ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id`;
+  ON CONFLICT (prediction_id, event_ts_ms) DO NOTHING RETURNING prediction_id`;
 
 /** Columns of a `predictions` row (`AuditRow`). */
 const COLUMNS = 19;
@@ -117,7 +117,22 @@ export class PgAuditLog implements AuditLog, LabelStore {
     this.onCommit(0, seconds(), failed);
   }
 
+  /**
+   * Inserts one group in one transaction. A month this replica created a partition for may
+   * since have been archived and dropped by retention (on any replica): the insert then finds
+   * no partition, and is retried once after creating it again.
+   */
   private async insert(rows: readonly AuditRow[]): Promise<void> {
+    try {
+      await this.insertOnce(rows);
+    } catch (err) {
+      if ((err as { code?: string }).code !== NO_PARTITION) throw err;
+      this.knownMonths.clear();
+      await this.insertOnce(rows);
+    }
+  }
+
+  private async insertOnce(rows: readonly AuditRow[]): Promise<void> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
@@ -226,6 +241,9 @@ export class PgAuditLog implements AuditLog, LabelStore {
     }
   }
 }
+
+/** "no partition of relation … found for row" (check_violation). */
+const NO_PARTITION = '23514';
 
 /** An error of the connection itself (not of the statement): the client goes back to the pool destroyed. */
 function isConnectionError(err: unknown): boolean {

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { MIGRATIONS } from './migrations.js';
 
 /** Arbitrary constants naming Vigia's advisory locks (pg_advisory_lock takes a bigint). */
-export const ADVISORY_LOCKS = { migrate: 0x76696701, partitions: 0x76696702, evaluator: 0x76696703, windowBuckets: 0x76696704 } as const;
+export const ADVISORY_LOCKS = { migrate: 0x76696701, partitions: 0x76696702, evaluator: 0x76696703, windowBuckets: 0x76696704, retention: 0x76696705 } as const;
 
 /**
  * Settings of every Vigia connection: a commit returns only once its WAL is flushed
@@ -66,20 +66,39 @@ export async function migratePostgres(client: pg.ClientBase, target = MIGRATIONS
   }
 }
 
+/** A month's partitions: `predictions_YYYYMM` and `labels_YYYYMM`, over event times [fromMs, toMs). */
+export interface Month {
+  readonly fromMs: number;
+  readonly toMs: number;
+  /** The predictions partition. */
+  readonly name: string;
+  /** The labels partition, same bounds. */
+  readonly labels: string;
+}
+
 /** The first ms of the UTC month holding `ms`, and of the next one. */
-export function monthOf(ms: number): { fromMs: number; toMs: number; name: string } {
+export function monthOf(ms: number): Month {
   const d = new Date(ms);
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();
-  return { fromMs: Date.UTC(y, m, 1), toMs: Date.UTC(y, m + 1, 1), name: `predictions_${y}${String(m + 1).padStart(2, '0')}` };
+  const suffix = `${y}${String(m + 1).padStart(2, '0')}`;
+  return { fromMs: Date.UTC(y, m, 1), toMs: Date.UTC(y, m + 1, 1), name: `predictions_${suffix}`, labels: `labels_${suffix}` };
+}
+
+/** The month a partition's name (`predictions_YYYYMM` or `labels_YYYYMM`) stands for, or undefined. */
+export function monthOfPartition(name: string): Month | undefined {
+  const m = /^(?:predictions|labels)_(\d{4})(\d{2})$/.exec(name);
+  if (m === null) return undefined;
+  return monthOf(Date.UTC(Number(m[1]), Number(m[2]) - 1, 1));
 }
 
 /**
- * Creates the monthly partitions of `predictions` that hold the given event times, if they
- * do not exist (serialised by an advisory lock: replicas may ask for the same month at once).
+ * Creates the monthly partitions of `predictions` and `labels` that hold the given event
+ * times, if they do not exist (serialised by an advisory lock: replicas may ask for the same
+ * month at once).
  */
 export async function ensurePartitions(client: pg.ClientBase, eventTimesMs: Iterable<number>): Promise<string[]> {
-  const months = new Map<string, ReturnType<typeof monthOf>>();
+  const months = new Map<string, Month>();
   for (const t of eventTimesMs) {
     const m = monthOf(t);
     months.set(m.name, m);
@@ -89,6 +108,7 @@ export async function ensurePartitions(client: pg.ClientBase, eventTimesMs: Iter
     await client.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.partitions]);
     for (const m of months.values()) {
       await client.query(`CREATE TABLE IF NOT EXISTS ${m.name} PARTITION OF predictions FOR VALUES FROM (${m.fromMs}) TO (${m.toMs})`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${m.labels} PARTITION OF labels FOR VALUES FROM (${m.fromMs}) TO (${m.toMs})`);
     }
     await client.query('COMMIT');
   } catch (err) {

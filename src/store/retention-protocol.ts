@@ -1,5 +1,5 @@
 /** Messages between the retention scheduler (event loop) and its thread. */
-export type RetentionRequest = { readonly kind: 'prune'; readonly id: number; readonly cutoffMs: number } | { readonly kind: 'close' };
+export type RetentionRequest = { readonly kind: 'prune'; readonly id: number; readonly cutoffMs: number; readonly nowMs: number } | { readonly kind: 'close' };
 
 export type RetentionReply =
   | { readonly kind: 'ready' }

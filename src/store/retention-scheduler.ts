@@ -1,15 +1,19 @@
 import type { Worker } from 'node:worker_threads';
+import type { DatabaseTarget } from '../config.js';
 import { startWorker } from '../worker-thread.js';
 import type { RetentionReply, RetentionRequest } from './retention-protocol.js';
 
 export interface RetentionOptions {
-  readonly dbPath: string;
+  /** A SQLite file (pruned in small steps) or PostgreSQL (by monthly partition, docs/governance.md). */
+  readonly db: DatabaseTarget;
   readonly archiveDir: string;
-  /** Rows older than this (decision time) are archived then removed. */
+  /** Rows older than this (SQLite: decision time; PostgreSQL: months whose event times all are) are archived then removed. */
   readonly retentionMs: number;
+  /** This replica's name, written in the PostgreSQL archives' header. */
+  readonly replica?: string;
   /** How often a pass runs; 0: only on demand (`pruneNow`). */
   readonly intervalMs: number;
-  /** Bytes of database pages above which the oldest rows are archived whatever their age (0: no budget). */
+  /** Bytes of database pages (PostgreSQL: of the partitions) above which the oldest rows are archived whatever their age (0: no budget). */
   readonly sizeBudgetBytes?: number;
   /** Rows per step (rounded to whole links). */
   readonly maxRows?: number;
@@ -50,7 +54,7 @@ export class RetentionScheduler {
   }
 
   static async start(opts: RetentionOptions): Promise<RetentionScheduler> {
-    const worker = startWorker(import.meta.url, 'retention-worker', { path: opts.dbPath, archiveDir: opts.archiveDir, maxRows: opts.maxRows ?? 2000, sizeBudgetBytes: opts.sizeBudgetBytes ?? 0 });
+    const worker = startWorker(import.meta.url, 'retention-worker', { db: opts.db, archiveDir: opts.archiveDir, maxRows: opts.maxRows ?? 2000, sizeBudgetBytes: opts.sizeBudgetBytes ?? 0, replica: opts.replica ?? '' });
     await new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
       worker.once('message', (m: RetentionReply) => {
@@ -73,7 +77,8 @@ export class RetentionScheduler {
     this.running ??= new Promise<{ rows: number; files: number }>((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ kind: 'prune', id, cutoffMs: (this.opts.now ?? Date.now)() - this.opts.retentionMs } satisfies RetentionRequest);
+      const now = (this.opts.now ?? Date.now)();
+      this.worker.postMessage({ kind: 'prune', id, cutoffMs: now - this.opts.retentionMs, nowMs: now } satisfies RetentionRequest);
     }).finally(() => {
       this.running = undefined;
     });

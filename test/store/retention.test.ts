@@ -106,7 +106,7 @@ describe('retention with archive', () => {
 
   it('archives the oldest rows whatever their age while the database is over its size budget', async () => {
     const { path, archiveDir, ids } = await logged();
-    const s = await RetentionScheduler.start({ dbPath: path, archiveDir, retentionMs: 365 * 86_400_000, intervalMs: 0, maxRows: 20, sizeBudgetBytes: 1, now: () => T0 });
+    const s = await RetentionScheduler.start({ db: { engine: 'sqlite', path }, archiveDir, retentionMs: 365 * 86_400_000, intervalMs: 0, maxRows: 20, sizeBudgetBytes: 1, now: () => T0 });
     const pass = await s.pruneNow();
     await s.close();
     assert.equal(pass.rows, 200, 'a budget of 1 byte archives everything');
@@ -116,7 +116,7 @@ describe('retention with archive', () => {
   it('runs in its own thread on a schedule, reporting the rows it archived', async () => {
     const { path, archiveDir, ids } = await logged();
     const seen: number[] = [];
-    const s = await RetentionScheduler.start({ dbPath: path, archiveDir, retentionMs: 60_000, intervalMs: 0, maxRows: 30, now: () => T0 + 60_000 + 150, onArchived: (rows) => seen.push(rows) });
+    const s = await RetentionScheduler.start({ db: { engine: 'sqlite', path }, archiveDir, retentionMs: 60_000, intervalMs: 0, maxRows: 30, now: () => T0 + 60_000 + 150, onArchived: (rows) => seen.push(rows) });
     const pass = await s.pruneNow();
     await s.close();
     assert.deepEqual(pass, { rows: 140, files: 7 });
