@@ -90,6 +90,8 @@ export class DriftMonitor {
 
   /** The running evaluation process, started (again) if needed. */
   private evaluator(): Promise<ChildProcess> {
+    // A child that died may not have had its 'exit' handled yet: its closed channel says so first.
+    if (this.child !== undefined && !this.child.connected) this.child = undefined;
     if (this.child !== undefined) return Promise.resolve(this.child);
     this.starting ??= spawnEvaluator(this.init).then(
       (child) => {
