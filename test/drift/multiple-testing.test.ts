@@ -14,7 +14,7 @@ const numbers = (values: (number | null)[]) => values.map((v) => (v === null ? N
 function assertClose(actual: number[], expected: (number | null)[], name: string): void {
   assert.equal(actual.length, expected.length, name);
   actual.forEach((a, i) => {
-    const e = expected[i];
+    const e = expected[i]!;
     if (e === null) assert.ok(Number.isNaN(a), `${name}[${i}]: expected NaN, got ${a}`);
     else assert.ok(Math.abs(a - e) <= 1e-12 * Math.max(1e-300, Math.abs(e)) || a === e, `${name}[${i}]: ${a} vs ${e}`);
   });
