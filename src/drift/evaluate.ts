@@ -1,8 +1,8 @@
 import { categoryCodes, bandShares, riskBandShares, type Baseline, type FeatureBaseline, type FeatureColumn } from './baseline.js';
 import { ABOVE_MAX, BELOW_MIN, MISSING, UNSEEN, countCategorical, countNumeric } from './bins.js';
-import { chiSquareGoodnessOfFit } from './chi2.js';
+import { chiSquareGoodnessOfFit, chiSquareHomogeneity } from './chi2.js';
 import { ks2sampAgainstReference } from './ks.js';
-import { psi, psiCriticalValue, psiPValue } from './psi.js';
+import { psi, psiCriticalValue } from './psi.js';
 import { highSeverity, type DriftThresholds, type Severity } from './severity.js';
 import { correctedVerdicts, featureVerdict, psiVerdict } from './verdict.js';
 
@@ -24,7 +24,12 @@ export interface FeatureDrift {
   readonly psi: number | null;
   /** Sample-size-aware critical value of the PSI (chi-square based, alpha 0.05, one feature alone), for reading. */
   readonly psi_critical_value: number | null;
-  /** The chance of a PSI this high from sampling noise alone (psi.ts `psiPValue`), raw and adjusted across the model's features (verdict.ts). */
+  /**
+   * The PSI's sampling-noise guard: the p-value of the chi-square test of homogeneity
+   * between the reference's and the window's counts on the PSI's own bins (chi2.ts
+   * `chiSquareHomogeneity`, sparse bins merged), raw and adjusted across the model's
+   * features (verdict.ts).
+   */
   readonly psi_pvalue: number | null;
   readonly psi_pvalue_adjusted: number | null;
   /**
@@ -138,7 +143,7 @@ function psiFields(f: FeatureBaseline, counts: ArrayLike<number>, n: number) {
   const p = psi(f.refCounts, counts);
   const refN = f.summary.n;
   const bins = Math.max(f.refCounts.filter((c) => c > 0).length, 2);
-  const pValue = n > 0 ? finiteOrNull(psiPValue(p, refN, n, bins)) : null;
+  const pValue = n > 0 ? finiteOrNull(chiSquareHomogeneity(f.refCounts, counts).pValue) : null;
   return {
     feature: f.name, monitored: f.monitored, n_reference: refN, n_current: n,
     psi: finiteOrNull(p), psi_critical_value: n > 0 ? finiteOrNull(psiCriticalValue(refN, n, bins)) : null,
@@ -224,7 +229,7 @@ export function judgePrediction(baseline: Baseline, o: ScoreObservation, t: Drif
   const n = o.n;
   const scorePsi = psi(s.refCounts, o.counts);
   const refN = sum(s.refCounts);
-  const scorePsiP = n === 0 || refN === 0 ? NaN : psiPValue(scorePsi, refN, n, Math.max(s.refCounts.filter((c) => c > 0).length, 2));
+  const scorePsiP = n === 0 || refN === 0 ? NaN : chiSquareHomogeneity(s.refCounts, o.counts).pValue;
   const m = n === 0 ? NaN : o.sum / n;
   const change = n === 0 || s.mean === 0 ? NaN : (m - s.mean) / s.mean;
   return {

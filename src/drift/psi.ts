@@ -1,4 +1,4 @@
-import { chiSquareIsf, chiSquareSf } from './chi2.js';
+import { chiSquareIsf } from './chi2.js';
 
 /**
  * Population stability index of a current window against its reference, over the same
@@ -55,26 +55,9 @@ function total(counts: ArrayLike<number>, name: string): number {
  * of population stability index", PhD dissertation, Western Michigan University, 2018.
  */
 export function psiCriticalValue(nRef: number, nCur: number, bins: number, alpha = 0.05): number {
-  checkSizes(nRef, nCur, bins);
-  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha must be in (0, 1), got ${String(alpha)}`);
-  return chiSquareIsf(alpha, bins - 1) * (1 / nRef + 1 / nCur);
-}
-
-/**
- * The chance that a window of nCur rows drawn from the reference distribution has a PSI of
- * at least `value` over `bins` populated bins, by the same approximation as
- * `psiCriticalValue` (its inverse): P(χ²(bins - 1) ≥ value / (1/nRef + 1/nCur)). The
- * sample-size guard of the PSI verdicts: over 10 bins, a PSI of 0.25 has p ≈ 0.1 on 60 rows
- * and p < 1e-100 on 10,000. NaN when the PSI is NaN.
- */
-export function psiPValue(value: number, nRef: number, nCur: number, bins: number): number {
-  checkSizes(nRef, nCur, bins);
-  if (Number.isNaN(value)) return NaN;
-  return chiSquareSf(Math.max(value, 0) / (1 / nRef + 1 / nCur), bins - 1);
-}
-
-function checkSizes(nRef: number, nCur: number, bins: number): void {
   if (!(nRef > 0) || !Number.isFinite(nRef)) throw new RangeError(`nRef must be a finite number > 0, got ${String(nRef)}`);
   if (!(nCur > 0) || !Number.isFinite(nCur)) throw new RangeError(`nCur must be a finite number > 0, got ${String(nCur)}`);
   if (!Number.isInteger(bins) || bins < 2) throw new RangeError(`bins must be an integer ≥ 2, got ${String(bins)}`);
+  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha must be in (0, 1), got ${String(alpha)}`);
+  return chiSquareIsf(alpha, bins - 1) * (1 / nRef + 1 / nCur);
 }

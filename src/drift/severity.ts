@@ -5,9 +5,9 @@ import { P_VALUE_CORRECTIONS, type PValueCorrection } from './multiple-testing.j
  * windows honest: below `minWindow` rows a statistic is `insufficient_data`, never drift;
  * a KS p-value only counts when the effect D is at least `ksMinStatistic`, because on a
  * window of a million rows a shift nobody would act on is still "significant"; and a PSI
- * only counts when it is beyond what sampling noise gives a window of its size (its
- * chi-square p-value, see psi.ts), because on a window of a hundred rows a PSI of 0.25 is
- * common under no drift at all. The p-values are judged after a multiple-testing
+ * only counts when it is beyond what sampling noise gives a window of its size (the
+ * chi-square test of homogeneity on its bins, chi2.ts), because on a window of a hundred
+ * rows a PSI of 0.25 happens under no drift at all. The p-values are judged after a multiple-testing
  * correction across the features of the model (`correction`, see multiple-testing.ts).
  */
 
@@ -47,9 +47,9 @@ export interface DriftThresholds {
   /** Fewer rows than this in the window: insufficient data. */
   readonly minWindow: number;
   /**
-   * The sample-size guard of PSI: a PSI at a threshold counts only when its chi-square
-   * p-value (after the correction) is below this level: the warning level for a warning,
-   * the critical level for a critical.
+   * The sample-size guard of PSI: a PSI at a threshold counts only when the p-value of the
+   * chi-square test of homogeneity on its bins (after the correction) is below this level:
+   * the warning level for a warning, the critical level for a critical.
    */
   readonly psiPValueWarning: number;
   readonly psiPValueCritical: number;

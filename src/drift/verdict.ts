@@ -7,7 +7,8 @@ import { highSeverity, pValueSeverity, worst, type DriftThresholds, type Severit
  * model, so that the false-alarm rate is that of the whole evaluation, not of each test.
  * Every p-value that can raise a verdict is one family, adjusted with `t.correction`: per
  * monitored feature its test's (KS for numeric, chi-square for categorical) and its PSI's
- * sample-size p-value (psi.ts `psiPValue`), and the score PSI's. So with Holm the chance
+ * sampling-noise p-value (the chi-square test of homogeneity on the PSI's bins, chi2.ts
+ * `chiSquareHomogeneity`), and the score PSI's. So with Holm the chance
  * that stable traffic raises any verdict in an evaluation is at most the level, whatever
  * the dependence between the tests (two statistics of one feature are strongly dependent).
  *
