@@ -62,9 +62,10 @@ describe('vigia drift', () => {
     for (const key of ['kind', 'psi', 'ks', 'chi2', 'n_reference', 'n_current', 'missing_rate', 'severity']) assert.ok(key in limit, `LIMIT_BAL lacks ${key}`);
     assert.equal(limit.kind, 'numeric');
     assert.equal(limit.severity, 'critical');
-    assert.deepEqual(Object.keys(limit.ks).sort(), ['pvalue', 'statistic']);
+    assert.deepEqual(Object.keys(limit.ks).sort(), ['pvalue', 'pvalue_adjusted', 'statistic']);
     assert.equal(limit.chi2, null);
-    assert.deepEqual(Object.keys(doc['columns']['EDUCATION'].chi2).sort(), ['dof', 'pvalue', 'statistic']);
+    assert.deepEqual(Object.keys(doc['columns']['EDUCATION'].chi2).sort(), ['dof', 'pvalue', 'pvalue_adjusted', 'statistic']);
+    assert.ok(limit.ks.pvalue_adjusted >= limit.ks.pvalue, 'the adjusted p-value is never below the raw one');
     assert.equal(doc['summary'].status, 'CRITICAL');
     assert.ok(Array.isArray(doc['summary'].critical) && Array.isArray(doc['summary'].warnings));
     assert.equal(typeof doc['prediction'].score_psi, 'number');
