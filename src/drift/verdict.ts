@@ -30,7 +30,7 @@ export function psiVerdict(what: string, value: number, pAdjusted: number, n: nu
   const reasons: string[] = [];
   if (severity !== 'ok') reasons.push(`${what} ${value.toFixed(3)} ≥ ${severity === 'critical' ? critical : warning}`);
   if (severity !== raw) {
-    const level = raw === 'critical' ? t.psiPValueCritical : t.psiPValueWarning;
+    const level = severity === 'warning' ? t.psiPValueCritical : t.psiPValueWarning;
     reasons.push(`${what} ${value.toFixed(3)} ≥ ${raw === 'critical' ? critical : warning} ignored: within the sampling noise of ${n} rows (adjusted p=${fmt(pAdjusted)} ≥ ${level})`);
   }
   return { severity, reasons };
@@ -80,7 +80,7 @@ export function correctedVerdicts(features: readonly FeatureDrift[], prediction:
   const adjusted = new Map(family.map((i, k) => [i, { test: all[k]!, psi: all[m + k]! }]));
   const out = features.map((f, i) => {
     const a = adjusted.get(i);
-    if (a === undefined) return f;
+    if (a === undefined) return f.severity === 'error' ? f : { ...f, ...featureVerdict(f, t) };
     const g: FeatureDrift = {
       ...f,
       psi_pvalue_adjusted: orNull(a.psi),
