@@ -74,6 +74,19 @@ describe('vigia drift', () => {
     assert.equal(typeof doc['prediction'].positive_rate, 'number');
   });
 
+  it('judges each column alone with --pvalue-correction none: the adjusted p-values are the raw ones', async () => {
+    const r = await drift(['--reference', reference, '--current', current, '--bundle', bundle, '--json', '--pvalue-correction', 'none']);
+    assert.equal(r.code, 0, r.output);
+    const doc = JSON.parse(r.stdout) as Record<string, any>;
+    for (const c of Object.values(doc['columns']) as any[]) {
+      const test = c.ks ?? c.chi2;
+      assert.equal(test.pvalue_adjusted, test.pvalue, c.name);
+    }
+    const wrong = await drift(['--reference', reference, '--current', current, '--pvalue-correction', 'sidak']);
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.output, /--pvalue-correction <method>' argument 'sidak' is invalid\. Allowed choices are holm, bh, none/);
+  });
+
   it('compares every shared column without a bundle, warning about a column only one file has', async () => {
     const extra = join(tmp.dir, 'extra.csv');
     writeFileSync(extra, [`${header},CHANNEL`, ...rows.filter((_, i) => i % 2 === 1).map((l) => `${l},web`)].join('\n') + '\n');
