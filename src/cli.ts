@@ -100,6 +100,7 @@ interface DriftOptions {
   topK: number;
   minWindow?: number;
   ksMinStatistic?: number;
+  pvalueCorrection?: DriftThresholds['correction'];
 }
 
 async function drift(opts: DriftOptions & { reference: string; current: string }): Promise<number> {
@@ -109,6 +110,7 @@ async function drift(opts: DriftOptions & { reference: string; current: string }
     const thresholds: Partial<DriftThresholds> = {
       ...(opts.minWindow === undefined ? {} : { minWindow: opts.minWindow }),
       ...(opts.ksMinStatistic === undefined ? {} : { ksMinStatistic: opts.ksMinStatistic }),
+      ...(opts.pvalueCorrection === undefined ? {} : { correction: opts.pvalueCorrection }),
     };
     const result = await offlineDrift({
       reference: opts.reference,
@@ -178,6 +180,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--top-k <k>', `reference categories kept per categorical column; the rest share __other__`, integerArg(TOP_K.min, TOP_K.max), TOP_K.fallback)
     .option('--min-window <n>', 'fewer current rows than this: insufficient data, no verdict (default 100, or the bundle\'s)', integerArg(0, Number.MAX_SAFE_INTEGER))
     .option('--ks-min-statistic <d>', 'KS p-values count only when D reaches this (default 0.1, or the bundle\'s)', numberArg(0, 1))
+    .addOption(new Option('--pvalue-correction <method>', 'multiple-testing correction across the columns (default holm, or the bundle\'s)').choices(['holm', 'bh', 'none']))
     .addHelpText('after', '\nExit codes: 0 nothing critical, 1 critical drift, 2 bad input or usage.')
     .exitOverride()
     .action(async (opts: DriftOptions, cmd: Command) => {

@@ -28,6 +28,8 @@ export interface Config {
   /** Windows of at most this many rows are evaluated exactly from the rows; larger ones from hourly aggregates. */
   readonly exactWindowRows: number;
   readonly ksMinStatistic: number;
+  /** Multiple-testing correction of the drift p-values across a model's features (a bundle's thresholds.pvalue_correction overrides it). */
+  readonly pValueCorrection: 'holm' | 'bh' | 'none';
   readonly binQuantiles: number;
   readonly topK: number;
   /** Accept a client-supplied `event_time` on predict requests (simulation and backfill). */
@@ -165,6 +167,7 @@ export const CONFIG_KEYS = {
   minWindow: { key: 'VIGIA_MIN_WINDOW', flag: '--min-window', doc: 'fewer rows than this in the window: statistics say insufficient data, not drift', fallback: '100', parse: int(1, 100_000_000) },
   exactWindowRows: { key: 'VIGIA_EXACT_WINDOW_ROWS', flag: '--exact-window-rows', doc: 'windows of at most this many rows are evaluated exactly from the rows held in memory; larger ones from hourly aggregates (KS within 0.001 in D, see docs/drift.md)', fallback: '200000', parse: int(0, 100_000_000) },
   ksMinStatistic: { key: 'VIGIA_KS_MIN_STATISTIC', flag: '--ks-min-statistic', doc: 'effect-size guard: a KS p-value counts only when D reaches this', fallback: '0.1', parse: fraction },
+  pValueCorrection: { key: 'VIGIA_PVALUE_CORRECTION', flag: '--pvalue-correction', doc: 'multiple-testing correction of the drift p-values across a model\'s features: holm (family-wise error rate), bh (Benjamini–Hochberg, false discovery rate) or none', fallback: 'holm', parse: oneOf('holm', 'bh', 'none') },
   binQuantiles: { key: 'VIGIA_BIN_QUANTILES', flag: '--bin-quantiles', doc: 'reference quantile bins per numeric feature (10 = deciles)', fallback: '10', parse: int(2, 1000) },
   topK: { key: 'VIGIA_TOP_K', flag: '--top-k', doc: 'reference categories kept per categorical feature; the rest share __other__', fallback: '20', parse: int(1, 10_000) },
   acceptEventTime: { key: 'VIGIA_ACCEPT_EVENT_TIME', flag: '--accept-event-time', doc: 'accept a client-supplied event_time on predict requests (simulation, backfill); the audit log keeps the server time too', fallback: 'false', parse: flag },
@@ -256,6 +259,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     minWindow: read(k.minWindow)!,
     exactWindowRows: read(k.exactWindowRows)!,
     ksMinStatistic: read(k.ksMinStatistic)!,
+    pValueCorrection: read(k.pValueCorrection)!,
     binQuantiles: read(k.binQuantiles)!,
     topK: read(k.topK)!,
     acceptEventTime: read(k.acceptEventTime)!,

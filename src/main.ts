@@ -99,7 +99,7 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
   const referenceBins = new Map<string, ReferenceBinCounts>();
   let monitor: DriftMonitor | undefined;
   const contextOptions = () => ({
-    quantiles: config.binQuantiles, topK: config.topK, now: new Date(), minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic,
+    quantiles: config.binQuantiles, topK: config.topK, now: new Date(), minWindow: config.minWindow, ksMinStatistic: config.ksMinStatistic, pValueCorrection: config.pValueCorrection,
     ...(config.labelDelayMs === undefined ? {} : { labelDelayMs: config.labelDelayMs }),
   });
   const hooks: RegistryHooks = {

@@ -1,9 +1,10 @@
 import { categoryCodes, bandShares, riskBandShares, type Baseline, type FeatureBaseline, type FeatureColumn } from './baseline.js';
 import { ABOVE_MAX, BELOW_MIN, MISSING, UNSEEN, countCategorical, countNumeric } from './bins.js';
-import { chiSquareGoodnessOfFit } from './chi2.js';
+import { chiSquareGoodnessOfFit, chiSquareHomogeneity } from './chi2.js';
 import { ks2sampAgainstReference } from './ks.js';
 import { psi, psiCriticalValue } from './psi.js';
-import { highSeverity, pValueSeverity, worst, type DriftThresholds, type Severity } from './severity.js';
+import { highSeverity, type DriftThresholds, type Severity } from './severity.js';
+import { correctedVerdicts, featureVerdict, psiVerdict } from './verdict.js';
 
 /**
  * The rows of a window, as columns: NaN for a missing value; scores in time order. The
@@ -21,15 +22,25 @@ export interface FeatureDrift {
   readonly n_reference: number;
   readonly n_current: number;
   readonly psi: number | null;
-  /** Sample-size-aware critical value of the PSI (chi-square based, alpha 0.05), for reading. */
+  /** Sample-size-aware critical value of the PSI (chi-square based, alpha 0.05, one feature alone), for reading. */
   readonly psi_critical_value: number | null;
+  /**
+   * The PSI's sampling-noise guard: the p-value of the chi-square test of homogeneity
+   * between the reference's and the window's counts on the PSI's own bins (chi2.ts
+   * `chiSquareHomogeneity`, sparse bins merged), raw and adjusted across the model's
+   * features (verdict.ts).
+   */
+  readonly psi_pvalue: number | null;
+  readonly psi_pvalue_adjusted: number | null;
   /**
    * On a window kept as aggregates (see window-aggregate.ts), `statistic` is the sketch's
    * D, at most `statistic_error` below the rows' D, and the rows' p-value lies in
-   * [`pvalue_lower`, `pvalue`]. Rows-exact windows carry neither field.
+   * [`pvalue_lower`, `pvalue`]. Rows-exact windows carry neither field. `pvalue_adjusted`
+   * is the p-value after the multiple-testing correction across the model's features: the
+   * verdict is taken on it.
    */
-  readonly ks: { readonly statistic: number; readonly pvalue: number; readonly method: 'exact' | 'asymp'; readonly statistic_error?: number; readonly pvalue_lower?: number } | null;
-  readonly chi2: { readonly statistic: number; readonly dof: number; readonly pvalue: number } | null;
+  readonly ks: { readonly statistic: number; readonly pvalue: number; readonly pvalue_adjusted: number; readonly method: 'exact' | 'asymp'; readonly statistic_error?: number; readonly pvalue_lower?: number } | null;
+  readonly chi2: { readonly statistic: number; readonly dof: number; readonly pvalue: number; readonly pvalue_adjusted: number } | null;
   readonly missing_rate: number;
   readonly out_of_range_rate: number | null;
   readonly unseen_rate: number | null;
@@ -43,6 +54,9 @@ export interface FeatureDrift {
 export interface PredictionDrift {
   readonly n: number;
   readonly score_psi: number | null;
+  /** The score PSI's sample-size p-value, raw and adjusted with the features' PSI p-values. */
+  readonly score_psi_pvalue: number | null;
+  readonly score_psi_pvalue_adjusted: number | null;
   readonly score_psi_severity: Severity;
   readonly score_ks: { readonly statistic: number; readonly pvalue: number; readonly statistic_error?: number; readonly pvalue_lower?: number } | null;
   readonly mean_probability: number | null;
@@ -101,61 +115,64 @@ const ksReport = (ks: KsObservation) => ({
   ...(ks.statisticError === undefined ? {} : { statistic_error: ks.statisticError, pvalue_lower: ks.pValueLower! }),
 });
 
-/** The verdict of a numeric feature from its frozen-bin counts (order of the labels) and its KS. */
+/**
+ * The statistics of a numeric feature from its frozen-bin counts (order of the labels) and
+ * its KS, judged alone (p-values unadjusted); `assembleEvaluation` judges it again with
+ * the p-values adjusted across the model's features.
+ */
 export function judgeNumericFeature(f: FeatureBaseline, counts: ArrayLike<number>, ks: KsObservation | null, t: DriftThresholds): FeatureDrift {
-  let n = 0;
-  for (let i = 0; i < counts.length; i++) n += counts[i]!;
-  const refN = f.summary.n;
+  const n = sum(counts);
   const labels = f.bins.labels;
   const missing = counts[labels.indexOf(MISSING)]!;
   const outside = counts[labels.indexOf(BELOW_MIN)]! + counts[labels.indexOf(ABOVE_MAX)]!;
-  const p = psi(f.refCounts, counts);
-  const populated = f.refCounts.filter((c) => c > 0).length;
-  const psiSev = highSeverity(p, n, t.psiWarning, t.psiCritical, t.minWindow);
-  const ksSev = ks === null ? 'insufficient_data' : pValueSeverity(ks.pValue, n - missing, t.ksPValueWarning, t.ksPValueCritical, t.minWindow, { d: ks.statistic, minEffect: t.ksMinStatistic });
-  const reasons: string[] = [];
-  if (psiSev === 'warning' || psiSev === 'critical') reasons.push(`PSI ${p.toFixed(3)} ≥ ${psiSev === 'critical' ? t.psiCritical : t.psiWarning}`);
-  if (ksSev === 'warning' || ksSev === 'critical') reasons.push(`KS p=${ks!.pValue.toExponential(2)} with D=${ks!.statistic.toFixed(3)} ≥ ${t.ksMinStatistic}`);
-  if (ks !== null && ks.pValue < t.ksPValueWarning && ks.statistic < t.ksMinStatistic && n >= t.minWindow) reasons.push(`KS p=${ks.pValue.toExponential(2)} ignored: D=${ks.statistic.toFixed(3)} below the effect-size guard ${t.ksMinStatistic}`);
-  return {
-    feature: f.name, kind: 'numeric', monitored: f.monitored, n_reference: refN, n_current: n,
-    psi: finiteOrNull(p), psi_critical_value: n > 0 ? finiteOrNull(psiCriticalValue(refN, n, Math.max(populated, 2))) : null,
-    ks: ks === null ? null : { ...ksReport(ks), method: ks.method }, chi2: null,
+  return judged({
+    ...psiFields(f, counts, n), kind: 'numeric',
+    ks: ks === null ? null : { ...ksReport(ks), pvalue_adjusted: ks.pValue, method: ks.method }, chi2: null,
     missing_rate: n === 0 ? 0 : missing / n, out_of_range_rate: n === 0 ? 0 : outside / n, unseen_rate: null,
-    severity: worst([psiSev, ksSev]), reasons,
-    bins: { labels, reference_share: shares(f.refCounts), current_share: shares(counts) },
+  }, t);
+}
+
+const sum = (counts: ArrayLike<number>): number => {
+  let n = 0;
+  for (let i = 0; i < counts.length; i++) n += counts[i]!;
+  return n;
+};
+
+/** What every feature reports about its PSI, and its identity. */
+function psiFields(f: FeatureBaseline, counts: ArrayLike<number>, n: number) {
+  const p = psi(f.refCounts, counts);
+  const refN = f.summary.n;
+  const bins = Math.max(f.refCounts.filter((c) => c > 0).length, 2);
+  const pValue = n > 0 ? finiteOrNull(chiSquareHomogeneity(f.refCounts, counts).pValue) : null;
+  return {
+    feature: f.name, monitored: f.monitored, n_reference: refN, n_current: n,
+    psi: finiteOrNull(p), psi_critical_value: n > 0 ? finiteOrNull(psiCriticalValue(refN, n, bins)) : null,
+    psi_pvalue: pValue, psi_pvalue_adjusted: pValue,
+    bins: { labels: f.bins.labels, reference_share: shares(f.refCounts), current_share: shares(counts) },
   };
 }
 
-/** The verdict of a categorical feature from its frozen-bin counts (order of the labels). */
+/** A feature with its verdict taken on the p-values it carries. */
+function judged(f: Omit<FeatureDrift, 'severity' | 'reasons'>, t: DriftThresholds): FeatureDrift {
+  const g = { ...f, severity: 'ok' as Severity, reasons: [] };
+  return { ...g, ...featureVerdict(g, t) };
+}
+
+/** The statistics of a categorical feature from its frozen-bin counts (order of the labels), judged alone as `judgeNumericFeature`. */
 export function judgeCategoricalFeature(f: FeatureBaseline, counts: ArrayLike<number>, t: DriftThresholds): FeatureDrift {
-  let n = 0;
-  for (let i = 0; i < counts.length; i++) n += counts[i]!;
-  const refN = f.summary.n;
+  const n = sum(counts);
   const labels = f.bins.labels;
   const missing = counts[labels.indexOf(MISSING)]!;
   const unseen = counts[labels.indexOf(UNSEEN)]!;
-  const p = psi(f.refCounts, counts);
   // The chi-square compares the mix over the categories (missing excluded: it has its own rate).
   const observed = Array.from(counts, (c, i) => (labels[i] === MISSING ? 0 : c));
   const expected = f.refCounts.map((c, i) => (labels[i] === MISSING ? 0 : c));
   const chi = observed.some((c) => c > 0) ? chiSquareGoodnessOfFit(observed, expected) : null;
-  const psiSev = highSeverity(p, n, t.psiWarning, t.psiCritical, t.minWindow);
-  const chiSev = chi === null ? 'insufficient_data' : pValueSeverity(chi.pValue, n, t.chi2PValueWarning, t.chi2PValueCritical, t.minWindow);
-  const reasons: string[] = [];
-  if (psiSev === 'warning' || psiSev === 'critical') reasons.push(`PSI ${p.toFixed(3)} ≥ ${psiSev === 'critical' ? t.psiCritical : t.psiWarning}`);
-  if (chiSev === 'warning' || chiSev === 'critical') reasons.push(`chi-square p=${chi!.pValue.toExponential(2)}`);
-  const populated = f.refCounts.filter((c) => c > 0).length;
-  return {
-    feature: f.name, kind: 'categorical', monitored: f.monitored, n_reference: refN, n_current: n,
-    psi: finiteOrNull(p), psi_critical_value: n > 0 ? finiteOrNull(psiCriticalValue(refN, n, Math.max(populated, 2))) : null,
-    ks: null, chi2: chi === null ? null : { statistic: chi.statistic, dof: chi.dof, pvalue: chi.pValue },
+  return judged({
+    ...psiFields(f, counts, n), kind: 'categorical',
+    ks: null, chi2: chi === null ? null : { statistic: chi.statistic, dof: chi.dof, pvalue: chi.pValue, pvalue_adjusted: chi.pValue },
     missing_rate: n === 0 ? 0 : missing / n, out_of_range_rate: null, unseen_rate: n === 0 ? 0 : unseen / n,
-    // PSI is the verdict for categories; the chi-square, like KS, flags everything on a big
-    // window, so it only escalates a feature whose PSI already moved.
-    severity: psiSev === 'ok' && chiSev !== 'insufficient_data' ? 'ok' : worst([psiSev, chiSev]), reasons,
-    bins: { labels, reference_share: shares(f.refCounts), current_share: shares(counts) },
-  };
+  }, t);
 }
 
 function evaluateFeature(f: FeatureBaseline, values: FeatureColumn | undefined, t: DriftThresholds): FeatureDrift {
@@ -171,7 +188,7 @@ function evaluateFeature(f: FeatureBaseline, values: FeatureColumn | undefined, 
 export function failedFeature(f: FeatureBaseline, n: number, err: unknown): FeatureDrift {
   return {
     feature: f.name, kind: f.kind, monitored: f.monitored, n_reference: f.summary.n, n_current: n,
-    psi: null, psi_critical_value: null, ks: null, chi2: null, missing_rate: 0, out_of_range_rate: null, unseen_rate: null,
+    psi: null, psi_critical_value: null, psi_pvalue: null, psi_pvalue_adjusted: null, ks: null, chi2: null, missing_rate: 0, out_of_range_rate: null, unseen_rate: null,
     severity: 'error', reasons: [], bins: { labels: f.bins.labels, reference_share: shares(f.refCounts), current_share: [] },
     error: (err as Error).message ?? String(err),
   };
@@ -211,12 +228,16 @@ export function judgePrediction(baseline: Baseline, o: ScoreObservation, t: Drif
   const s = baseline.score;
   const n = o.n;
   const scorePsi = psi(s.refCounts, o.counts);
+  const refN = sum(s.refCounts);
+  const scorePsiP = n === 0 || refN === 0 ? NaN : chiSquareHomogeneity(s.refCounts, o.counts).pValue;
   const m = n === 0 ? NaN : o.sum / n;
   const change = n === 0 || s.mean === 0 ? NaN : (m - s.mean) / s.mean;
   return {
     n,
     score_psi: finiteOrNull(scorePsi),
-    score_psi_severity: highSeverity(scorePsi, n, t.scorePsiWarning, t.scorePsiCritical, t.minWindow),
+    score_psi_pvalue: finiteOrNull(scorePsiP),
+    score_psi_pvalue_adjusted: finiteOrNull(scorePsiP),
+    score_psi_severity: psiVerdict('score PSI', scorePsi, scorePsiP, n, t.scorePsiWarning, t.scorePsiCritical, t).severity,
     score_ks: o.ks === null ? null : ksReport(o.ks),
     mean_probability: finiteOrNull(m),
     baseline_mean_probability: s.mean,
@@ -254,8 +275,13 @@ export function evaluateDrift(baseline: Baseline, window: WindowColumns<FeatureC
   return assembleEvaluation(baseline, features, judgePrediction(baseline, scoreObservation(baseline, window.scores, bands), t), t);
 }
 
-/** The evaluation of a window from its judged features and prediction drift: the summary and the dataset verdict. */
-export function assembleEvaluation(baseline: Baseline, features: FeatureDrift[], prediction: PredictionDrift, t: DriftThresholds): DriftEvaluation {
+/**
+ * The evaluation of a window from its judged features and prediction drift: the verdicts
+ * taken again on p-values adjusted across the model's features (verdict.ts), the summary
+ * and the dataset verdict.
+ */
+export function assembleEvaluation(baseline: Baseline, judgedFeatures: FeatureDrift[], judgedPrediction: PredictionDrift, t: DriftThresholds): DriftEvaluation {
+  const { features, prediction } = correctedVerdicts(judgedFeatures, judgedPrediction, t);
   const n = prediction.n;
   const monitored = features.filter((f) => f.monitored);
   const critical: string[] = [];

@@ -52,8 +52,9 @@ export interface ColumnDrift {
   readonly kind: 'numeric' | 'categorical';
   readonly monitored: boolean;
   readonly psi: number | null;
-  readonly ks: { readonly statistic: number; readonly pvalue: number } | null;
-  readonly chi2: { readonly statistic: number; readonly dof: number; readonly pvalue: number } | null;
+  /** `pvalue_adjusted`: after the correction across the columns (`thresholds.correction`), the p-value the verdict is taken on. */
+  readonly ks: { readonly statistic: number; readonly pvalue: number; readonly pvalue_adjusted: number } | null;
+  readonly chi2: { readonly statistic: number; readonly dof: number; readonly pvalue: number; readonly pvalue_adjusted: number } | null;
   /** Non-missing values in the reference. */
   readonly n_reference: number;
   /** Non-missing values in the current file. */
@@ -185,7 +186,7 @@ function columnDrift(f: FeatureDrift, reference: FeatureColumn, current: Feature
     kind: f.kind,
     monitored: f.monitored,
     psi: f.psi,
-    ks: f.ks === null ? null : { statistic: f.ks.statistic, pvalue: f.ks.pvalue },
+    ks: f.ks === null ? null : { statistic: f.ks.statistic, pvalue: f.ks.pvalue, pvalue_adjusted: f.ks.pvalue_adjusted },
     chi2: f.chi2,
     n_reference: reference.length - refMissing,
     n_current: current.length - curMissing,

@@ -1,8 +1,14 @@
+import { P_VALUE_CORRECTIONS, type PValueCorrection } from './multiple-testing.js';
+
 /**
- * Verdicts from the design's threshold table, with the two guards that keep big and small
+ * Verdicts from the design's threshold table, with the guards that keep big and small
  * windows honest: below `minWindow` rows a statistic is `insufficient_data`, never drift;
- * and a KS p-value only counts when the effect D is at least `ksMinStatistic`, because on a
- * window of a million rows a shift nobody would act on is still "significant".
+ * a KS p-value only counts when the effect D is at least `ksMinStatistic`, because on a
+ * window of a million rows a shift nobody would act on is still "significant"; and a PSI
+ * only counts when it is beyond what sampling noise gives a window of its size (the
+ * chi-square test of homogeneity on its bins, chi2.ts), because on a window of a hundred
+ * rows a PSI of 0.25 happens under no drift at all. The p-values are judged after a multiple-testing
+ * correction across the features of the model (`correction`, see multiple-testing.ts).
  */
 
 export type Severity = 'ok' | 'warning' | 'critical' | 'insufficient_data' | 'error';
@@ -40,6 +46,15 @@ export interface DriftThresholds {
   readonly meanChangeCritical: number;
   /** Fewer rows than this in the window: insufficient data. */
   readonly minWindow: number;
+  /**
+   * The sample-size guard of PSI: a PSI at a threshold counts only when the p-value of the
+   * chi-square test of homogeneity on its bins (after the correction) is below this level:
+   * the warning level for a warning, the critical level for a critical.
+   */
+  readonly psiPValueWarning: number;
+  readonly psiPValueCritical: number;
+  /** How the p-values of one evaluation are adjusted across the model's features. */
+  readonly correction: PValueCorrection;
 }
 
 export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = {
@@ -55,6 +70,9 @@ export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = {
   meanChangeWarning: 0.2,
   meanChangeCritical: 0.5,
   minWindow: 100,
+  psiPValueWarning: 0.05,
+  psiPValueCritical: 0.01,
+  correction: 'holm',
 };
 
 /** The manifest keys of `thresholds`, snake_case, and the fields they set. */
@@ -71,6 +89,9 @@ export const DRIFT_MANIFEST_KEYS: Readonly<Record<string, keyof DriftThresholds>
   mean_change_warning: 'meanChangeWarning',
   mean_change_critical: 'meanChangeCritical',
   min_window: 'minWindow',
+  psi_pvalue_warning: 'psiPValueWarning',
+  psi_pvalue_critical: 'psiPValueCritical',
+  pvalue_correction: 'correction',
 };
 
 /**
@@ -79,19 +100,29 @@ export const DRIFT_MANIFEST_KEYS: Readonly<Record<string, keyof DriftThresholds>
  * a known key with a bad value throws naming `thresholds.<key>` and the value.
  */
 export function driftThresholds(overrides: Readonly<Record<string, unknown>>, base: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): DriftThresholds {
-  const out: Record<string, number> = { ...base };
+  const out: Record<string, unknown> = { ...base };
   for (const [key, field] of Object.entries(DRIFT_MANIFEST_KEYS)) {
     const v = overrides[key];
     if (v === undefined) continue;
+    if (field === 'correction') {
+      out[field] = pValueCorrection(v, `thresholds.${key}`);
+      continue;
+    }
     const ok = typeof v === 'number' && Number.isFinite(v) && v >= 0 && (field === 'minWindow' ? Number.isInteger(v) : true);
     if (!ok) throw new RangeError(`thresholds.${key} must be a ${field === 'minWindow' ? 'non-negative integer' : 'non-negative number'}, got ${JSON.stringify(v)}`);
     out[field] = v;
   }
   const t = out as unknown as DriftThresholds;
-  for (const [warn, crit, dir] of [['psiWarning', 'psiCritical', 'high'], ['scorePsiWarning', 'scorePsiCritical', 'high'], ['meanChangeWarning', 'meanChangeCritical', 'high'], ['ksPValueWarning', 'ksPValueCritical', 'low'], ['chi2PValueWarning', 'chi2PValueCritical', 'low']] as const) {
+  for (const [warn, crit, dir] of [['psiWarning', 'psiCritical', 'high'], ['scorePsiWarning', 'scorePsiCritical', 'high'], ['meanChangeWarning', 'meanChangeCritical', 'high'], ['ksPValueWarning', 'ksPValueCritical', 'low'], ['chi2PValueWarning', 'chi2PValueCritical', 'low'], ['psiPValueWarning', 'psiPValueCritical', 'low']] as const) {
     if (dir === 'high' ? t[warn] > t[crit] : t[warn] < t[crit]) throw new RangeError(`thresholds: ${warn} (${t[warn]}) and ${crit} (${t[crit]}) are in the wrong order`);
   }
   return t;
+}
+
+/** A p-value correction named in a setting (`holm`, `bh` or `none`); anything else throws naming `name` and the value. */
+export function pValueCorrection(v: unknown, name: string): PValueCorrection {
+  if (typeof v === 'string' && (P_VALUE_CORRECTIONS as readonly string[]).includes(v)) return v as PValueCorrection;
+  throw new RangeError(`${name} must be one of ${P_VALUE_CORRECTIONS.join(', ')}, got ${JSON.stringify(v)}`);
 }
 
 /** A statistic that drifts when high (PSI, relative change): warning at ≥ w, critical at ≥ c. */

@@ -19,6 +19,8 @@ export interface ModelContextOptions {
   /** Service-wide defaults of the drift guards (VIGIA_MIN_WINDOW, VIGIA_KS_MIN_STATISTIC). */
   readonly minWindow?: number;
   readonly ksMinStatistic?: number;
+  /** VIGIA_PVALUE_CORRECTION: the service-wide default of thresholds.pvalue_correction. */
+  readonly pValueCorrection?: DriftThresholds['correction'];
   /** VIGIA_LABEL_DELAY: overrides the bundle's label.delay_days when given. */
   readonly labelDelayMs?: number;
 }
@@ -62,7 +64,7 @@ export async function buildModelContext(m: LoadedModel, opts: ModelContextOption
   let fairness;
   try {
     fairness = fairnessThresholds(overrides);
-    drift = driftThresholds(overrides, { ...DEFAULT_DRIFT_THRESHOLDS, minWindow: opts.minWindow ?? DEFAULT_DRIFT_THRESHOLDS.minWindow, ksMinStatistic: opts.ksMinStatistic ?? DEFAULT_DRIFT_THRESHOLDS.ksMinStatistic });
+    drift = driftThresholds(overrides, { ...DEFAULT_DRIFT_THRESHOLDS, minWindow: opts.minWindow ?? DEFAULT_DRIFT_THRESHOLDS.minWindow, ksMinStatistic: opts.ksMinStatistic ?? DEFAULT_DRIFT_THRESHOLDS.ksMinStatistic, correction: opts.pValueCorrection ?? DEFAULT_DRIFT_THRESHOLDS.correction });
     performance = performanceThresholds(overrides);
   } catch (err) {
     throw new BundleError(file, undefined, (err as Error).message);

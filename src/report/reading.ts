@@ -125,6 +125,11 @@ function errorFigure(r: ServedReport): Figure {
   };
 }
 
+/** A raw p-value, and the adjusted one the verdict was taken on when the correction moved it (a service that predates the correction reports none). */
+function withAdjusted(raw: number | undefined, adjusted: number | undefined): string {
+  return adjusted === undefined || adjusted === raw ? pvalue(raw) : `${pvalue(raw)} (adj. ${pvalue(adjusted)})`;
+}
+
 function featureLines(r: ServedReport): FeatureLine[] {
   const lines = r.features.map((f) => ({
     feature: f.feature,
@@ -132,8 +137,8 @@ function featureLines(r: ServedReport): FeatureLine[] {
     monitored: f.monitored,
     psi: fixed(f.psi, 3),
     ksD: fixed(f.ks?.statistic, 3),
-    ksP: pvalue(f.ks?.pvalue),
-    chi2P: pvalue(f.chi2?.pvalue),
+    ksP: withAdjusted(f.ks?.pvalue, f.ks?.pvalue_adjusted),
+    chi2P: withAdjusted(f.chi2?.pvalue, f.chi2?.pvalue_adjusted),
     missing: percent(f.missing_rate),
     severity: f.monitored ? SEVERITY_WORDS[f.severity] ?? f.severity : 'not monitored',
     tone: f.monitored ? toneOf(f.severity) : 'unknown',

@@ -11,20 +11,24 @@ export function publishDriftReport(metrics: Metrics, report: DriftReport, evalua
   for (const f of report.features) {
     const labels = { ...model, feature: f.feature };
     metrics.featurePsi.set(labels, orNaN(f.psi));
+    metrics.featurePsiPValueAdjusted.set(labels, orNaN(f.psi_pvalue_adjusted));
     metrics.featureSeverity.set(labels, severityValue(f.severity));
     metrics.featureWindowSize.set(labels, f.n_current);
     metrics.featureMissingRatio.set(labels, f.missing_rate);
     if (f.kind === 'numeric') {
       metrics.featureKsStatistic.set(labels, orNaN(f.ks?.statistic));
       metrics.featureKsPValue.set(labels, orNaN(f.ks?.pvalue));
+      metrics.featureKsPValueAdjusted.set(labels, orNaN(f.ks?.pvalue_adjusted));
       metrics.featureOutOfRangeRatio.set(labels, orNaN(f.out_of_range_rate));
     } else {
       metrics.featureChi2PValue.set(labels, orNaN(f.chi2?.pvalue));
+      metrics.featureChi2PValueAdjusted.set(labels, orNaN(f.chi2?.pvalue_adjusted));
       metrics.featureUnseenRatio.set(labels, orNaN(f.unseen_rate));
     }
   }
   const p = report.prediction;
   metrics.scorePsi.set(model, orNaN(p.score_psi));
+  metrics.scorePsiPValueAdjusted.set(model, orNaN(p.score_psi_pvalue_adjusted));
   metrics.meanProbability.set(model, orNaN(p.mean_probability));
   metrics.baselineMeanProbability.set(model, p.baseline_mean_probability);
   metrics.meanProbabilityChange.set(model, orNaN(p.relative_change));

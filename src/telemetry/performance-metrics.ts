@@ -59,6 +59,8 @@ export function publishThresholds(metrics: Metrics, model: { model: string; vers
   const { drift: d, performance: p, business: b } = t;
   set('feature_psi', 'warning', d.psiWarning);
   set('feature_psi', 'critical', d.psiCritical);
+  set('feature_psi_pvalue', 'warning', d.psiPValueWarning);
+  set('feature_psi_pvalue', 'critical', d.psiPValueCritical);
   set('feature_ks_pvalue', 'warning', d.ksPValueWarning);
   set('feature_ks_pvalue', 'critical', d.ksPValueCritical);
   set('feature_ks_min_statistic', 'guard', d.ksMinStatistic);

@@ -62,15 +62,29 @@ describe('vigia drift', () => {
     for (const key of ['kind', 'psi', 'ks', 'chi2', 'n_reference', 'n_current', 'missing_rate', 'severity']) assert.ok(key in limit, `LIMIT_BAL lacks ${key}`);
     assert.equal(limit.kind, 'numeric');
     assert.equal(limit.severity, 'critical');
-    assert.deepEqual(Object.keys(limit.ks).sort(), ['pvalue', 'statistic']);
+    assert.deepEqual(Object.keys(limit.ks).sort(), ['pvalue', 'pvalue_adjusted', 'statistic']);
     assert.equal(limit.chi2, null);
-    assert.deepEqual(Object.keys(doc['columns']['EDUCATION'].chi2).sort(), ['dof', 'pvalue', 'statistic']);
+    assert.deepEqual(Object.keys(doc['columns']['EDUCATION'].chi2).sort(), ['dof', 'pvalue', 'pvalue_adjusted', 'statistic']);
+    assert.ok(limit.ks.pvalue_adjusted >= limit.ks.pvalue, 'the adjusted p-value is never below the raw one');
     assert.equal(doc['summary'].status, 'CRITICAL');
     assert.ok(Array.isArray(doc['summary'].critical) && Array.isArray(doc['summary'].warnings));
     assert.equal(typeof doc['prediction'].score_psi, 'number');
     assert.equal(typeof doc['prediction'].mean_probability, 'number');
     assert.equal(typeof doc['prediction'].relative_change, 'number');
     assert.equal(typeof doc['prediction'].positive_rate, 'number');
+  });
+
+  it('judges each column alone with --pvalue-correction none: the adjusted p-values are the raw ones', async () => {
+    const r = await drift(['--reference', reference, '--current', current, '--bundle', bundle, '--json', '--pvalue-correction', 'none']);
+    assert.equal(r.code, 0, r.output);
+    const doc = JSON.parse(r.stdout) as Record<string, any>;
+    for (const c of Object.values(doc['columns']) as any[]) {
+      const test = c.ks ?? c.chi2;
+      assert.equal(test.pvalue_adjusted, test.pvalue, c.name);
+    }
+    const wrong = await drift(['--reference', reference, '--current', current, '--pvalue-correction', 'sidak']);
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.output, /--pvalue-correction <method>' argument 'sidak' is invalid\. Allowed choices are holm, bh, none/);
   });
 
   it('compares every shared column without a bundle, warning about a column only one file has', async () => {

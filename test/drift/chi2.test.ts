@@ -7,6 +7,7 @@ import type { Category } from '../../src/drift/bins.js';
 import {
   chiSquareCdf,
   chiSquareGoodnessOfFit,
+  chiSquareHomogeneity,
   chiSquareIsf,
   chiSquareQuantile,
   chiSquareSf,
@@ -154,5 +155,34 @@ describe('chi-square distribution', () => {
     assert.throws(() => chiSquareSf(1, 0), /dof must be a finite number > 0, got 0/);
     assert.throws(() => chiSquareQuantile(1.5, 3), /p must be in \[0, 1\], got 1\.5/);
     assert.throws(() => chiSquareIsf(-0.1, 3), /q must be in \[0, 1\], got -0\.1/);
+  });
+});
+
+// Golden values from tools/chi2_homogeneity_fixtures.py (scipy 1.10 chi2_contingency on the merged table).
+const homogeneity = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/drift/chi2_homogeneity.json'), 'utf8')) as {
+  cases: { name: string; a: number[]; b: number[]; min_expected: number; statistic: number; dof: number; pvalue: number }[];
+};
+
+describe('chiSquareHomogeneity', () => {
+  for (const c of homogeneity.cases) {
+    it(`equals scipy's chi2_contingency on the merged bins: ${c.name}`, () => {
+      const r = chiSquareHomogeneity(c.a, c.b, c.min_expected);
+      assert.equal(r.dof, c.dof);
+      assert.ok(Math.abs(r.statistic - c.statistic) <= 1e-9 * Math.max(1, c.statistic), `statistic ${r.statistic} vs ${c.statistic}`);
+      assert.ok(Math.abs(r.pValue - c.pvalue) <= 1e-9 * c.pvalue || Math.abs(r.pValue - c.pvalue) < 1e-300, `p ${r.pValue} vs ${c.pvalue}`);
+    });
+  }
+
+  it('merges a single window row above the reference maximum into its neighbour instead of calling it drift', () => {
+    const ref = [0, 0, ...Array.from({ length: 10 }, () => 500), 0];
+    const cur = [0, 0, 10, 10, 10, 10, 10, 10, 10, 10, 10, 9, 1];
+    assert.ok(chiSquareHomogeneity(ref, cur).pValue > 0.5);
+    assert.ok(chiSquareHomogeneity(ref, cur, 0).pValue < 1e-6, 'without merging, the one row is a term of about 50');
+  });
+
+  it('gives NaN for an empty sample and refuses bins of different lengths or bad counts', () => {
+    assert.ok(Number.isNaN(chiSquareHomogeneity([1, 2], [0, 0]).pValue));
+    assert.throws(() => chiSquareHomogeneity([1, 2], [1]), /a has 2 bins but b has 1/);
+    assert.throws(() => chiSquareHomogeneity([1, -2], [1, 1]), /a\[1\] = -2 is not a finite count ≥ 0/);
   });
 });

@@ -36,7 +36,11 @@ export async function runVigiaCommand(args: string[], env: Record<string, string
 export async function startVigia(env: Record<string, string>, args: readonly string[] = []): Promise<VigiaProcess> {
   const run = runVigia(['serve', '--port', '0', '--host', '127.0.0.1', ...args], env);
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`vigia did not start in 30 s:\n${run.output()}`)), 30_000);
+    // On a timeout the process is killed, so a test file that failed to start it still ends.
+    const timer = setTimeout(() => {
+      run.proc.kill('SIGKILL');
+      reject(new Error(`vigia did not start in 30 s:\n${run.output()}`));
+    }, 30_000);
     const check = () => {
       const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(run.output());
       if (m) {
