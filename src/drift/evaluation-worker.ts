@@ -380,6 +380,11 @@ process.on('message', (msg: WorkerMessage) => {
   }
   queue = queue.then(() => evaluate(msg));
 });
+// A Ctrl-C in a terminal (or a SIGTERM sent to the service's process group) reaches this
+// process too: the service decides when it ends, by closing the channel after its last
+// evaluation, so the signals are left to it.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
 // The parent closes the channel (or dies): finish.
 process.on('disconnect', () => {
   void queue.then(() => source?.close()).finally(() => process.exit(0));

@@ -52,7 +52,8 @@ async function spawnEvaluator(init: EvaluationInit): Promise<ChildProcess> {
  */
 export class DriftMonitor {
   private readonly reports = new Map<string, ModelReport>();
-  private readonly pending = new Map<number, (reply: EvaluationReply) => void>();
+  /** Evaluations sent and not answered yet, with the process each was sent to. */
+  private readonly pending = new Map<number, { readonly child: ChildProcess; readonly settle: (reply: EvaluationReply) => void }>();
   private readonly inFlight = new Map<string, Promise<ModelReport>>();
   /** Per model version, the evaluation that starts when the running one ends. */
   private readonly next = new Map<string, Promise<ModelReport>>();
@@ -90,12 +91,18 @@ export class DriftMonitor {
 
   /** The running evaluation process, started (again) if needed. */
   private evaluator(): Promise<ChildProcess> {
+    // Never a new process once closing: it would outlive close() and keep the service alive.
+    if (this.closed) return Promise.reject(new Error('the drift monitor is closed'));
     // A child that died may not have had its 'exit' handled yet: its closed channel says so first.
     if (this.child !== undefined && !this.child.connected) this.child = undefined;
     if (this.child !== undefined) return Promise.resolve(this.child);
     this.starting ??= spawnEvaluator(this.init).then(
       (child) => {
         this.starting = undefined;
+        if (this.closed) {
+          child.disconnect();
+          throw new Error('the drift monitor is closed');
+        }
         this.attach(child);
         return child;
       },
@@ -109,20 +116,25 @@ export class DriftMonitor {
 
   private attach(child: ChildProcess): void {
     this.child = child;
+    // Whatever this process was sent and will never answer fails, closing or not: close()
+    // waits for the evaluations in flight, which must settle.
     const fail = (why: string) => {
-      for (const settle of this.pending.values()) settle({ kind: 'failed', id: -1, error: why, seconds: 0 });
-      this.pending.clear();
+      for (const [id, p] of this.pending) {
+        if (p.child !== child) continue;
+        this.pending.delete(id);
+        p.settle({ kind: 'failed', id: -1, error: why, seconds: 0 });
+      }
     };
     child.on('message', (reply: EvaluationReply) => {
       if (reply.kind === 'ready') return;
-      const settle = this.pending.get(reply.id);
+      const p = this.pending.get(reply.id);
       this.pending.delete(reply.id);
-      settle?.(reply);
+      p?.settle(reply);
     });
     child.on('error', (err) => fail(`evaluation process failed: ${err.message}`));
     child.on('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
-      if (!this.closed) fail(`evaluation process exited (${signal ?? code})`);
+      fail(`evaluation process exited (${signal ?? code})`);
     });
   }
 
@@ -206,7 +218,7 @@ export class DriftMonitor {
     const nowMs = this.now();
     const req: EvaluationRequest = { id: this.nextId++, key, fromMs: nowMs - this.opts.windowMs, toMs: nowMs + 1, nowMs, ...(term === undefined ? {} : { term }) };
     return new Promise<ModelReport>((resolve, reject) => {
-      this.pending.set(req.id, (reply) => {
+      const settle = (reply: EvaluationReply) => {
         if (reply.kind === 'report') {
           this.reports.set(key, reply.report);
           this.opts.onEvaluated?.(key, { report: reply.report, seconds: reply.seconds, peakRssBytes: reply.peakRssBytes });
@@ -215,8 +227,14 @@ export class DriftMonitor {
           this.opts.onEvaluated?.(key, { error: reply.error, seconds: reply.seconds });
           reject(new Error(`drift evaluation of ${key} failed: ${reply.error}`));
         }
+      };
+      this.pending.set(req.id, { child, settle });
+      // A process that exited before the send never answers, and its exit was handled already.
+      child.send({ kind: 'evaluate', ...req }, (err) => {
+        if (err === null || !this.pending.has(req.id)) return;
+        this.pending.delete(req.id);
+        settle({ kind: 'failed', id: -1, error: `the evaluation process could not be reached: ${err.message}`, seconds: 0 });
       });
-      child.send({ kind: 'evaluate', ...req });
     });
   }
 
