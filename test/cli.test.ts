@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FIXTURE_MODELS, tempDir } from './helpers/app.js';
+import { spawn } from 'node:child_process';
+import { FIXTURE_MODELS, ROOT, tempDir } from './helpers/app.js';
 import { REFERENCE_ROWS } from './helpers/demo-baseline.js';
 import { runVigia, runVigiaCommand, startVigia } from './helpers/process.js';
 
@@ -27,6 +28,27 @@ describe('vigia serve', () => {
     const run = runVigia(['serve'], { PORT: 'http', VIGIA_DB: join(tmp.dir, 'y.db') });
     assert.equal((await run.exited).code, 1);
     assert.match(run.output(), /vigia: config PORT="http" is invalid: expected an integer from 0 to 65535/);
+  });
+
+  it('stops with exit code 0 when a Ctrl-C reaches its whole process group, evaluations running on a timer', { timeout: 60_000 }, async () => {
+    // A terminal's Ctrl-C signals the service and its evaluation process at once.
+    const proc = spawn(process.execPath, [join(ROOT, 'bin', 'vigia.js'), 'serve', '--port', '0', '--host', '127.0.0.1'], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', VIGIA_DB: join(tmp.dir, 'ctrl-c.db'), VIGIA_EVAL_INTERVAL: '1s', VIGIA_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    while (!out.includes('listening on')) await new Promise((r) => setTimeout(r, 50));
+    // Let a few timer evaluations run, then signal the group as a terminal does.
+    await new Promise((r) => setTimeout(r, 2500));
+    process.kill(-proc.pid!, 'SIGINT');
+    const timer = setTimeout(() => process.kill(-proc.pid!, 'SIGKILL'), 30_000);
+    const code = await exited;
+    clearTimeout(timer);
+    assert.equal(code, 0, out);
   });
 
   it('lets a flag override the environment', async () => {
