@@ -8,9 +8,9 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import { demoRows } from '../test/helpers/demo-rows.js';
+import { startServer, stopServer } from './service-process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -92,21 +92,8 @@ function attribute(profile: CpuProfile, frames?: Map<string, number>): Map<strin
 const rows = demoRows(200);
 const bodies = rows.map((r) => JSON.stringify({ features: r }));
 const profDir = mkdtempSync(join(tmpdir(), 'vigia-prof-'));
-const dbDir = mkdtempSync(join(tmpdir(), 'vigia-prof-db-'));
-const proc = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--import', 'tsx', join(ROOT, 'bench', 'server.ts')], {
-  cwd: ROOT,
-  env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PORT: '0', HOST: '127.0.0.1', VIGIA_DB: join(dbDir, 'vigia.db'), VIGIA_EVAL_INTERVAL: '0s' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const url = await new Promise<string>((res, rej) => {
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-    const m = /listening on (\S+)/.exec(out);
-    if (m) res(m[1]!);
-  });
-  proc.on('exit', (code) => rej(new Error(`server exited ${code}`)));
-});
+const server = await startServer('profile', [], { VIGIA_EVAL_INTERVAL: '0s' }, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+const { url } = server;
 let i = 0;
 const result = await autocannon({
   url: `${url}/predict`,
@@ -114,9 +101,8 @@ const result = await autocannon({
   duration: SECONDS,
   requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length]! }) }],
 });
-const exited = new Promise((r) => proc.once('exit', r));
-proc.kill('SIGTERM');
-await exited;
+// A clean exit writes the profiles.
+await stopServer(server);
 
 const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => ({ f, size: readFileSync(join(profDir, f)).length }));
 // The main thread's profile is the largest (the writer thread mostly waits).
@@ -135,7 +121,6 @@ const threads = files.slice(1).map(({ f }) => {
   return { profile: f, busy_share_of_run: (total - (a.get('idle') ?? 0)) / total, us_per_request: (total - (a.get('idle') ?? 0)) / requests };
 });
 rmSync(profDir, { recursive: true, force: true });
-rmSync(dbDir, { recursive: true, force: true });
 
 const summary = {
   date: new Date().toISOString(),

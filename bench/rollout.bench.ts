@@ -8,13 +8,14 @@
 //   - resident memory per extra loaded version, and the time to load the demo model (session,
 //     parity check and baseline).
 // Figures go to stdout and bench/results/rollout.json; nothing is asserted (shared machines).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { demoRows } from '../test/helpers/demo-rows.js';
 import type { FixedRateResult } from './fixed-rate.js';
+import { startServer, stopServer } from './service-process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
@@ -39,24 +40,6 @@ function modelsFolder(dir: string): { models: string; stage: () => void } {
     staged.push(v);
   }
   return { models, stage: () => { for (const v of staged) renameSync(join(models, 'credit-default', `.${v}`), join(models, 'credit-default', v)); } };
-}
-
-async function startServer(dir: string, models: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'server.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PORT: '0', HOST: '127.0.0.1', VIGIA_DB: join(dir, 'vigia.db'), VIGIA_DB_SYNCHRONOUS: 'NORMAL', VIGIA_MODELS_DIR: models, VIGIA_ADMIN_TOKEN: TOKEN, VIGIA_EVAL_INTERVAL: '0s' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((res, rej) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) res(m[1]!);
-    });
-    proc.on('exit', (code) => rej(new Error(`server exited ${code}`)));
-  });
-  return { proc, url };
 }
 
 async function admin(url: string, path: string, body: object = {}): Promise<Record<string, unknown>> {
@@ -90,7 +73,7 @@ async function rssBytes(url: string): Promise<number> {
 
 const dir = mkdtempSync(join(tmpdir(), 'vigia-bench-rollout-'));
 const { models, stage } = modelsFolder(dir);
-const server = await startServer(dir, models);
+const server = await startServer('rollout', [], { VIGIA_DB_SYNCHRONOUS: 'NORMAL', VIGIA_MODELS_DIR: models, VIGIA_ADMIN_TOKEN: TOKEN, VIGIA_EVAL_INTERVAL: '0s' });
 stage();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 try {
@@ -140,8 +123,6 @@ try {
     resident_bytes_per_version: perVersion,
   }, null, 2)}\n`);
 } finally {
-  const done = new Promise((r) => server.proc.once('exit', r));
-  server.proc.kill('SIGTERM');
-  await done;
+  await stopServer(server);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -12,10 +12,14 @@ export const BARE_SERVER = `require('node:http').createServer((q, s) => { q.resu
 
 export interface ServiceProcess { proc: ChildProcess; url: string; dir: string }
 
-/** Starts `bench/server.ts` with `args` (or the bare server for `--bare`) on a fresh database; resolves with its URL. */
-export async function startServer(name: string, args: string[], env: Record<string, string>): Promise<ServiceProcess> {
+/**
+ * Starts `bench/server.ts` with `args` (or the bare server for `--bare`) on a fresh database
+ * in its own temporary folder; resolves with its URL. `nodeFlags` go to node itself (e.g.
+ * `--cpu-prof`).
+ */
+export async function startServer(name: string, args: string[], env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ServiceProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'vigia-bench-'));
-  const argv = args[0] === '--bare' ? ['-e', BARE_SERVER] : ['--import', 'tsx', join(ROOT, 'bench', 'server.ts'), ...args];
+  const argv = args[0] === '--bare' ? [...nodeFlags, '-e', BARE_SERVER] : [...nodeFlags, '--import', 'tsx', join(ROOT, 'bench', 'server.ts'), ...args];
   const proc = spawn(process.execPath, argv, {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PORT: '0', HOST: '127.0.0.1', VIGIA_DB: join(dir, 'vigia.db'), ...env },

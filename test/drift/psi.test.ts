@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { categoricalBins, countCategorical, countNumeric, numericBins } from '../../src/drift/bins.js';
 import type { Category } from '../../src/drift/bins.js';
 import { PSI_EPSILON, psi, psiCriticalValue, psiStatistic } from '../../src/drift/psi.js';
+import { seededRandom } from '../helpers/stable-windows.js';
 
 // Golden values from tools/drift_fixtures.py (numpy 1.24 / scipy 1.10).
 const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/drift/psi_chi2.json'), 'utf8')) as {
@@ -14,18 +15,6 @@ const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/d
   psi_critical: { n_ref: number; n_cur: number; bins: number; alpha: number; value: number }[];
 };
 const numbers = (values: (number | null)[]) => Float64Array.from(values, (v) => (v === null ? NaN : v));
-
-/** mulberry32: a small seeded generator, so the simulation below is the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('psi', () => {
   it('matches the fixture script on every numeric case, deciles and quintiles', (t) => {
@@ -98,7 +87,7 @@ describe('psiCriticalValue', () => {
   });
 
   it('is exceeded by about alpha of the windows drawn from the reference distribution', () => {
-    const next = random(42);
+    const next = seededRandom(42);
     const draw = (n: number) => {
       const counts = new Float64Array(10);
       for (let i = 0; i < n; i++) counts[Math.floor(next() * 10)]! += 1;
