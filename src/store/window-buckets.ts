@@ -164,9 +164,10 @@ export class HourlyBuckets {
  * With `persist` (a writable connection), the buckets changed by a refresh and the cursor
  * are written in one transaction (`window_buckets`, `window_cursors`), so a row is in the
  * stored buckets exactly when its seq is at most the stored cursor. A new process loads
- * them, checks their row count against the audit log (the rows stay the source of truth)
- * and rebuilds from the rows when they disagree or are missing; then it folds only the
- * rows committed since.
+ * them and folds only the rows committed since. It rebuilds them from the rows (the source
+ * of truth) when they are missing, of another layout, or ahead of the log (its newest rows
+ * removed). Rows archived by retention stay counted in the buckets they were folded into:
+ * the window is the predictions made in its span, archived or not.
  */
 export class SqliteWindowBuckets implements WindowBucketSource {
   private lastSeq = 0;
@@ -204,10 +205,12 @@ export class SqliteWindowBuckets implements WindowBucketSource {
     const cursor = this.persist.prepare('SELECT through_seq FROM window_cursors WHERE model = ? AND model_version = ? AND layout = ?').pluck().get(...key) as number | undefined;
     if (cursor === undefined) return;
     const stored = this.persist.prepare('SELECT bucket_start_ms, rows, data, sample FROM window_buckets WHERE model = ? AND model_version = ? AND layout = ? AND bucket_start_ms >= ?').raw().all(...key, first * BUCKET_MS) as [number, number, Buffer, Buffer | null][];
-    let rows = 0;
-    for (const [, n] of stored) rows += n;
-    const inLog = this.db.prepare('SELECT count(*) FROM predictions WHERE model = ? AND model_version = ? AND event_ts_ms >= ? AND seq <= ?').pluck().get(model, modelVersion, first * BUCKET_MS, cursor) as number;
-    if (inLog !== rows) {
+    // No count of the window's rows against the buckets (minutes at 605 million rows): the
+    // buckets and their cursor are written in the database that holds the rows, so a backup
+    // or a restore carries both. Only a log whose newest rows were removed has a cursor
+    // beyond its last seq (found by the rowid index at once); its buckets are rebuilt.
+    const newestSeq = (this.db.prepare('SELECT max(seq) FROM predictions').pluck().get() as number | null) ?? 0;
+    if (cursor > newestSeq) {
       this.origin = 'rebuilt';
       return;
     }

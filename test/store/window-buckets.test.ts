@@ -151,15 +151,27 @@ describe('SqliteWindowBuckets with stored aggregates', () => {
     db.close();
   });
 
-  it('rebuilds from the rows when the stored buckets disagree with the audit log', () => {
+  it('keeps the stored buckets when retention removed rows of the window: the window counts the predictions made', () => {
     const { db, add } = fresh();
     for (let i = 0; i < 300; i++) add(i * 20_000, i % 90);
     new SqliteWindowBuckets(db, layout, db).refresh(0);
-    db.prepare('DELETE FROM predictions WHERE seq % 7 = 0').run();
+    db.prepare('DELETE FROM predictions WHERE seq <= 100').run();
+    const again = new SqliteWindowBuckets(db, layout, db);
+    const r = again.refresh(0);
+    assert.equal(again.origin, 'stored');
+    assert.equal(r.aggregate[0], 300);
+    db.close();
+  });
+
+  it('rebuilds from the rows when the stored cursor is beyond the newest row of the audit log', () => {
+    const { db, add } = fresh();
+    for (let i = 0; i < 300; i++) add(i * 20_000, i % 90);
+    new SqliteWindowBuckets(db, layout, db).refresh(0);
+    db.prepare('DELETE FROM predictions WHERE seq > 250').run();
     const again = new SqliteWindowBuckets(db, layout, db);
     const r = again.refresh(0);
     assert.equal(again.origin, 'rebuilt');
-    assert.equal(r.aggregate[0], db.prepare('SELECT count(*) FROM predictions').pluck().get());
+    assert.equal(r.aggregate[0], 250);
     db.close();
   });
 
