@@ -1,0 +1,118 @@
+// `node --import tsx bench/window-restart.profile.ts`: where the first evaluation after a
+// restart spends its time on PostgreSQL (docs/fleet.md, "The window on either engine"). A
+// window of BENCH_WINDOW_ROWS rows (default 1,000,000) of the demo model is written through
+// the audit log and folded once into stored hourly buckets by the real evaluation process;
+// then, as a restarted evaluation process does, in this process and timed apart, REPS times
+// (medians): reading the cursor and the stored buckets, decoding them, folding what was
+// committed since (nothing), merging, and building the report (baselines, PSI, KS from the
+// sketches). The fold's query plan is printed. Results: stdout and
+// bench/results/window-restart.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { DriftMonitor, modelKey } from '../src/drift/monitor.js';
+import { buildModelBaseline } from '../src/drift/reference.js';
+import { buildAggregateReport } from '../src/drift/report.js';
+import { DEFAULT_DRIFT_THRESHOLDS } from '../src/drift/severity.js';
+import { windowAggregateLayout } from '../src/drift/window-aggregate.js';
+import { loadModels } from '../src/model/registry.js';
+import { newPredictionId } from '../src/predict/prediction-id.js';
+import type { AuditRecord } from '../src/store/audit-log.js';
+import { PgAuditLog } from '../src/store/pg-audit-log.js';
+import { PgWindowBuckets } from '../src/store/pg-window-buckets.js';
+import { connectionConfig, openPostgres } from '../src/store/postgres.js';
+import { BUCKET_MS, HourlyBuckets } from '../src/store/window-buckets.js';
+import { demoRows } from '../test/helpers/demo-rows.js';
+import { startPostgres } from '../test/helpers/postgres.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const ROWS = Number(process.env['BENCH_WINDOW_ROWS'] ?? 1_000_000);
+const REPS = Number(process.env['BENCH_REPS'] ?? 5);
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+const time = async <T>(into: number[], f: () => Promise<T> | T): Promise<T> => {
+  const t0 = performance.now();
+  const r = await f();
+  into.push((performance.now() - t0) / 1000);
+  return r;
+};
+
+const registry = await loadModels(join(ROOT, 'models'), undefined);
+const model = registry.get('credit-default')!;
+const ctx = { baseline: await buildModelBaseline(model, { quantiles: 10, topK: 20, now: new Date() }), bands: model.manifest.bands, thresholds: DEFAULT_DRIFT_THRESHOLDS };
+const cluster = await startPostgres({ fsync: true });
+const result: Record<string, unknown> = { date: new Date().toISOString(), rows: ROWS };
+try {
+  const pool = await openPostgres({ url: cluster.url, poolSize: 4 });
+  const audit = new PgAuditLog(pool);
+  const names = model.manifest.features.map((f) => f.name);
+  const rows = demoRows(5000);
+  const start = Date.now() - 6 * 86_400_000;
+  log(`writing ${ROWS} rows`);
+  const x = new Float32Array(10_000 * names.length);
+  for (let done = 0; done < ROWS; done += 10_000) {
+    const n = Math.min(10_000, ROWS - done);
+    const chosen = Array.from({ length: n }, (_, i) => rows[((done + i) * 7919) % rows.length]!);
+    chosen.forEach((r, i) => names.forEach((f, j) => { x[i * names.length + j] = r[f]!; }));
+    const scores = await model.scorer!.score(x, n);
+    const batch: AuditRecord[] = chosen.map((features, i) => {
+      const ts = start + Math.floor(((done + i) / ROWS) * 5.9 * 86_400_000);
+      const p = scores[i]!;
+      return { id: newPredictionId(ts), requestId: 'bench', tsMs: ts, eventTsMs: ts, model: 'credit-default', modelVersion: '1.0.0', features, probability: p, decision: p >= 0.2 ? 1 : 0, band: p >= 0.5 ? 'critical' : p >= 0.2 ? 'moderate' : 'low', threshold: 0.2, latencyMs: 1, traceId: '0'.repeat(32) };
+    });
+    await audit.append(batch);
+  }
+  await audit.close();
+  await pool.end();
+  log('first evaluation ever (folds every row into the stored buckets)');
+  const monitor = await DriftMonitor.start({ db: { engine: 'postgres', url: cluster.url }, models: [ctx], windowMs: 7 * 86_400_000, intervalMs: 0 });
+  const t0 = performance.now();
+  await monitor.evaluate(modelKey('credit-default', '1.0.0'));
+  result['first_ever_s'] = Number(((performance.now() - t0) / 1000).toFixed(3));
+  await monitor.close();
+  const restarts: number[] = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    const m = await DriftMonitor.start({ db: { engine: 'postgres', url: cluster.url }, models: [ctx], windowMs: 7 * 86_400_000, intervalMs: 0 });
+    await time(restarts, () => m.evaluate(modelKey('credit-default', '1.0.0')));
+    await m.close();
+    log(`  evaluation process, first evaluation after a restart: ${restarts.at(-1)!.toFixed(2)} s`);
+  }
+  result['evaluation_process_first_after_restart_median_s'] = Number(median(restarts).toFixed(3));
+
+  const layout = windowAggregateLayout(ctx.baseline, ctx.bands);
+  const fromMs = Date.now() - 7 * 86_400_000;
+  const first = Math.floor(fromMs / BUCKET_MS);
+  const c = new pg.Client(connectionConfig(cluster.url));
+  await c.connect();
+  const plan = await c.query<{ 'QUERY PLAN': string }>(
+    `EXPLAIN (ANALYZE, BUFFERS) SELECT features, probability, event_ts_ms, latency_ms FROM predictions
+     WHERE model = $1 AND model_version = $2 AND tx >= (SELECT through_tx FROM window_cursors) AND tx < pg_snapshot_xmin(pg_current_snapshot()) AND event_ts_ms >= $3`,
+    ['credit-default', '1.0.0', first * BUCKET_MS]);
+  const planText = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
+  log(planText);
+  result['fold_plan'] = planText.split('\n');
+  const phases = { read_s: [] as number[], decode_s: [] as number[], load_s: [] as number[], merge_s: [] as number[], report_s: [] as number[], refresh_s: [] as number[] };
+  for (let rep = 0; rep < REPS; rep++) {
+    const stored = await time(phases.read_s, () => c.query<[string, string, string]>({
+      text: "SELECT bucket_start_ms, rows, encode(data, 'base64') FROM window_buckets WHERE model = $1 AND model_version = $2 AND layout = $3 AND bucket_start_ms >= $4",
+      values: ['credit-default', '1.0.0', layout.hash, first * BUCKET_MS], rowMode: 'array',
+    }));
+    const decoded = await time(phases.decode_s, () => stored.rows.map(([s, n, d]) => [Number(s) / BUCKET_MS, Number(n), Buffer.from(d, 'base64')] as const));
+    const held = new HourlyBuckets(layout);
+    await time(phases.load_s, () => { for (const [h, n, b] of decoded) held.load(h, n, b); });
+    const merged = await time(phases.merge_s, () => held.window(first));
+    await time(phases.report_s, () => buildAggregateReport(ctx, { layout, ...merged }, { fromMs: merged.fromMs, toMs: Date.now() }, new Date()));
+    const buckets = new PgWindowBuckets(c, layout);
+    await time(phases.refresh_s, () => buckets.refresh(fromMs));
+  }
+  result['in_process_phases_median_s'] = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Number(median(v).toFixed(3))]));
+  log(JSON.stringify(result['in_process_phases_median_s']));
+  await c.end();
+} finally {
+  if (process.env['BENCH_KEEP'] === '1') log(`kept: ${cluster.url}`);
+  else await cluster.close();
+  await registry.close();
+}
+mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+writeFileSync(resolve(ROOT, 'bench', 'results', process.env['BENCH_RESULTS'] ?? 'window-restart.json'), `${JSON.stringify(result, null, 2)}\n`);
+console.log(JSON.stringify(result, null, 2));
