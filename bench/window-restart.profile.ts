@@ -1,13 +1,18 @@
 // `node --import tsx bench/window-restart.profile.ts`: where the first evaluation after a
 // restart spends its time on PostgreSQL (docs/fleet.md, "The window on either engine"). A
 // window of BENCH_WINDOW_ROWS rows (default 1,000,000) of the demo model is written through
-// the audit log and folded once into stored hourly buckets by the real evaluation process;
-// then, as a restarted evaluation process does, in this process and timed apart, REPS times
-// (medians): reading the cursor and the stored buckets, decoding them, folding what was
-// committed since (nothing), merging, and building the report (baselines, PSI, KS from the
-// sketches). The fold's query plan is printed. Results: stdout and
-// bench/results/window-restart.json.
+// the audit log and folded once into stored hourly buckets by the real evaluation process.
+// Then BENCH_REPS times (medians), alternately with the buckets stored raw (as before
+// src/store/bucket-bytes.ts) and deflated (now), the same buckets each time:
+//   - the real evaluation process's first evaluation in a new process (it runs niced, so on
+//     a loaded machine it waits for the CPU behind everything else);
+//   - the same steps in this process, timed apart: reading the stored buckets, decoding
+//     them (base64, inflate), loading them into the hourly buckets, merging, building the
+//     report (baselines, PSI, chi-square, KS from the sketches), and the whole refresh
+//     (cursor, buckets, and the fold of what was committed since: nothing).
+// The fold's query plan is printed. Results: stdout and bench/results/window-restart.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { DriftMonitor, modelKey } from '../src/drift/monitor.js';
@@ -22,6 +27,7 @@ import { PgAuditLog } from '../src/store/pg-audit-log.js';
 import { PgWindowBuckets } from '../src/store/pg-window-buckets.js';
 import { connectionConfig, openPostgres } from '../src/store/postgres.js';
 import { BUCKET_MS, HourlyBuckets } from '../src/store/window-buckets.js';
+import { packBucket, unpackBucket } from '../src/store/bucket-bytes.js';
 import { demoRows } from '../test/helpers/demo-rows.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 
@@ -70,15 +76,6 @@ try {
   await monitor.evaluate(modelKey('credit-default', '1.0.0'));
   result['first_ever_s'] = Number(((performance.now() - t0) / 1000).toFixed(3));
   await monitor.close();
-  const restarts: number[] = [];
-  for (let rep = 0; rep < REPS; rep++) {
-    const m = await DriftMonitor.start({ db: { engine: 'postgres', url: cluster.url }, models: [ctx], windowMs: 7 * 86_400_000, intervalMs: 0 });
-    await time(restarts, () => m.evaluate(modelKey('credit-default', '1.0.0')));
-    await m.close();
-    log(`  evaluation process, first evaluation after a restart: ${restarts.at(-1)!.toFixed(2)} s`);
-  }
-  result['evaluation_process_first_after_restart_median_s'] = Number(median(restarts).toFixed(3));
-
   const layout = windowAggregateLayout(ctx.baseline, ctx.bands);
   const fromMs = Date.now() - 7 * 86_400_000;
   const first = Math.floor(fromMs / BUCKET_MS);
@@ -91,22 +88,46 @@ try {
   const planText = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
   log(planText);
   result['fold_plan'] = planText.split('\n');
-  const phases = { read_s: [] as number[], decode_s: [] as number[], load_s: [] as number[], merge_s: [] as number[], report_s: [] as number[], refresh_s: [] as number[] };
+  // The stored buckets, raw, to write back in either form.
+  const rawBytes = layout.size * 8;
+  const raw = (await c.query<[string, Buffer]>({ text: 'SELECT bucket_start_ms, data FROM window_buckets', rowMode: 'array' })).rows.map(([s, d]) => [s, Buffer.from(unpackBucket(d, rawBytes)!)] as const);
+  const storeAs = async (form: 'raw' | 'deflated') => {
+    await c.query('BEGIN');
+    for (const [startMs, d] of raw) await c.query('UPDATE window_buckets SET data = $1 WHERE bucket_start_ms = $2', [form === 'raw' ? d : packBucket(d), startMs]);
+    await c.query('COMMIT');
+    await c.query('VACUUM window_buckets');
+    return Number((await c.query<{ n: string }>('SELECT sum(length(data)) AS n FROM window_buckets')).rows[0]!.n);
+  };
+  const forms = ['raw', 'deflated'] as const;
+  const phases = () => ({ evaluation_process_first_s: [] as number[], read_s: [] as number[], decode_s: [] as number[], load_s: [] as number[], merge_s: [] as number[], report_s: [] as number[], refresh_s: [] as number[] });
+  const by = { raw: phases(), deflated: phases() };
+  const storedBytes: Record<string, number> = {};
   for (let rep = 0; rep < REPS; rep++) {
-    const stored = await time(phases.read_s, () => c.query<[string, string, string]>({
-      text: "SELECT bucket_start_ms, rows, encode(data, 'base64') FROM window_buckets WHERE model = $1 AND model_version = $2 AND layout = $3 AND bucket_start_ms >= $4",
-      values: ['credit-default', '1.0.0', layout.hash, first * BUCKET_MS], rowMode: 'array',
-    }));
-    const decoded = await time(phases.decode_s, () => stored.rows.map(([s, n, d]) => [Number(s) / BUCKET_MS, Number(n), Buffer.from(d, 'base64')] as const));
-    const held = new HourlyBuckets(layout);
-    await time(phases.load_s, () => { for (const [h, n, b] of decoded) held.load(h, n, b); });
-    const merged = await time(phases.merge_s, () => held.window(first));
-    await time(phases.report_s, () => buildAggregateReport(ctx, { layout, ...merged }, { fromMs: merged.fromMs, toMs: Date.now() }, new Date()));
-    const buckets = new PgWindowBuckets(c, layout);
-    await time(phases.refresh_s, () => buckets.refresh(fromMs));
+    for (const form of forms) {
+      storedBytes[form] = await storeAs(form);
+      const t = by[form];
+      const m = await DriftMonitor.start({ db: { engine: 'postgres', url: cluster.url }, models: [ctx], windowMs: 7 * 86_400_000, intervalMs: 0 });
+      await time(t.evaluation_process_first_s, () => m.evaluate(modelKey('credit-default', '1.0.0')));
+      await m.close();
+      const stored = await time(t.read_s, () => c.query<[string, string, string]>({
+        text: "SELECT bucket_start_ms, rows, encode(data, 'base64') FROM window_buckets WHERE model = $1 AND model_version = $2 AND layout = $3 AND bucket_start_ms >= $4",
+        values: ['credit-default', '1.0.0', layout.hash, first * BUCKET_MS], rowMode: 'array',
+      }));
+      const decoded = await time(t.decode_s, () => stored.rows.map(([s, n, d]) => [Number(s) / BUCKET_MS, Number(n), unpackBucket(Buffer.from(d, 'base64'), rawBytes)!] as const));
+      const held = new HourlyBuckets(layout);
+      await time(t.load_s, () => { for (const [h, n, b] of decoded) held.load(h, n, b); });
+      const merged = await time(t.merge_s, () => held.window(first));
+      await time(t.report_s, () => buildAggregateReport(ctx, { layout, ...merged }, { fromMs: merged.fromMs, toMs: Date.now() }, new Date()));
+      await time(t.refresh_s, () => new PgWindowBuckets(c, layout).refresh(fromMs));
+      log(`  rep ${rep + 1} ${form}: evaluation process ${t.evaluation_process_first_s.at(-1)!.toFixed(2)} s, read ${t.read_s.at(-1)!.toFixed(3)} s, refresh ${t.refresh_s.at(-1)!.toFixed(3)} s`);
+    }
   }
-  result['in_process_phases_median_s'] = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Number(median(v).toFixed(3))]));
-  log(JSON.stringify(result['in_process_phases_median_s']));
+  result['stored_bytes'] = storedBytes;
+  result['medians_s'] = Object.fromEntries(forms.map((f) => [f, Object.fromEntries(Object.entries(by[f]).map(([k, v]) => [k, Number(median(v).toFixed(3))]))]));
+  result['runs_s'] = by;
+  result['load_average'] = loadavg();
+  log(JSON.stringify(result['medians_s']));
+
   await c.end();
 } finally {
   if (process.env['BENCH_KEEP'] === '1') log(`kept: ${cluster.url}`);

@@ -19,7 +19,8 @@ export function unpackBucket(stored: Uint8Array, rawBytes: number): Uint8Array |
   if (stored.byteLength === rawBytes) return stored;
   if (stored.byteLength > rawBytes) return undefined;
   try {
-    return inflateRawSync(stored, { maxOutputLength: rawBytes });
+    // One output chunk of the bucket's size: no growing and joining of 16 KB chunks.
+    return inflateRawSync(stored, { maxOutputLength: rawBytes, chunkSize: Math.max(64, rawBytes) });
   } catch {
     return undefined;
   }
