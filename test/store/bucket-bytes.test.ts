@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { packBucket, unpackBucket } from '../../src/store/bucket-bytes.js';
 
-/** A bucket as the window folds it: counts, mostly 0 or small integers, a few sums. */
+/** A bucket as the window folds it: integer counts, a few sums. */
 function sparseBucket(size: number): Uint8Array {
   const b = new Float64Array(size);
   for (let i = 0; i < size; i += 37) b[i] = (i % 11) + 1;
