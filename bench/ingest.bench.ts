@@ -1,5 +1,8 @@
 // `npm run bench:ingest`: the ingest of predictions made elsewhere, one server process on
-// loopback (audit log on, synchronous=FULL), load from autocannon in this process:
+// loopback (audit log on, synchronous=FULL on SQLite; on PostgreSQL a throwaway local
+// cluster with fsync on, synchronous_commit on, a fresh database per server), load from
+// autocannon in this process, on each engine of BENCH_INGEST_ENGINES (default
+// "sqlite,postgres"), interleaved in one run:
 // observations in batches of 1 and of 1,000 rows, KServe CloudEvent pairs (request and
 // response halves, v2 bodies), and /predict single rows as the baseline of the same run.
 // Every request carries fresh ids, so nothing is a duplicate. Each scenario runs BENCH_REPS
@@ -11,6 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { demoRows } from '../test/helpers/demo-rows.js';
+import { startPostgres, type PgCluster } from '../test/helpers/postgres.js';
 import { startServer, stopServer, type ServiceProcess } from './service-process.js';
 import { kserveHeaders, v2Request, v2Response } from '../test/helpers/kserve.js';
 
@@ -18,13 +22,17 @@ const ROOT = resolve(import.meta.dirname, '..');
 const REPS = Number(process.env['BENCH_REPS'] ?? 3);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 6);
 const OBSERVED = 'credit-default-observed';
+const ENGINES = (process.env['BENCH_INGEST_ENGINES'] ?? 'sqlite,postgres').split(',') as ('sqlite' | 'postgres')[];
+let cluster: PgCluster | undefined;
+let databases = 0;
 
 /** The service on a models folder holding the demo model and its monitor-only twin; the folder goes with the server. */
-async function startIngestServer(): Promise<ServiceProcess> {
+async function startIngestServer(engine: 'sqlite' | 'postgres'): Promise<ServiceProcess> {
   const models = mkdtempSync(join(tmpdir(), 'vigia-bench-ingest-models-'));
   cpSync(join(ROOT, 'models', 'credit-default'), join(models, 'credit-default'), { recursive: true });
   cpSync(join(ROOT, 'test', 'fixtures', 'monitor-only', OBSERVED), join(models, OBSERVED), { recursive: true });
-  const server = await startServer('ingest', [], { VIGIA_MODELS_DIR: models, VIGIA_DEFAULT_MODEL: 'credit-default' });
+  const db: Record<string, string> = engine === 'postgres' ? { VIGIA_DB: await cluster!.createDatabase(`ingest${databases++}`) } : {};
+  const server = await startServer('ingest', [], { VIGIA_MODELS_DIR: models, VIGIA_DEFAULT_MODEL: 'credit-default', ...db });
   return { ...server, proc: server.proc.once('exit', () => rmSync(models, { recursive: true, force: true })) };
 }
 
@@ -71,56 +79,74 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
+type Result = { what: string; requests_per_s: number; per_s: number; unit: string; p50_ms: number; p99_ms: number; errors: number; runs: Run[] };
+
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const chosen = scenarios.filter((s) => only.length === 0 || only.includes(s.name));
-  const runsOf = new Map<string, Run[]>(chosen.map((sc) => [sc.name, []]));
-  console.log(`bench: ${REPS} reps × ${SECONDS} s per scenario on ${cpus().length} cores, node ${process.version}`);
-  for (let rep = 0; rep < REPS; rep++) {
-    for (const sc of chosen) {
-      const server = await startIngestServer();
-      try {
-        await load(server.url, sc, 1); // warm-up
-        const run = await load(server.url, sc, SECONDS);
-        runsOf.get(sc.name)!.push(run);
-        console.log(`  rep ${rep + 1}/${REPS} ${sc.name}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, errors ${run.errors}, non-2xx ${run.non2xx}`);
-      } finally {
-        await stopServer(server);
+  const runsOf = new Map<string, Run[]>(ENGINES.flatMap((e) => chosen.map((sc) => [`${e}:${sc.name}`, []] as [string, Run[]])));
+  console.log(`bench: ${REPS} reps × ${SECONDS} s per scenario on ${cpus().length} cores, node ${process.version}, engines ${ENGINES.join(', ')}`);
+  if (ENGINES.includes('postgres')) cluster = await startPostgres({ fsync: true });
+  try {
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const sc of chosen) {
+        for (const engine of ENGINES) {
+          const server = await startIngestServer(engine);
+          try {
+            await load(server.url, sc, 1); // warm-up
+            const run = await load(server.url, sc, SECONDS);
+            runsOf.get(`${engine}:${sc.name}`)!.push(run);
+            console.log(`  rep ${rep + 1}/${REPS} ${engine} ${sc.name}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, errors ${run.errors}, non-2xx ${run.non2xx}`);
+          } finally {
+            await stopServer(server);
+          }
+        }
       }
     }
+  } finally {
+    await cluster?.close();
   }
-  const results: Record<string, { what: string; requests_per_s: number; per_s: number; unit: string; p50_ms: number; p99_ms: number; errors: number; runs: Run[] }> = {};
-  for (const sc of chosen) {
-    const runs = runsOf.get(sc.name)!;
-    const rps = median(runs.map((r) => r.rps));
-    results[sc.name] = {
-      what: sc.what,
-      requests_per_s: Math.round(rps),
-      per_s: Math.round(sc.unit === 'pairs' ? rps / sc.requestsPerUnit : rps * sc.rowsPerRequest),
-      unit: sc.unit,
-      p50_ms: Number(median(runs.map((r) => r.p50)).toFixed(2)),
-      p99_ms: Number(median(runs.map((r) => r.p99)).toFixed(2)),
-      errors: runs.reduce((n, r) => n + r.errors + r.non2xx, 0),
-      runs,
-    };
+  const byEngine: Record<string, Record<string, Result>> = {};
+  for (const engine of ENGINES) {
+    const results: Record<string, Result> = (byEngine[engine] = {});
+    for (const sc of chosen) {
+      const runs = runsOf.get(`${engine}:${sc.name}`)!;
+      const rps = median(runs.map((r) => r.rps));
+      results[sc.name] = {
+        what: sc.what,
+        requests_per_s: Math.round(rps),
+        per_s: Math.round(sc.unit === 'pairs' ? rps / sc.requestsPerUnit : rps * sc.rowsPerRequest),
+        unit: sc.unit,
+        p50_ms: Number(median(runs.map((r) => r.p50)).toFixed(2)),
+        p99_ms: Number(median(runs.map((r) => r.p99)).toFixed(2)),
+        errors: runs.reduce((n, r) => n + r.errors + r.non2xx, 0),
+        runs,
+      };
+    }
   }
+  const results = byEngine[ENGINES[0]!]!;
   const ratio = (a: string, b: string) => (results[a] && results[b] ? Number((results[a].per_s / results[b].per_s).toFixed(3)) : undefined);
   const summary = {
     date: new Date().toISOString(),
     machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, note: 'shared with other work: indicative figures' },
     reps: REPS,
     seconds: SECONDS,
-    scenarios: results,
+    engines: byEngine,
     ratios: {
-      rows_observations_batch1_vs_predict_single: ratio('observations_batch1', 'predict_single'),
-      rows_observations_batch1000_vs_batch1: ratio('observations_batch1000', 'observations_batch1'),
+      [`${ENGINES[0]}_rows_observations_batch1_vs_predict_single`]: ratio('observations_batch1', 'predict_single'),
+      [`${ENGINES[0]}_rows_observations_batch1000_vs_batch1`]: ratio('observations_batch1000', 'observations_batch1'),
+      ...(byEngine['sqlite'] && byEngine['postgres']
+        ? { postgres_vs_sqlite: Object.fromEntries(chosen.map((sc) => [sc.name, Number((byEngine['postgres']![sc.name]!.per_s / byEngine['sqlite']![sc.name]!.per_s).toFixed(3))])) }
+        : {}),
     },
   };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'ingest.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  console.log('\nscenario                  req/s      per s   p50 ms  p99 ms');
-  for (const [name, v] of Object.entries(results)) {
-    console.log(`${name.padEnd(24)} ${String(v.requests_per_s).padStart(6)} ${String(v.per_s).padStart(8)} ${v.unit.padEnd(5)} ${String(v.p50_ms).padStart(7)} ${String(v.p99_ms).padStart(7)}`);
+  console.log('\nengine   scenario                  req/s      per s   p50 ms  p99 ms');
+  for (const [engine, rs] of Object.entries(byEngine)) {
+    for (const [name, v] of Object.entries(rs)) {
+      console.log(`${engine.padEnd(8)} ${name.padEnd(24)} ${String(v.requests_per_s).padStart(6)} ${String(v.per_s).padStart(8)} ${v.unit.padEnd(5)} ${String(v.p50_ms).padStart(7)} ${String(v.p99_ms).padStart(7)}`);
+    }
   }
   console.log('ratios', summary.ratios);
   console.log('written to bench/results/ingest.json');

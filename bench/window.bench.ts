@@ -29,6 +29,7 @@ import { openDatabase } from '../src/store/database.js';
 import type { AuditRecord } from '../src/store/audit-log.js';
 import { PgAuditLog } from '../src/store/pg-audit-log.js';
 import { connectionConfig, openPostgres } from '../src/store/postgres.js';
+import { packBucket } from '../src/store/bucket-bytes.js';
 import { BUCKET_MS, mergeBuckets } from '../src/store/window-buckets.js';
 import { Registry } from 'prom-client';
 import { createMetrics } from '../src/telemetry/metrics.js';
@@ -249,7 +250,7 @@ async function weekFromStore(db: DatabaseTarget, ctx: Awaited<ReturnType<typeof 
     await c.connect();
     await c.query('BEGIN');
     for (const [hour, b] of buckets) {
-      await c.query('INSERT INTO window_buckets (model, model_version, layout, bucket_start_ms, rows, data) VALUES ($1, $2, $3, $4, $5, $6)', [...key, hour * BUCKET_MS, b[0]!, bytes(b)]);
+      await c.query('INSERT INTO window_buckets (model, model_version, layout, bucket_start_ms, rows, data) VALUES ($1, $2, $3, $4, $5, $6)', [...key, hour * BUCKET_MS, b[0]!, packBucket(bytes(b))]);
     }
     await c.query('INSERT INTO window_cursors (model, model_version, layout, through_tx, term) VALUES ($1, $2, $3, pg_snapshot_xmin(pg_current_snapshot()), NULL)', [...key]);
     await c.query('COMMIT');

@@ -10,7 +10,7 @@ import { loadModels, type ModelRegistry, type RegistryHooks } from './model/regi
 import { ShadowScorer } from './predict/shadow.js';
 import { publishVersions } from './telemetry/version-metrics.js';
 import { PredictionService } from './predict/service.js';
-import { SqliteAuditLog, type AuditLog } from './store/audit-log.js';
+import type { AuditLog } from './store/audit-log.js';
 import { openStore, type Store } from './store/open-store.js';
 import { urlWithPassword } from './store/postgres.js';
 import { RetentionScheduler } from './store/retention-scheduler.js';
@@ -231,24 +231,22 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
   }
 
   const admission = new Admission(config.ingestQueueRows, (rows) => metrics.ingestQueueRows.set(rows));
-  const ingestStore = store.labels instanceof SqliteAuditLog ? store.labels : undefined;
-  const expiry = ingestStore !== undefined
-    ? new PairExpiry({
-        store: ingestStore,
-        timeoutMs: config.ingestPairTimeoutMs,
-        intervalMs: Math.min(60_000, Math.max(1000, config.ingestPairTimeoutMs / 5)),
-        onSwept: ({ expired, waiting }) => {
-          if (expired > 0) {
-            metrics.ingestUnpaired.inc(expired);
-            logger.warn('KServe CloudEvent halves unpaired', { expired, timeout_ms: config.ingestPairTimeoutMs });
-          }
-          metrics.ingestWaitingHalves.set(waiting);
-        },
-        onError: (err) => logger.warn('the unpaired-halves sweep failed', { error: err.message }),
-      })
-    : undefined;
-  if (expiry !== undefined) closers.push(() => expiry.close());
-  void expiry?.sweep();
+  // On PostgreSQL every replica sweeps: each half is marked, and counted, by one sweep of the fleet.
+  const expiry = new PairExpiry({
+    store: store.observations,
+    timeoutMs: config.ingestPairTimeoutMs,
+    intervalMs: Math.min(60_000, Math.max(1000, config.ingestPairTimeoutMs / 5)),
+    onSwept: ({ expired, waiting }) => {
+      if (expired > 0) {
+        metrics.ingestUnpaired.inc(expired);
+        logger.warn('KServe CloudEvent halves unpaired', { expired, timeout_ms: config.ingestPairTimeoutMs });
+      }
+      metrics.ingestWaitingHalves.set(waiting);
+    },
+    onError: (err) => logger.warn('the unpaired-halves sweep failed', { error: err.message }),
+  });
+  closers.push(() => expiry.close());
+  void expiry.sweep();
 
   let draining = false;
   const service = new PredictionService({ audit, metrics, tracer: tracing.tracer, referenceBins });
@@ -267,8 +265,7 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
     eventTime: { accept: config.acceptEventTime, maxAgeMs: config.maxEventAgeMs },
     monitor: reports,
     labels: store.labels,
-    // The ingest of predictions made elsewhere is on SQLite only for now (not yet on PostgreSQL).
-    ...(ingestStore === undefined ? {} : { ingest: { store: ingestStore, admission, maxEventAgeMs: config.maxEventAgeMs } }),
+    ingest: { store: store.observations, admission, maxEventAgeMs: config.maxEventAgeMs },
     ...(store.predictions === undefined ? {} : { predictions: store.predictions }),
     // The runbooks that alerts link to (docs/alerts.md...), served by the service itself.
     ...(existsSync(DOCS_DIR) ? { docsDir: DOCS_DIR } : {}),

@@ -6,6 +6,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { GENESIS_HASH, linkHash, rowHash, type ChainedRow } from './audit-chain.js';
 import type Database from 'better-sqlite3';
 import { openDatabase } from './database.js';
+import { pairStep } from './cloudevent-pairing.js';
 import type { AuditRow, EventHalf, ExpiryOutcome, HalfOutcome, LabelOutcome, LabelRow, ObservationOutcome, WriterReply, WriterRequest } from './audit-writer-protocol.js';
 
 const port = parentPort!;
@@ -131,27 +132,16 @@ function recordHalf(h: EventHalf): HalfOutcome {
     return { status: 'waiting' };
   }
   const [request, response, firstMs, pairedMs] = row;
-  if (pairedMs !== null || (h.half === 'request' ? request : response) !== null) return { status: 'duplicate' };
-  const features = JSON.parse(h.half === 'request' ? h.payload : request!) as unknown[];
-  const scores = JSON.parse(h.half === 'response' ? h.payload : response!) as number[];
-  if (features.length !== scores.length) {
-    const problem = `the request holds ${features.length} instance(s) but the response ${scores.length} score(s)`;
-    mismatchEvent.run(h.half === 'request' ? h.payload : null, h.half === 'response' ? h.payload : null, h.receivedMs, problem, h.model, h.ceId);
-    return { status: 'mismatch', problem };
+  const step = pairStep(h, { request, response, firstMs, pairedMs });
+  if (step.kind === 'duplicate') return { status: 'duplicate' };
+  if (step.kind === 'mismatch') {
+    mismatchEvent.run(h.half === 'request' ? h.payload : null, h.half === 'response' ? h.payload : null, h.receivedMs, step.problem, h.model, h.ceId);
+    return { status: 'mismatch', problem: step.problem };
   }
   let rows = 0;
-  let duplicateRows = 0;
-  const { version, threshold, bands } = h.policy;
-  for (let i = 0; i < scores.length; i++) {
-    const p = scores[i]!;
-    const band = bands.find(([, min]) => p >= min) ?? bands[bands.length - 1]!;
-    const id = scores.length === 1 ? h.ceId : `${h.ceId}/${i}`;
-    const row: AuditRow = [id, h.ceId, h.receivedMs, h.model, version, JSON.stringify(features[i]), p, p >= threshold ? 1 : 0, band[0], threshold, 0, '', firstMs, '{}', null, h.policy.bundleHash, 'observed', null, null];
-    if (chainRow(row, insertIfNew)) rows++;
-    else duplicateRows++;
-  }
+  for (const r of step.rows) if (chainRow(r, insertIfNew)) rows++;
   pairEvent.run(h.receivedMs, h.model, h.ceId);
-  return { status: 'paired', rows, duplicateRows };
+  return { status: 'paired', rows, duplicateRows: step.rows.length - rows };
 }
 const recordHalves = chained((halves: readonly EventHalf[]) => halves.map(recordHalf));
 

@@ -281,6 +281,23 @@ export const MIGRATIONS: readonly MigrationStep[] = [
      hash          text NOT NULL,       -- its hash: the next archive's first prev_hash
      archived_rows bigint NOT NULL      -- rows archived so far: the next archive numbers its rows from here
    );` },
+  // The ids of predictions made elsewhere (observations, KServe CloudEvent pairs) on
+  // PostgreSQL (src/store/pg-observations.ts). `predictions` is partitioned by event time, so
+  // its key is (id, event_ts_ms) and nothing there stops a retry — whose event time may
+  // differ — from logging an id twice. This table, not partitioned, is where replicas meet:
+  // an observation is logged only by the transaction whose INSERT here took its id, and a
+  // retry finds the first try's values. Retention deletes a month's ids when it drops the
+  // month. SQLite's `predictions.id` is unique by itself.
+  { sqlite: null,
+    postgres: `CREATE TABLE observed_ids (
+     id            text PRIMARY KEY,    -- predictions.id of the observation
+     model         text NOT NULL,
+     event_ts_ms   bigint NOT NULL,     -- its partition: retention deletes the ids of the months it drops
+     probability   double precision NOT NULL,
+     decision      smallint NOT NULL,
+     band          text NOT NULL
+   );
+   CREATE INDEX observed_ids_event_time ON observed_ids (event_ts_ms);` },
 ];
 
 /** How many steps the SQLite schema has (steps with SQLite text, counted in `user_version`). */

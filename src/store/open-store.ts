@@ -1,15 +1,18 @@
 import type pg from 'pg';
 import type { DatabaseTarget } from '../config.js';
-import { SqliteAuditLog, type AuditLog, type CommitObserver, type LabelStore } from './audit-log.js';
+import { SqliteAuditLog, type AuditLog, type CommitObserver, type LabelStore, type ObservationStore } from './audit-log.js';
 import { openDatabase } from './database.js';
 import { SqlitePredictionLookup, type PredictionLookup } from './prediction-lookup.js';
 import { PgAuditLog } from './pg-audit-log.js';
+import { PgObservationStore } from './pg-observations.js';
 import { openPostgres, redactUrl } from './postgres.js';
 
 /** The audit log and label store of either engine, with what `/readyz` asks of them. */
 export interface Store {
   readonly audit: AuditLog;
   readonly labels: LabelStore;
+  /** Predictions made elsewhere (observations, KServe CloudEvents), on either engine. */
+  readonly observations: ObservationStore;
   /** Logged decisions by id (`GET /v1/predictions/{id}`); SQLite only for now. */
   readonly predictions: PredictionLookup | undefined;
   /** The PostgreSQL pool (fleet mode), for the fleet's reports. */
@@ -40,6 +43,7 @@ async function openSqlite(path: string, synchronous: 'FULL' | 'NORMAL', onCommit
   return {
     audit: audit ?? log,
     labels: log,
+    observations: log,
     predictions: new SqlitePredictionLookup(db),
     pool: undefined,
     describe: path,
@@ -63,6 +67,7 @@ async function openSqlite(path: string, synchronous: 'FULL' | 'NORMAL', onCommit
 async function openPg(url: string, poolSize: number, onCommit: CommitObserver, onIdleError: (err: Error) => void, audit?: AuditLog): Promise<Store> {
   const pool = await openPostgres({ url, poolSize, onIdleError });
   const log = new PgAuditLog(pool, onCommit);
+  const observations = new PgObservationStore(pool);
   let problem: string | undefined;
   let probing = false;
   const probe = setInterval(() => {
@@ -87,12 +92,14 @@ async function openPg(url: string, poolSize: number, onCommit: CommitObserver, o
   return {
     audit: audit ?? log,
     labels: log,
+    observations,
     predictions: undefined,
     pool,
     describe: redactUrl(url),
     checks: { database: () => problem },
     close: async () => {
       clearInterval(probe);
+      await observations.close();
       await log.close();
       await pool.end();
     },

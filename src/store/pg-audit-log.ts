@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { AuditLogClosedError, AuditLogFailedError, toAuditRow, type AuditLog, type AuditRecord, type CommitObserver, type LabelOutcome, type LabelRow, type LabelStore } from './audit-log.js';
 import type { AuditRow } from './audit-writer-protocol.js';
-import { ensurePartitions, monthOf } from './postgres.js';
+import { inTransaction, KnownPartitions, NO_PARTITION } from './postgres.js';
 
 /**
  * One bind parameter per column, whatever the batch size: a multi-row VALUES list needs one
@@ -9,7 +9,7 @@ import { ensurePartitions, monthOf } from './postgres.js';
  * Every column of `AuditRow` (governance's groups, monitoring attributes and bundle hash,
  * the reasons and the shadow's answered prediction, included); the hash chain is SQLite-only for now, so no row_hash here.
  */
-const INSERT_PREDICTIONS = `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, source, reasons, shadow_of)
+export const INSERT_PREDICTIONS = `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, source, reasons, shadow_of)
   SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::smallint[], $9::text[], $10::float8[], $11::float8[], $12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])`;
 
 const INSERT_LABELS = `INSERT INTO labels (prediction_id, label, label_ts_ms, received_ts_ms, model, model_version, event_ts_ms, probability)
@@ -58,7 +58,7 @@ export class PgAuditLog implements AuditLog, LabelStore {
   private scheduled: NodeJS.Immediate | undefined;
   private running = 0;
   private readonly idle: (() => void)[] = [];
-  private readonly knownMonths = new Set<string>();
+  private readonly partitions = new KnownPartitions();
   private closing = false;
 
   constructor(
@@ -123,38 +123,16 @@ export class PgAuditLog implements AuditLog, LabelStore {
    * no partition, and is retried once after creating it again.
    */
   private async insert(rows: readonly AuditRow[]): Promise<void> {
+    const times = rows.map((r) => r[12]);
+    const once = () => inTransaction(this.pool, async (c) => {
+      await c.query(INSERT_PREDICTIONS, columnsOf(rows));
+    }, (c) => this.partitions.ensure(c, times));
     try {
-      await this.insertOnce(rows);
+      await once();
     } catch (err) {
       if ((err as { code?: string }).code !== NO_PARTITION) throw err;
-      this.knownMonths.clear();
-      await this.insertOnce(rows);
-    }
-  }
-
-  private async insertOnce(rows: readonly AuditRow[]): Promise<void> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      const months = new Set(rows.map((r) => monthOf(r[12]).name));
-      if ([...months].some((m) => !this.knownMonths.has(m))) {
-        for (const m of await ensurePartitions(client, rows.map((r) => r[12]))) this.knownMonths.add(m);
-      }
-      await client.query('BEGIN');
-      try {
-        await client.query(INSERT_PREDICTIONS, columnsOf(rows));
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch((e: Error) => {
-          broken = e;
-        });
-        throw err;
-      }
-    } catch (err) {
-      broken ??= isConnectionError(err) ? (err as Error) : undefined;
-      throw err;
-    } finally {
-      client.release(broken);
+      this.partitions.forget();
+      await once();
     }
   }
 
@@ -165,66 +143,59 @@ export class PgAuditLog implements AuditLog, LabelStore {
    */
   async recordLabels(rows: readonly LabelRow[], receivedMs: number): Promise<LabelOutcome> {
     if (this.closing) throw new AuditLogClosedError();
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      const ids = [...new Set(rows.map((r) => r[0]))];
-      const predictions = new Map<string, [string, string, number, number]>();
-      for (const p of (await client.query<{ id: string; model: string; model_version: string; event_ts_ms: string; probability: number }>(
-        'SELECT id, model, model_version, event_ts_ms, probability FROM predictions WHERE id = ANY($1::text[])', [ids])).rows) {
-        predictions.set(p.id, [p.model, p.model_version, Number(p.event_ts_ms), p.probability]);
-      }
-      const known = new Map<string, number>();
-      for (const l of (await client.query<{ prediction_id: string; label: number }>('SELECT prediction_id, label FROM labels WHERE prediction_id = ANY($1::text[])', [ids])).rows) {
-        known.set(l.prediction_id, l.label);
-      }
-      const outcome = { accepted: 0, duplicate: 0, conflicting: [] as string[], unknown: [] as string[], delays: {} as Record<string, number[]> };
-      const fresh: LabelRow[] = [];
-      const classify = (id: string, label: number, had: number) => {
-        if (had === label) outcome.duplicate++;
-        else outcome.conflicting.push(id);
-      };
-      for (const row of rows) {
-        const [id, label] = row;
-        if (!predictions.has(id)) outcome.unknown.push(id);
-        else if (known.has(id)) classify(id, label, known.get(id)!);
-        else {
-          known.set(id, label);
-          fresh.push(row);
+      return await inTransaction(this.pool, async (client) => {
+        const ids = [...new Set(rows.map((r) => r[0]))];
+        const predictions = new Map<string, [string, string, number, number]>();
+        for (const p of (await client.query<{ id: string; model: string; model_version: string; event_ts_ms: string; probability: number }>(
+          'SELECT id, model, model_version, event_ts_ms, probability FROM predictions WHERE id = ANY($1::text[])', [ids])).rows) {
+          predictions.set(p.id, [p.model, p.model_version, Number(p.event_ts_ms), p.probability]);
         }
-      }
-      const inserted = new Set<string>();
-      if (fresh.length > 0) {
-        const cols = [fresh.map((r) => r[0]), fresh.map((r) => r[1]), fresh.map((r) => r[2]), fresh.map(() => receivedMs),
-          ...[0, 1, 2, 3].map((k) => fresh.map((r) => predictions.get(r[0])![k]))];
-        for (const r of (await client.query<{ prediction_id: string }>(INSERT_LABELS, cols)).rows) inserted.add(r.prediction_id);
-      }
-      const raced = fresh.filter((r) => !inserted.has(r[0]));
-      const winners = new Map<string, number>();
-      if (raced.length > 0) {
-        for (const l of (await client.query<{ prediction_id: string; label: number }>('SELECT prediction_id, label FROM labels WHERE prediction_id = ANY($1::text[])', [raced.map((r) => r[0])])).rows) {
-          winners.set(l.prediction_id, l.label);
+        const known = new Map<string, number>();
+        for (const l of (await client.query<{ prediction_id: string; label: number }>('SELECT prediction_id, label FROM labels WHERE prediction_id = ANY($1::text[])', [ids])).rows) {
+          known.set(l.prediction_id, l.label);
         }
-      }
-      for (const [id, label, labelTs] of fresh) {
-        if (!inserted.has(id)) {
-          classify(id, label, winners.get(id)!);
-          continue;
+        const outcome = { accepted: 0, duplicate: 0, conflicting: [] as string[], unknown: [] as string[], delays: {} as Record<string, number[]> };
+        const fresh: LabelRow[] = [];
+        const classify = (id: string, label: number, had: number) => {
+          if (had === label) outcome.duplicate++;
+          else outcome.conflicting.push(id);
+        };
+        for (const row of rows) {
+          const [id, label] = row;
+          if (!predictions.has(id)) outcome.unknown.push(id);
+          else if (known.has(id)) classify(id, label, known.get(id)!);
+          else {
+            known.set(id, label);
+            fresh.push(row);
+          }
         }
-        const [model, version, eventTs] = predictions.get(id)!;
-        (outcome.delays[`${model}@${version}`] ??= []).push(Math.max(0, labelTs - eventTs) / 1000);
-        outcome.accepted++;
-      }
-      await client.query('COMMIT');
-      return outcome;
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e;
+        const inserted = new Set<string>();
+        if (fresh.length > 0) {
+          const cols = [fresh.map((r) => r[0]), fresh.map((r) => r[1]), fresh.map((r) => r[2]), fresh.map(() => receivedMs),
+            ...[0, 1, 2, 3].map((k) => fresh.map((r) => predictions.get(r[0])![k]))];
+          for (const r of (await client.query<{ prediction_id: string }>(INSERT_LABELS, cols)).rows) inserted.add(r.prediction_id);
+        }
+        const raced = fresh.filter((r) => !inserted.has(r[0]));
+        const winners = new Map<string, number>();
+        if (raced.length > 0) {
+          for (const l of (await client.query<{ prediction_id: string; label: number }>('SELECT prediction_id, label FROM labels WHERE prediction_id = ANY($1::text[])', [raced.map((r) => r[0])])).rows) {
+            winners.set(l.prediction_id, l.label);
+          }
+        }
+        for (const [id, label, labelTs] of fresh) {
+          if (!inserted.has(id)) {
+            classify(id, label, winners.get(id)!);
+            continue;
+          }
+          const [model, version, eventTs] = predictions.get(id)!;
+          (outcome.delays[`${model}@${version}`] ??= []).push(Math.max(0, labelTs - eventTs) / 1000);
+          outcome.accepted++;
+        }
+        return outcome;
       });
+    } catch (err) {
       throw new AuditLogFailedError(`storing labels failed: ${(err as Error).message}`);
-    } finally {
-      client.release(broken);
     }
   }
 
@@ -242,11 +213,3 @@ export class PgAuditLog implements AuditLog, LabelStore {
   }
 }
 
-/** "no partition of relation … found for row" (check_violation). */
-const NO_PARTITION = '23514';
-
-/** An error of the connection itself (not of the statement): the client goes back to the pool destroyed. */
-function isConnectionError(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
-  return code === undefined || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
-}

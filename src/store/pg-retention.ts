@@ -18,7 +18,8 @@ import { ARCHIVE_FORMAT } from './retention.js';
  *      with the labels of its rows, to gzip'd JSON Lines files of at most `rowsPerFile` rows,
  *      each fsync'd and renamed into place;
  *   3. dropped (`DROP TABLE`, no DELETE, no vacuum debt), in the transaction that moves the
- *      archive checkpoint (`audit_archive_checkpoint`) to its last link.
+ *      archive checkpoint (`audit_archive_checkpoint`) to its last link; the ids of the
+ *      month's observations (`observed_ids`, not partitioned) are deleted in it too.
  *
  * A replica that dies anywhere leaves the rows in an attached partition, in a detached table
  * (which the next pass, on any replica, archives and drops first), or in fsync'd archives.
@@ -237,6 +238,8 @@ async function archiveAndDrop(client: pg.ClientBase, month: Month, opts: PgReten
   try {
     await client.query(`DROP TABLE ${month.name}`);
     await client.query(`DROP TABLE IF EXISTS ${month.labels}`);
+    // The month's observation ids go with it (src/store/pg-observations.ts); the other months' stay.
+    await client.query('DELETE FROM observed_ids WHERE event_ts_ms >= $1 AND event_ts_ms < $2', [month.fromMs, month.toMs]);
     const moved = await client.query(
       `INSERT INTO audit_archive_checkpoint AS c (id, link, hash, archived_rows) VALUES (1, $1, $2, $3)
        ON CONFLICT (id) DO UPDATE SET link = excluded.link, hash = excluded.hash, archived_rows = excluded.archived_rows WHERE c.link = $4`,

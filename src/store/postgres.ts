@@ -118,6 +118,62 @@ export async function ensurePartitions(client: pg.ClientBase, eventTimesMs: Iter
   return [...months.keys()];
 }
 
+/**
+ * The months this process knows to have their partitions, so that a write asks PostgreSQL to
+ * create them (under the advisory lock) only for a month it has not seen. `forget` after an
+ * insert found no partition: retention (on any replica) may have dropped a known month.
+ */
+export class KnownPartitions {
+  private readonly known = new Set<string>();
+
+  async ensure(client: pg.ClientBase, eventTimesMs: readonly number[]): Promise<void> {
+    if (eventTimesMs.every((t) => this.known.has(monthOf(t).name))) return;
+    for (const m of await ensurePartitions(client, eventTimesMs)) this.known.add(m);
+  }
+
+  forget(): void {
+    this.known.clear();
+  }
+}
+
+/** "no partition of relation … found for row" (check_violation). */
+export const NO_PARTITION = '23514';
+
+/** An error of the connection itself (not of the statement): the client goes back to the pool destroyed. */
+export function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === undefined || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
+}
+
+/**
+ * Runs `work` in one transaction on a pooled connection, after `prepare` (outside it: the
+ * partitions a write needs are created in their own transaction). Rolls back on any error;
+ * a connection that broke goes back to the pool destroyed.
+ */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, prepare?: (client: pg.PoolClient) => Promise<void>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await prepare?.(client);
+    await client.query('BEGIN');
+    try {
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => {
+        broken = e;
+      });
+      throw err;
+    }
+  } catch (err) {
+    broken ??= isConnectionError(err) ? (err as Error) : undefined;
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
 export interface PostgresOptions {
   readonly url: string;
   readonly poolSize: number;

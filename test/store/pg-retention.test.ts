@@ -7,6 +7,7 @@ import pg from 'pg';
 import { verifyArchives } from '../../src/store/archive-verify.js';
 import type { AuditRecord } from '../../src/store/audit-log.js';
 import { PgAuditLog } from '../../src/store/pg-audit-log.js';
+import { PgObservationStore } from '../../src/store/pg-observations.js';
 import { PG_ARCHIVE_PATTERN, pgRetentionPass, type PgRetentionOptions } from '../../src/store/pg-retention.js';
 import { ADVISORY_LOCKS, openPostgres } from '../../src/store/postgres.js';
 import { RetentionScheduler } from '../../src/store/retention-scheduler.js';
@@ -212,6 +213,18 @@ describe('retention on PostgreSQL, by partition', { skip }, () => {
     assert.ok(appended.length > 0, 'rows were logged while the months were detached, archived and dropped');
     const stored = (await db.pool.query<{ id: string }>(`SELECT id FROM predictions WHERE id LIKE 'mar-late-%' ORDER BY id`)).rows.map((r) => r.id);
     assert.deepEqual(stored, appended);
+    await db.close();
+  });
+
+  it('deletes the ids of a dropped month\'s observations with it, keeping those of the months inside retention', async () => {
+    const db = await logged(10);
+    const observations = new PgObservationStore(db.pool);
+    const observed = (id: string, t: number) => ({ ...record(id, t, 0), source: 'observed' as const });
+    await observations.observe([observed('obs-jan', JAN), observed('obs-mar', MAR)]);
+    await pgRetentionPass(db.client, db.options());
+    assert.deepEqual((await db.pool.query<{ id: string }>('SELECT id FROM observed_ids ORDER BY id')).rows.map((r) => r.id), ['obs-mar']);
+    assert.equal((await observations.observe([observed('obs-mar', MAR)]))[0]!.status, 'duplicate', 'a retry of a kept month is still recognised');
+    await observations.close();
     await db.close();
   });
 

@@ -207,6 +207,26 @@ describe('PgWindowBuckets', { skip }, () => {
     await close();
   });
 
+  it('stores its buckets deflated, and a new process loads them, as it loads buckets an earlier version stored raw', async () => {
+    const { client, add, pool, close } = await fresh();
+    for (let i = 0; i < 30; i++) await add(T0 + i * 240_000, i, (i % 10) / 10);
+    const first = await new PgWindowBuckets(await client(), layout).refresh(T0);
+    const sizes = (await pool.query<{ stored: number }>('SELECT length(data)::int AS stored FROM window_buckets')).rows;
+    assert.ok(sizes.every((r) => r.stored < layout.size * 8), `stored ${sizes.map((r) => r.stored).join(', ')} bytes of ${layout.size * 8}`);
+    const restarted = new PgWindowBuckets(await client(), layout);
+    assert.deepEqual((await restarted.refresh(T0)).aggregate, first.aggregate);
+    assert.equal(restarted.origin, 'stored');
+    // As an earlier version stored them: the raw Float64Array bytes.
+    const raw = new Float64Array(layout.size);
+    raw[0] = 7;
+    await pool.query('UPDATE window_buckets SET data = $1, rows = 7', [Buffer.from(raw.buffer)]);
+    const older = new PgWindowBuckets(await client(), layout);
+    const hours = sizes.length;
+    assert.equal((await older.refresh(T0)).aggregate[0], 7 * hours);
+    assert.equal(older.origin, 'stored');
+    await close();
+  });
+
   it('folds a window larger than one fetch page', async () => {
     const { client, log, row, count, close } = await fresh();
     for (let k = 0; k < 5; k++) await log.append(Array.from({ length: 5000 }, (_, i) => row(T0 + (k * 5000 + i) * 100, i % 100, (i % 97) / 97)));
