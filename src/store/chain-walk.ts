@@ -32,10 +32,16 @@ export class ChainWalk {
   readonly runs: ChainRun[] = [];
   private open: { l: ChainLink; hashes: Buffer[] } | undefined;
 
-  /** `where`: how messages name the chain (e.g. `of writer 3f2a…`), `place`: where its rows are ("the database", "the archives"). */
+  /**
+   * `where`: how messages name the chain (e.g. ` of writer 3f2a…`), `place`: where its rows are
+   * ("the database", "the archives"). `byHash`: every link must follow the one before whatever
+   * its number (SQLite's single chain, whose link numbers may restart once retention removed
+   * them all); otherwise a link whose number does not follow starts a new run.
+   */
   constructor(
     private readonly where: string,
     private readonly place: string,
+    private readonly byHash = false,
   ) {}
 
   /** The hash the chain has reached (its last complete link's), once a link was closed. */
@@ -52,8 +58,8 @@ export class ChainWalk {
     const broken = this.close();
     if (broken !== undefined) return broken;
     const run = this.runs.at(-1);
-    if (run !== undefined && l.link <= run.last) return { link: l.link, seq: l.first_seq, id: null, reason: `${this.name(l.link)} appears twice` };
-    if (run !== undefined && l.link === run.last + 1 && l.prev_hash !== run.hash) {
+    if (run !== undefined && !this.byHash && l.link <= run.last) return { link: l.link, seq: l.first_seq, id: null, reason: `${this.name(l.link)} appears twice` };
+    if (run !== undefined && (this.byHash || l.link === run.last + 1) && l.prev_hash !== run.hash) {
       return { link: l.link, seq: l.first_seq, id: null, reason: `${this.name(l.link)} does not follow link ${run.last}: its previous hash ${l.prev_hash.slice(0, 16)}… is not ${run.hash.slice(0, 16)}…` };
     }
     this.open = { l, hashes: [] };
@@ -92,7 +98,7 @@ export class ChainWalk {
     if (hashes.length !== l.rows) return { link: l.link, seq: l.first_seq, id: null, reason: `${this.name(l.link)} covers ${l.rows} rows (seq ${l.first_seq}–${l.last_seq}) but ${hashes.length} are in ${this.place}: rows were ${hashes.length < l.rows ? 'deleted' : 'inserted'}` };
     if (linkHash(l.prev_hash, hashes) !== l.hash) return { link: l.link, seq: l.first_seq, id: null, reason: `${this.name(l.link)} (seq ${l.first_seq}–${l.last_seq}) does not match its rows: the link or its rows' stored hashes were rewritten` };
     const run = this.runs.at(-1);
-    if (run !== undefined && l.link === run.last + 1) {
+    if (run !== undefined && (this.byHash || l.link === run.last + 1)) {
       run.last = l.link;
       run.hash = l.hash;
     } else {

@@ -149,8 +149,8 @@ export const MIGRATIONS: readonly MigrationStep[] = [
    CREATE TABLE audit_probe (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL) STRICT;`,
     // PostgreSQL: the columns, so a row written there carries its groups, monitoring
     // attributes and bundle hash. The hash chain (row_hash, audit_chain, audit_checkpoint) and
-    // the disk probe are SQLite-only for now: the chain is computed in the SQLite writer thread
-    // (src/store/audit-writer-worker.ts) and the PostgreSQL writer does not chain its rows yet.
+    // the disk probe are SQLite's: the chain is computed in the SQLite writer thread
+    // (src/store/audit-writer-worker.ts); PostgreSQL's per-writer chains come in a later step.
     postgres: `ALTER TABLE predictions ADD COLUMN groups text NOT NULL DEFAULT '{}';
    ALTER TABLE predictions ADD COLUMN monitoring text;
    ALTER TABLE predictions ADD COLUMN bundle_hash text NOT NULL DEFAULT '';` },
@@ -289,15 +289,17 @@ export const MIGRATIONS: readonly MigrationStep[] = [
   // over the same canonical bytes as on SQLite; a link never spans two months, and the links
   // are partitioned by month like the rows, so retention archives and drops them together.
   // audit_writer_checkpoints: each writer's last archived link. Rows written before this step
-  // have no writer (counted as not covered).
+  // have no writer (counted as not covered). Writer ids compare bytewise (COLLATE "C"), so
+  // retention's cursors over rows and links, both in writer order, meet in the same order
+  // as JavaScript compares them, by index.
   { sqlite: null,
-    postgres: `ALTER TABLE predictions ADD COLUMN writer text;
+    postgres: `ALTER TABLE predictions ADD COLUMN writer text COLLATE "C";
    ALTER TABLE predictions ADD COLUMN seq bigint;
    ALTER TABLE predictions ADD COLUMN row_hash bytea;
    CREATE INDEX predictions_writer_seq ON predictions (writer, seq);
    CREATE TABLE audit_writers (
      n          bigint PRIMARY KEY,     -- 1, 2, … in registration order
-     writer     text NOT NULL UNIQUE,
+     writer     text COLLATE "C" NOT NULL UNIQUE,
      replica    text NOT NULL,
      lane       integer NOT NULL,       -- which of the replica's concurrent commit lanes
      started_ms bigint NOT NULL,
@@ -305,7 +307,7 @@ export const MIGRATIONS: readonly MigrationStep[] = [
      hash       text NOT NULL           -- writerEntryHash: the writer's first link follows it
    );
    CREATE TABLE audit_links (
-     writer       text NOT NULL,
+     writer       text COLLATE "C" NOT NULL,
      link         bigint NOT NULL,      -- 1, 2, … within the writer
      first_seq    bigint NOT NULL,      -- predictions.seq of the first row the link covers (within the writer)
      last_seq     bigint NOT NULL,
@@ -317,7 +319,7 @@ export const MIGRATIONS: readonly MigrationStep[] = [
      PRIMARY KEY (writer, link, month_ms)
    ) PARTITION BY RANGE (month_ms);
    CREATE TABLE audit_writer_checkpoints (
-     writer text PRIMARY KEY,
+     writer text COLLATE "C" PRIMARY KEY,
      link   bigint NOT NULL,            -- the writer's last archived link
      hash   text NOT NULL
    );

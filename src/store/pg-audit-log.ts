@@ -171,6 +171,9 @@ export class PgAuditLog implements AuditLog, LabelStore {
 
   /** One transaction: the rows, with their seq and hash in the lane's chain, and its links. A failure retires the lane's writer. */
   private async insertOnce(rows: readonly AuditRow[], lane: Lane): Promise<void> {
+    // Hashed before a connection is taken: the lane is this group's alone until it settles.
+    const writer = this.chained ? (lane.writer ??= new PgChainWriter(this.replica, lane.index)) : undefined;
+    const prepared = await writer?.prepare(rows);
     const client = await this.pool.connect();
     let broken: Error | undefined;
     // A checked-out client whose connection dies between two queries (the server restarted, an
@@ -187,11 +190,10 @@ export class PgAuditLog implements AuditLog, LabelStore {
       }
       await client.query('BEGIN');
       try {
-        if (this.chained) {
-          const writer = (lane.writer ??= new PgChainWriter(this.replica, lane.index));
-          const chain = await writer.extend(client, rows);
-          const ordered = chain.rows.map((c) => c.row);
-          await client.query(INSERT_PREDICTIONS, columnsOf(ordered, { writer: writer.id, seqs: chain.rows.map((c) => c.seq), hashes: chain.rows.map((c) => c.hash) }));
+        if (writer !== undefined && prepared !== undefined) {
+          const chain = await writer.extend(client, prepared);
+          const ordered = prepared.rows.map((c) => c.row);
+          await client.query(INSERT_PREDICTIONS, columnsOf(ordered, { writer: writer.id, seqs: prepared.rows.map((c) => c.seq), hashes: prepared.rows.map((c) => c.hash) }));
           await client.query(INSERT_LINKS, linkColumns(writer.id, chain.links));
           await client.query('COMMIT');
           chain.adopt();

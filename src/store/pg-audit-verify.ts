@@ -87,7 +87,7 @@ export async function verifyPgAuditLog(client: pg.ClientBase, archives: Pick<Arc
       const walk = new ChainWalk(` of writer ${e.writer}`, 'the database');
       const literal = client.escapeLiteral(e.writer);
       await client.query(`DECLARE chain_links NO SCROLL CURSOR FOR SELECT link::float8 AS link, first_seq::float8 AS first_seq, last_seq::float8 AS last_seq, rows, prev_hash, hash FROM audit_links WHERE writer = ${literal} ORDER BY link`);
-      await client.query(`DECLARE chain_rows NO SCROLL CURSOR FOR SELECT ${CHAINED_SELECT.join(', ')}, p.row_hash FROM predictions p WHERE p.writer = ${literal} ORDER BY p.seq NULLS FIRST`);
+      await client.query(`DECLARE chain_rows NO SCROLL CURSOR FOR SELECT ${CHAINED_SELECT.join(', ')}, p.row_hash FROM predictions p WHERE p.writer = ${literal} ORDER BY p.seq`);
       const nextLink = cursor<ChainLink>(client, 'chain_links');
       const nextRow = cursor<unknown[]>(client, 'chain_rows', true);
       const fail = (b: ChainBreak) => result({ ...b, writer: e.writer });

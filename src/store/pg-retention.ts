@@ -15,11 +15,13 @@ import { ARCHIVE_FORMAT } from './retention.js';
  *   1. detached from `predictions` and `labels` with `DETACH PARTITION … CONCURRENTLY`, which
  *      never blocks the inserts of `/predict` (it takes SHARE UPDATE EXCLUSIVE on the parent);
  *      from then on no row can enter it;
- *   2. archived, streamed through a cursor in `id` order (the primary key's index: no sort),
- *      with the labels of its rows, to gzip'd JSON Lines files of at most `rowsPerFile` rows,
- *      each fsync'd and renamed into place;
- *   3. dropped (`DROP TABLE`, no DELETE, no vacuum debt), in the transaction that moves the
- *      archive checkpoint (`audit_archive_checkpoint`) to its last link.
+ *   2. archived, streamed through a cursor in writer then seq order (the writer-and-seq
+ *      index: no sort), with the labels of its rows and the writers' links that cover them
+ *      (`audit_links_YYYYMM`, detached with it: a link never spans two months), to gzip'd JSON
+ *      Lines files of at most `rowsPerFile` rows, each fsync'd and renamed into place;
+ *   3. dropped (`DROP TABLE`, no DELETE, no vacuum debt), rows, labels and links, in the
+ *      transaction that moves the archive checkpoint (`audit_archive_checkpoint`) to its last
+ *      link and each writer's checkpoint (`audit_writer_checkpoints`) to its last archived link.
  *
  * A replica that dies anywhere leaves the rows in an attached partition, in a detached table
  * (which the next pass, on any replica, archives and drops first), or in fsync'd archives.
@@ -168,7 +170,7 @@ async function removeUncommitted(dir: string, checkpointLink: number): Promise<v
 function selectRows(month: Month, withLabels: boolean): string {
   const label = withLabels ? 'l.label, l.label_ts_ms::float8, l.received_ts_ms::float8' : 'NULL, NULL, NULL';
   const join = withLabels ? `LEFT JOIN ${month.labels} l ON l.prediction_id = p.id` : '';
-  return `SELECT ${CHAINED_SELECT.slice(1).join(', ')}, ${label}, p.writer, p.seq::float8 FROM ${month.name} p ${join} ORDER BY p.writer COLLATE "C", p.seq, p.id`;
+  return `SELECT ${CHAINED_SELECT.slice(1).join(', ')}, ${label}, p.writer, p.seq::float8 FROM ${month.name} p ${join} ORDER BY p.writer, p.seq`;
 }
 
 interface ArchivedLink { writer: string; link: number; first_seq: number; last_seq: number; rows: number; prev_hash: string; hash: string; committed_ms: number }
@@ -213,7 +215,7 @@ async function archiveAndDrop(client: pg.ClientBase, month: Month, opts: PgReten
     try {
       await client.query(`DECLARE archive_rows NO SCROLL CURSOR FOR ${selectRows(month, withLabels)}`);
       await client.query(`DECLARE archive_links NO SCROLL CURSOR FOR ${withLinks
-        ? `SELECT writer, link::float8 AS link, first_seq::float8 AS first_seq, last_seq::float8 AS last_seq, rows, prev_hash, hash, committed_ms::float8 AS committed_ms FROM ${month.links} ORDER BY writer COLLATE "C", link`
+        ? `SELECT writer, link::float8 AS link, first_seq::float8 AS first_seq, last_seq::float8 AS last_seq, rows, prev_hash, hash, committed_ms::float8 AS committed_ms FROM ${month.links} ORDER BY writer, link`
         : 'SELECT NULL::text AS writer WHERE false'}`);
       const nextLink = linkReader(client);
       let pendingLink = await nextLink();
