@@ -10,7 +10,8 @@ import type { AuditRecord } from '../../src/store/audit-log.js';
 import { PgAuditLog } from '../../src/store/pg-audit-log.js';
 import { verifyPgAuditLog } from '../../src/store/pg-audit-verify.js';
 import { pgRetentionPass } from '../../src/store/pg-retention.js';
-import { openPostgres } from '../../src/store/postgres.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
+import { migratePostgres, monthOf, openPostgres } from '../../src/store/postgres.js';
 import { tempDir } from '../helpers/app.js';
 import { appendConcurrently } from '../helpers/appends.js';
 import { runVigiaCommand } from '../helpers/process.js';
@@ -196,6 +197,29 @@ describe('the hash chains of the PostgreSQL audit log', { skip }, () => {
     assert.equal(r.ok, false);
     assert.match(r.firstBreak!.reason, /the archive checkpoint of writer .* says its link \d+ was archived, but the archives do not end a run of its links there: an archive is missing or replaced|none of its links is in the database or the archives/);
     await db.close();
+  });
+
+  it('counts the rows of a database migrated from before the chain as not covered, and chains the rows written after', async () => {
+    const url = await cluster.createDatabase(`v${n++}`);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await migratePostgres(client, MIGRATIONS.findIndex((step) => step.postgres?.includes('CREATE TABLE audit_writers') === true));
+    const jan = monthOf(JAN);
+    await client.query(`CREATE TABLE ${jan.name} PARTITION OF predictions FOR VALUES FROM (${jan.fromMs}) TO (${jan.toMs})`);
+    await client.query(`INSERT INTO predictions (id, request_id, ts_ms, event_ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id)
+      VALUES ('old', 'r', ${JAN}, ${JAN}, 'm', '1', '{}', 0.5, 1, 'low', 0.5, 1, 't')`);
+    const pool = await openPostgres({ url, poolSize: 2 });
+    assert.equal((await client.query(`SELECT count(*)::int AS n FROM pg_inherits WHERE inhrelid = '${jan.links}'::regclass`)).rows[0].n, 1, 'the existing month got its links partition');
+    const log = new PgAuditLog(pool);
+    await log.append([record('new-1', JAN, 1), record('new-2', MAR, 2)]);
+    const r = await verifyPgAuditLog(client, verifyArchives(join(tmp.dir, 'none'), 'postgres'));
+    assert.equal(r.ok, true, r.firstBreak?.reason);
+    assert.equal(r.unchained, 1);
+    assert.equal(r.rows, 2);
+    assert.equal(r.links, 2, 'a group over two months is one link per month');
+    await log.close();
+    await pool.end();
+    await client.end();
   });
 
   it('gives a restarted replica new writers, and leaves no gap when a transaction fails or its connection dies mid-commit', async () => {
