@@ -3,7 +3,7 @@
 // in this process without HTTP so only the insert path is compared: single rows from 16
 // concurrent appenders (each waits for its commit, as a request does) and batches of 100
 // from 4, chained and not chained (`chained: false`, which only this comparison uses), 5 s
-// each, alternated, median of 3 runs. Also the hashing alone, per row, on the event loop.
+// each, alternated, median of 5 runs (BENCH_RUNS). Also the hashing alone, per row, on the event loop.
 // Results: stdout and bench/results/pg-chain.json. The machine is shared: compare the
 // ratios of one invocation.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { median } from './service-process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
-const RUNS = 3;
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 const FEATURES = Object.fromEntries(['LIMIT_BAL', 'SEX', 'EDUCATION', 'MARRIAGE', 'AGE', 'PAY_0', 'PAY_2', 'PAY_3', 'PAY_4', 'PAY_5', 'PAY_6', 'BILL_AMT1', 'BILL_AMT2', 'BILL_AMT3', 'BILL_AMT4', 'BILL_AMT5', 'BILL_AMT6', 'PAY_AMT1', 'PAY_AMT2', 'PAY_AMT3', 'PAY_AMT4', 'PAY_AMT5', 'PAY_AMT6'].map((f, i) => [f, i < 5 ? 1 : 1000]));
 

@@ -26,6 +26,11 @@ export class PgChainWriter {
   readonly id = randomUUID();
   private readonly startedMs = Date.now();
   private registered = false;
+
+  /** True until the writer's first commit registered it (that commit needs a transaction of several statements). */
+  get unregistered(): boolean {
+    return !this.registered;
+  }
   private head = GENESIS_HASH;
   private link = 0;
   private seq = 0;
@@ -120,10 +125,14 @@ export interface LinkInsert {
   readonly prevHash: string; readonly hash: string; readonly committedMs: number; readonly monthMs: number;
 }
 
-export const INSERT_LINKS = `INSERT INTO audit_links (writer, link, first_seq, last_seq, rows, prev_hash, hash, committed_ms, month_ms)
-  SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::bigint[], $9::bigint[])`;
+/** Inserts a group's links, its bind parameters numbered from `$first` (see linkColumns). */
+export const insertLinks = (first: number): string => {
+  const p = (i: number) => `$${first + i}`;
+  return `INSERT INTO audit_links (writer, link, first_seq, last_seq, rows, prev_hash, hash, committed_ms, month_ms)
+  SELECT ${p(0)}, * FROM unnest(${p(1)}::bigint[], ${p(2)}::bigint[], ${p(3)}::bigint[], ${p(4)}::int[], ${p(5)}::text[], ${p(6)}::text[], ${p(7)}::bigint[], ${p(8)}::bigint[])`;
+};
 
-/** The bind parameters of INSERT_LINKS. */
+/** The bind parameters of insertLinks. */
 export const linkColumns = (writer: string, links: readonly LinkInsert[]): unknown[] => [
   writer, links.map((l) => l.link), links.map((l) => l.firstSeq), links.map((l) => l.lastSeq), links.map((l) => l.rows),
   links.map((l) => l.prevHash), links.map((l) => l.hash), links.map((l) => l.committedMs), links.map((l) => l.monthMs),

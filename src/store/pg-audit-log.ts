@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { AuditLogClosedError, AuditLogFailedError, toAuditRow, type AuditLog, type AuditRecord, type CommitObserver, type LabelOutcome, type LabelRow, type LabelStore } from './audit-log.js';
 import type { AuditRow } from './audit-writer-protocol.js';
-import { INSERT_LINKS, linkColumns, PgChainWriter } from './pg-audit-chain.js';
+import { insertLinks, linkColumns, PgChainWriter } from './pg-audit-chain.js';
 import { ensurePartitions, monthOf } from './postgres.js';
 
 /**
@@ -14,6 +14,13 @@ import { ensurePartitions, monthOf } from './postgres.js';
  */
 const INSERT_PREDICTIONS = `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, source, reasons, shadow_of, writer, seq, row_hash)
   SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::smallint[], $9::text[], $10::float8[], $11::float8[], $12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::bigint[], $22::bytea[])`;
+
+/**
+ * A chained group in one statement: its links (a data-modifying WITH) and its rows. A single
+ * statement outside BEGIN is its own transaction, so a writer's every commit after its first
+ * is one round trip instead of four (BEGIN, rows, links, COMMIT), and still all or nothing.
+ */
+const INSERT_CHAINED = `WITH links AS (${insertLinks(23)}) ${INSERT_PREDICTIONS}`;
 
 const INSERT_LABELS = `INSERT INTO labels (prediction_id, label, label_ts_ms, received_ts_ms, model, model_version, event_ts_ms, probability)
   SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::float8[])
@@ -188,26 +195,32 @@ export class PgAuditLog implements AuditLog, LabelStore {
       if ([...months].some((m) => !this.knownMonths.has(m))) {
         for (const m of await ensurePartitions(client, rows.map((r) => r[12]))) this.knownMonths.add(m);
       }
-      await client.query('BEGIN');
+      // The first commit of a writer registers it (a lock and a read): a transaction of several
+      // statements. Every later one, like an unchained group, is a single statement.
+      const transaction = writer !== undefined && writer.unregistered;
+      if (transaction) await client.query('BEGIN');
       try {
         if (writer !== undefined && prepared !== undefined) {
           const chain = await writer.extend(client, prepared);
           const ordered = prepared.rows.map((c) => c.row);
-          await client.query(INSERT_PREDICTIONS, columnsOf(ordered, { writer: writer.id, seqs: prepared.rows.map((c) => c.seq), hashes: prepared.rows.map((c) => c.hash) }));
-          await client.query(INSERT_LINKS, linkColumns(writer.id, chain.links));
-          await client.query('COMMIT');
+          await client.query(INSERT_CHAINED, [
+            ...columnsOf(ordered, { writer: writer.id, seqs: prepared.rows.map((c) => c.seq), hashes: prepared.rows.map((c) => c.hash) }),
+            ...linkColumns(writer.id, chain.links),
+          ]);
+          if (transaction) await client.query('COMMIT');
           chain.adopt();
         } else {
           await client.query(INSERT_PREDICTIONS, columnsOf(rows));
-          await client.query('COMMIT');
         }
       } catch (err) {
         // Whether the COMMIT took effect is unknown when the connection broke during it: the
         // chain cannot go on from a head it is unsure of, so the lane starts a new writer.
         lane.writer = undefined;
-        await client.query('ROLLBACK').catch((e: Error) => {
-          broken = e;
-        });
+        if (transaction) {
+          await client.query('ROLLBACK').catch((e: Error) => {
+            broken = e;
+          });
+        }
         throw err;
       }
     } catch (err) {
