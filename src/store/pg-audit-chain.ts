@@ -26,11 +26,6 @@ export class PgChainWriter {
   readonly id = randomUUID();
   private readonly startedMs = Date.now();
   private registered = false;
-
-  /** True until the writer's first commit registered it (that commit needs a transaction of several statements). */
-  get unregistered(): boolean {
-    return !this.registered;
-  }
   private head = GENESIS_HASH;
   private link = 0;
   private seq = 0;
@@ -39,6 +34,11 @@ export class PgChainWriter {
     readonly replica: string,
     readonly lane: number,
   ) {}
+
+  /** True until the writer's first commit registered it (that commit needs a transaction of several statements). */
+  get unregistered(): boolean {
+    return !this.registered;
+  }
 
   /**
    * Numbers and hashes `rows` (rows of one month together, so each month's link covers a
