@@ -134,7 +134,7 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
   let db = config.db;
   if (db.engine === 'postgres') db = { engine: 'postgres', url: urlWithPassword(db.url, config.dbPasswordFile) };
   const store: Store = await openStore({
-    db, synchronous: config.dbSynchronous, poolSize: config.dbPoolSize, onCommit: auditCommitRecorder(metrics),
+    db, synchronous: config.dbSynchronous, poolSize: config.dbPoolSize, replica: config.replicaId, onCommit: auditCommitRecorder(metrics),
     onWritable: (writable, problem) => {
       metrics.auditLogWritable.set(writable ? 1 : 0);
       if (writable) logger.info('the audit log takes writes again');

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GENESIS_HASH, linkHash, rowHash, type ChainedRow } from './audit-chain.js';
 import type { ChainBreak } from './audit-verify.js';
+import { ChainWalk, type ChainLink, type ChainRun } from './chain-walk.js';
 import { PG_ARCHIVE_PATTERN } from './pg-retention.js';
 
 export interface ArchiveVerification {
@@ -12,6 +13,8 @@ export interface ArchiveVerification {
   readonly rows: number;
   /** The last archived link's hash: the database's checkpoint must equal it. */
   readonly head: string;
+  /** PostgreSQL: the runs of each writer's links found in the archives, every link checked against its rows (see ChainWalk). */
+  readonly writers: ReadonlyMap<string, readonly ChainRun[]>;
   readonly firstBreak: (ChainBreak & { readonly file: string }) | undefined;
 }
 
@@ -25,7 +28,10 @@ const ARCHIVE_NAMES = { sqlite: /^vigia-audit-\d+-\d+\.jsonl\.gz$/, postgres: PG
  * database (SQLite's by `pruneStep`, PostgreSQL's by `pgRetentionPass`; the two chains are
  * apart, and both may share a folder), in name order — oldest first — from the genesis hash:
  * each row against its hash, each link against its rows and the previous link. Names the
- * file and the first row or link that does not match.
+ * file and the first row or link that does not match. PostgreSQL archives also hold the links
+ * of the writers' chains that covered their rows (`writer_link` lines): each is checked against
+ * its rows with the live chain's walk, and the runs they form are returned for the caller to
+ * join with the database's links (`verifyPgAuditLog`).
  */
 export function verifyArchives(dir: string, engine: keyof typeof ARCHIVE_NAMES = 'sqlite'): ArchiveVerification {
   let files: string[];
@@ -37,9 +43,25 @@ export function verifyArchives(dir: string, engine: keyof typeof ARCHIVE_NAMES =
   let head = GENESIS_HASH;
   let nLinks = 0;
   let nRows = 0;
-  for (const file of files) {
-    const fail = (b: ChainBreak): ArchiveVerification => ({ ok: false, files: files.length, links: nLinks, rows: nRows, head, firstBreak: { ...b, file } });
-    const lines = gunzipSync(readFileSync(join(dir, file))).toString('utf8').trimEnd().split('\n').slice(1).map((l) => JSON.parse(l) as { kind: string } & Record<string, unknown>);
+  /** One walk per writer and partition: a writer's links of one month come in link order, months apart are joined later. */
+  const walks = new Map<string, { writer: string; walk: ChainWalk }>();
+  let walk: ChainWalk | undefined;
+  let walkWriter: string | undefined;
+  const writers = (): Map<string, ChainRun[]> => {
+    const out = new Map<string, ChainRun[]>();
+    for (const w of walks.values()) {
+      let list = out.get(w.writer);
+      if (list === undefined) out.set(w.writer, (list = []));
+      list.push(...w.walk.runs);
+    }
+    return out;
+  };
+  let file = '';
+  const fail = (b: ChainBreak): ArchiveVerification => ({ ok: false, files: files.length, links: nLinks, rows: nRows, head, writers: writers(), firstBreak: { ...b, file } });
+  for (file of files) {
+    const [headerLine, ...rest] = gunzipSync(readFileSync(join(dir, file))).toString('utf8').trimEnd().split('\n');
+    const partition = (JSON.parse(headerLine!) as { partition?: string }).partition ?? '';
+    const lines = rest.map((l) => JSON.parse(l) as { kind: string } & Record<string, unknown>);
     let link: LinkLine | undefined;
     let hashes: Buffer[] = [];
     const close = (): ChainBreak | undefined => {
@@ -58,16 +80,34 @@ export function verifyArchives(dir: string, engine: keyof typeof ARCHIVE_NAMES =
         if (broken !== undefined) return fail(broken);
         link = line as unknown as LinkLine;
         hashes = [];
+      } else if (line.kind === 'writer_link') {
+        const writer = line['writer'] as string;
+        const key = `${writer}\n${partition}`;
+        let w = walks.get(key);
+        if (w === undefined) walks.set(key, (w = { writer, walk: new ChainWalk(` of writer ${writer}`, 'the archives') }));
+        walk = w.walk;
+        walkWriter = writer;
+        const broken = walk.link(line as unknown as ChainLink);
+        if (broken !== undefined) return fail(broken);
       } else if (line.kind === 'prediction') {
         const row = line['row'] as unknown as ChainedRow;
         const h = rowHash(row);
         if (h.toString('hex') !== line['row_hash']) return fail({ link: link?.link ?? null, seq: row[0], id: row[1], reason: `archived row seq ${row[0]} (prediction ${row[1]}) does not match its hash: it was altered after it was committed` });
         hashes.push(h);
         nRows++;
+        if (typeof line['writer'] === 'string') {
+          const broken = walk === undefined || walkWriter !== line['writer'] ? undefined : walk.row(row, h, h);
+          if (walk === undefined || walkWriter !== line['writer']) return fail({ link: null, seq: row[0], id: row[1], reason: `archived row seq ${row[0]} (prediction ${row[1]}) of writer ${line['writer']} is not covered by any of its writer's links: it was inserted after the fact` });
+          if (broken !== undefined) return fail(broken);
+        }
       }
     }
     const broken = close();
     if (broken !== undefined) return fail(broken);
   }
-  return { ok: true, files: files.length, links: nLinks, rows: nRows, head, firstBreak: undefined };
+  for (const w of walks.values()) {
+    const broken = w.walk.close();
+    if (broken !== undefined) return fail(broken);
+  }
+  return { ok: true, files: files.length, links: nLinks, rows: nRows, head, writers: writers(), firstBreak: undefined };
 }

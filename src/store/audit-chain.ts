@@ -42,3 +42,13 @@ export function linkHash(prevHash: string, rowHashes: readonly Buffer[]): string
   for (const r of rowHashes) h.update(r);
   return h.digest('hex');
 }
+
+/**
+ * The register of PostgreSQL writers is chained too: entry `n`'s hash covers the previous
+ * entry's hash and the JSON array `[n, writer, replica, lane, started_ms]`, from the genesis
+ * hash. A writer's first link follows its own entry's hash, so a chain belongs to its entry
+ * and a register entry removed (with or without its chain) breaks the register.
+ */
+export function writerEntryHash(prevHash: string, entry: readonly [n: number, writer: string, replica: string, lane: number, startedMs: number]): string {
+  return createHash('sha256').update(prevHash, 'ascii').update(JSON.stringify(entry), 'utf8').digest('hex');
+}

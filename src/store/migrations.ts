@@ -3,8 +3,8 @@ import type Database from 'better-sqlite3';
 /**
  * One schema change, in each engine's SQL. `null`: nothing to do on that engine (PostgreSQL
  * shipped after steps 1–4, so its first steps already have their final shape; the fleet's
- * tables and the monthly labels partitions exist only on PostgreSQL, the hash chain only on
- * SQLite for now; the hourly window aggregates have a step per engine).
+ * tables, the monthly labels partitions and the per-writer chain exist only on PostgreSQL, SQLite's
+ * single chain only on SQLite; the hourly window aggregates have a step per engine).
  */
 export interface MigrationStep {
   readonly sqlite: string | null;
@@ -149,8 +149,8 @@ export const MIGRATIONS: readonly MigrationStep[] = [
    CREATE TABLE audit_probe (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL) STRICT;`,
     // PostgreSQL: the columns, so a row written there carries its groups, monitoring
     // attributes and bundle hash. The hash chain (row_hash, audit_chain, audit_checkpoint) and
-    // the disk probe are SQLite-only for now: the chain is computed in the SQLite writer thread
-    // (src/store/audit-writer-worker.ts) and the PostgreSQL writer does not chain its rows yet.
+    // the disk probe are SQLite's: the chain is computed in the SQLite writer thread
+    // (src/store/audit-writer-worker.ts); PostgreSQL's per-writer chains come in a later step.
     postgres: `ALTER TABLE predictions ADD COLUMN groups text NOT NULL DEFAULT '{}';
    ALTER TABLE predictions ADD COLUMN monitoring text;
    ALTER TABLE predictions ADD COLUMN bundle_hash text NOT NULL DEFAULT '';` },
@@ -298,6 +298,56 @@ export const MIGRATIONS: readonly MigrationStep[] = [
      band          text NOT NULL
    );
    CREATE INDEX observed_ids_event_time ON observed_ids (event_ts_ms);` },
+  // The hash chain on PostgreSQL (src/store/pg-audit-log.ts, docs/governance.md): one chain per
+  // writer — a lane of one replica's audit log, for one process life — registered in
+  // audit_writers (itself chained, entry n following entry n - 1), each extended in its own
+  // commit order inside the transaction that commits its rows, so no fleet-wide lock is taken
+  // on a head. A row records its writer, its place in the writer's chain (seq) and its hash
+  // over the same canonical bytes as on SQLite; a link never spans two months, and the links
+  // are partitioned by month like the rows, so retention archives and drops them together.
+  // audit_writer_checkpoints: each writer's last archived link. Rows written before this step
+  // have no writer (counted as not covered). Writer ids compare bytewise (COLLATE "C"), so
+  // retention's cursors over rows and links, both in writer order, meet in the same order
+  // as JavaScript compares them, by index.
+  { sqlite: null,
+    postgres: `ALTER TABLE predictions ADD COLUMN writer text COLLATE "C";
+   ALTER TABLE predictions ADD COLUMN seq bigint;
+   ALTER TABLE predictions ADD COLUMN row_hash bytea;
+   CREATE INDEX predictions_writer_seq ON predictions (writer, seq);
+   CREATE TABLE audit_writers (
+     n          bigint PRIMARY KEY,     -- 1, 2, … in registration order
+     writer     text COLLATE "C" NOT NULL UNIQUE,
+     replica    text NOT NULL,
+     lane       integer NOT NULL,       -- which of the replica's concurrent commit lanes
+     started_ms bigint NOT NULL,
+     prev_hash  text NOT NULL,          -- entry n - 1's hash (the genesis hash for n = 1)
+     hash       text NOT NULL           -- writerEntryHash: the writer's first link follows it
+   );
+   CREATE TABLE audit_links (
+     writer       text COLLATE "C" NOT NULL,
+     link         bigint NOT NULL,      -- 1, 2, … within the writer
+     first_seq    bigint NOT NULL,      -- predictions.seq of the first row the link covers (within the writer)
+     last_seq     bigint NOT NULL,
+     rows         integer NOT NULL,
+     prev_hash    text NOT NULL,
+     hash         text NOT NULL,
+     committed_ms bigint NOT NULL,
+     month_ms     bigint NOT NULL,      -- the month of its rows' event times (a link lies in one month)
+     PRIMARY KEY (writer, link, month_ms)
+   ) PARTITION BY RANGE (month_ms);
+   CREATE TABLE audit_writer_checkpoints (
+     writer text COLLATE "C" PRIMARY KEY,
+     link   bigint NOT NULL,            -- the writer's last archived link
+     hash   text NOT NULL
+   );
+   DO $$
+   DECLARE r record;
+   BEGIN
+     FOR r IN SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+              WHERE i.inhparent = 'predictions'::regclass LOOP
+       EXECUTE format('CREATE TABLE %I PARTITION OF audit_links %s', 'audit_links_' || substr(r.relname, length('predictions_') + 1), r.bound);
+     END LOOP;
+   END $$;` },
 ];
 
 /** How many steps the SQLite schema has (steps with SQLite text, counted in `user_version`). */

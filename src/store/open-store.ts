@@ -64,9 +64,9 @@ async function openSqlite(path: string, synchronous: 'FULL' | 'NORMAL', onCommit
  * synchronous, and a probe per /readyz request would let a load balancer's checks pile
  * connections onto a database that is already struggling.
  */
-async function openPg(url: string, poolSize: number, onCommit: CommitObserver, onIdleError: (err: Error) => void, audit?: AuditLog): Promise<Store> {
+async function openPg(url: string, poolSize: number, replica: string | undefined, onCommit: CommitObserver, onIdleError: (err: Error) => void, audit?: AuditLog): Promise<Store> {
   const pool = await openPostgres({ url, poolSize, onIdleError });
-  const log = new PgAuditLog(pool, onCommit);
+  const log = new PgAuditLog(pool, onCommit, replica === undefined ? {} : { replica });
   const observations = new PgObservationStore(pool);
   let problem: string | undefined;
   let probing = false;
@@ -107,8 +107,8 @@ async function openPg(url: string, poolSize: number, onCommit: CommitObserver, o
 }
 
 /** Opens the store `VIGIA_DB` names; `audit` replaces the audit log (the benchmark's comparison runs). */
-export function openStore(opts: { db: DatabaseTarget; synchronous: 'FULL' | 'NORMAL'; poolSize: number; onCommit: CommitObserver; onWritable?: WritableObserver; onIdleError: (err: Error) => void; audit?: AuditLog }): Promise<Store> {
+export function openStore(opts: { db: DatabaseTarget; synchronous: 'FULL' | 'NORMAL'; poolSize: number; replica?: string; onCommit: CommitObserver; onWritable?: WritableObserver; onIdleError: (err: Error) => void; audit?: AuditLog }): Promise<Store> {
   return opts.db.engine === 'sqlite'
     ? openSqlite(opts.db.path, opts.synchronous, opts.onCommit, opts.onWritable, opts.audit)
-    : openPg(opts.db.url, opts.poolSize, opts.onCommit, opts.onIdleError, opts.audit);
+    : openPg(opts.db.url, opts.poolSize, opts.replica, opts.onCommit, opts.onIdleError, opts.audit);
 }

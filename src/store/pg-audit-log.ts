@@ -1,16 +1,26 @@
+import { hostname } from 'node:os';
 import type pg from 'pg';
 import { AuditLogClosedError, AuditLogFailedError, toAuditRow, type AuditLog, type AuditRecord, type CommitObserver, type LabelOutcome, type LabelRow, type LabelStore } from './audit-log.js';
 import type { AuditRow } from './audit-writer-protocol.js';
-import { inTransaction, KnownPartitions, NO_PARTITION } from './postgres.js';
+import { insertLinks, linkColumns, PgChainWriter } from './pg-audit-chain.js';
+import { inTransaction, isConnectionError, KnownPartitions, NO_PARTITION } from './postgres.js';
 
 /**
  * One bind parameter per column, whatever the batch size: a multi-row VALUES list needs one
- * per value and hits the protocol's limit of 65,535 parameters at 3,450 rows of 19 columns.
+ * per value and hits the protocol's limit of 65,535 parameters at 2,978 rows of 22 columns.
  * Every column of `AuditRow` (governance's groups, monitoring attributes and bundle hash,
- * the reasons and the shadow's answered prediction, included); the hash chain is SQLite-only for now, so no row_hash here.
+ * the reasons and the shadow's answered prediction, included), then the hash chain's writer,
+ * seq and row hash (src/store/pg-audit-chain.ts).
  */
-export const INSERT_PREDICTIONS = `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, source, reasons, shadow_of)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::smallint[], $9::text[], $10::float8[], $11::float8[], $12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])`;
+export const INSERT_PREDICTIONS = `INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, source, reasons, shadow_of, writer, seq, row_hash)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::smallint[], $9::text[], $10::float8[], $11::float8[], $12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::bigint[], $22::bytea[])`;
+
+/**
+ * A chained group in one statement: its links (a data-modifying WITH) and its rows. A single
+ * statement outside BEGIN is its own transaction, so a writer's every commit after its first
+ * is one round trip instead of four (BEGIN, rows, links, COMMIT), and still all or nothing.
+ */
+const INSERT_CHAINED = `WITH links AS (${insertLinks(23)}) ${INSERT_PREDICTIONS}`;
 
 const INSERT_LABELS = `INSERT INTO labels (prediction_id, label, label_ts_ms, received_ts_ms, model, model_version, event_ts_ms, probability)
   SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::float8[])
@@ -19,13 +29,14 @@ const INSERT_LABELS = `INSERT INTO labels (prediction_id, label, label_ts_ms, re
 /** Columns of a `predictions` row (`AuditRow`). */
 const COLUMNS = 19;
 
-/** The rows as one array per column (what `unnest` takes). */
-export function columnsOf(rows: readonly AuditRow[]): unknown[][] {
+/** The rows as one array per column (what `unnest` takes), then the chain's writer, seq and row hash (null when not chained). */
+export function columnsOf(rows: readonly AuditRow[], chain?: { writer: string; seqs: readonly number[]; hashes: readonly Buffer[] }): unknown[][] {
   const columns: unknown[][] = Array.from({ length: COLUMNS }, () => new Array<unknown>(rows.length));
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
     for (let c = 0; c < COLUMNS; c++) columns[c]![i] = r[c];
   }
+  columns.push(rows.map(() => chain?.writer ?? null), chain?.seqs.slice() ?? rows.map(() => null), chain?.hashes.slice() ?? rows.map(() => null));
   return columns;
 }
 
@@ -35,8 +46,21 @@ interface Pending {
   readonly reject: (err: Error) => void;
 }
 
-/** Transactions committing at once; appends arriving meanwhile wait and form the next group. */
+/** Transactions committing at once (lanes, each with its own chain); appends arriving meanwhile wait and form the next group. */
 const MAX_CONCURRENT_COMMITS = 4;
+
+/** A commit lane: one transaction at a time, extending its own writer's chain. */
+interface Lane {
+  readonly index: number;
+  writer: PgChainWriter | undefined;
+}
+
+export interface PgAuditLogOptions {
+  /** This replica's name, recorded with each of its writers (default: host name and process id). */
+  readonly replica?: string;
+  /** False only for the benchmark's comparison: rows are inserted without the hash chain. */
+  readonly chained?: boolean;
+}
 
 /**
  * The PostgreSQL audit log, with group commit as on SQLite: the appends of one event-loop
@@ -44,6 +68,10 @@ const MAX_CONCURRENT_COMMITS = 4;
  * inserted in one transaction, and each resolves only after its COMMIT returned with
  * `synchronous_commit = on` (the WAL flushed on the server). A failed group is retried
  * append by append, so one bad row sinks only its own request.
+ *
+ * Each of the MAX_CONCURRENT_COMMITS lanes is a writer of the hash chain (pg-audit-chain.ts):
+ * its transactions are serial, so it extends its own chain in its own commit order, with its
+ * head in memory; the lanes and the replicas never wait for one another on a shared head.
  *
  * It runs on the event loop, through a pg Pool, unlike the SQLite writer that needs a worker
  * thread: better-sqlite3 is synchronous and would block the loop for each INSERT and fsync,
@@ -60,11 +88,25 @@ export class PgAuditLog implements AuditLog, LabelStore {
   private readonly idle: (() => void)[] = [];
   private readonly partitions = new KnownPartitions();
   private closing = false;
+  private readonly lanes: readonly Lane[] = Array.from({ length: MAX_CONCURRENT_COMMITS }, (_x, index) => ({ index, writer: undefined }));
+  /** The lanes not committing now. */
+  private readonly freeLanes = [...this.lanes];
+  private readonly replica: string;
+  private readonly chained: boolean;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly onCommit: CommitObserver = () => {},
-  ) {}
+    opts: PgAuditLogOptions = {},
+  ) {
+    this.replica = opts.replica ?? `${hostname()}:${process.pid}`;
+    this.chained = opts.chained ?? true;
+  }
+
+  /** The current writer of each lane that has one (a new one after a failure). */
+  get writers(): string[] {
+    return this.lanes.flatMap((l) => (l.writer === undefined ? [] : [l.writer.id]));
+  }
 
   append(records: readonly AuditRecord[]): Promise<void> {
     if (this.closing) return Promise.reject(new AuditLogClosedError());
@@ -80,19 +122,21 @@ export class PgAuditLog implements AuditLog, LabelStore {
     const group = this.queue;
     this.queue = [];
     this.running++;
-    void this.commitGroup(group).finally(() => {
+    const lane = this.freeLanes.pop()!;
+    void this.commitGroup(group, lane).finally(() => {
+      this.freeLanes.push(lane);
       this.running--;
       if (this.queue.length > 0) this.flush();
       else if (this.running === 0) for (const done of this.idle.splice(0)) done();
     });
   }
 
-  private async commitGroup(group: Pending[]): Promise<void> {
+  private async commitGroup(group: Pending[], lane: Lane): Promise<void> {
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     const rows = group.length === 1 ? group[0]!.rows : group.flatMap((p) => p.rows);
     try {
-      await this.insert(rows);
+      await this.insert(rows, lane);
       this.onCommit(rows.length, seconds(), false);
       for (const p of group) p.resolve();
       return;
@@ -107,7 +151,7 @@ export class PgAuditLog implements AuditLog, LabelStore {
     let failed = false;
     for (const p of group) {
       try {
-        await this.insert(p.rows);
+        await this.insert(p.rows, lane);
         p.resolve();
       } catch (e) {
         failed = true;
@@ -122,17 +166,67 @@ export class PgAuditLog implements AuditLog, LabelStore {
    * since have been archived and dropped by retention (on any replica): the insert then finds
    * no partition, and is retried once after creating it again.
    */
-  private async insert(rows: readonly AuditRow[]): Promise<void> {
-    const times = rows.map((r) => r[12]);
-    const once = () => inTransaction(this.pool, async (c) => {
-      await c.query(INSERT_PREDICTIONS, columnsOf(rows));
-    }, (c) => this.partitions.ensure(c, times));
+  private async insert(rows: readonly AuditRow[], lane: Lane): Promise<void> {
     try {
-      await once();
+      await this.insertOnce(rows, lane);
     } catch (err) {
       if ((err as { code?: string }).code !== NO_PARTITION) throw err;
       this.partitions.forget();
-      await once();
+      await this.insertOnce(rows, lane);
+    }
+  }
+
+  /** One transaction: the rows, with their seq and hash in the lane's chain, and its links. A failure retires the lane's writer. */
+  private async insertOnce(rows: readonly AuditRow[], lane: Lane): Promise<void> {
+    // Hashed before a connection is taken: the lane is this group's alone until it settles.
+    const writer = this.chained ? (lane.writer ??= new PgChainWriter(this.replica, lane.index)) : undefined;
+    const prepared = await writer?.prepare(rows);
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    // A checked-out client whose connection dies between two queries (the server restarted, an
+    // administrator ended it) emits 'error' with no listener of the pool's: without this one that
+    // would end the process. The client then goes back to the pool destroyed.
+    const onError = (err: Error) => {
+      broken ??= err;
+    };
+    client.on('error', onError);
+    try {
+      await this.partitions.ensure(client, rows.map((r) => r[12]));
+      // The first commit of a writer registers it (a lock and a read): a transaction of several
+      // statements. Every later one, like an unchained group, is a single statement.
+      const transaction = writer !== undefined && writer.unregistered;
+      if (transaction) await client.query('BEGIN');
+      try {
+        if (writer !== undefined && prepared !== undefined) {
+          const chain = await writer.extend(client, prepared);
+          const ordered = prepared.rows.map((c) => c.row);
+          await client.query(INSERT_CHAINED, [
+            ...columnsOf(ordered, { writer: writer.id, seqs: prepared.rows.map((c) => c.seq), hashes: prepared.rows.map((c) => c.hash) }),
+            ...linkColumns(writer.id, chain.links),
+          ]);
+          if (transaction) await client.query('COMMIT');
+          chain.adopt();
+        } else {
+          await client.query(INSERT_PREDICTIONS, columnsOf(rows));
+        }
+      } catch (err) {
+        // Whether the COMMIT took effect is unknown when the connection broke during it: the
+        // chain cannot go on from a head it is unsure of, so the lane starts a new writer.
+        lane.writer = undefined;
+        if (transaction) {
+          await client.query('ROLLBACK').catch((e: Error) => {
+            broken = e;
+          });
+        }
+        throw err;
+      }
+    } catch (err) {
+      broken ??= isConnectionError(err) ? (err as Error) : undefined;
+      throw err;
+    } finally {
+      // A broken client keeps the listener: it is destroyed, and may still report its socket's end.
+      if (broken === undefined) client.off('error', onError);
+      client.release(broken);
     }
   }
 

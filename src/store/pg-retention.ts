@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { ArchiveFile } from './archive-file.js';
 import { CHAINED_COLUMNS, GENESIS_HASH, linkHash, rowHash, type ChainedRow } from './audit-chain.js';
+import { CHAINED_SELECT } from './pg-audit-chain.js';
 import { ADVISORY_LOCKS, monthOf, monthOfPartition, type Month } from './postgres.js';
 import { ARCHIVE_FORMAT } from './retention.js';
 
@@ -14,12 +15,14 @@ import { ARCHIVE_FORMAT } from './retention.js';
  *   1. detached from `predictions` and `labels` with `DETACH PARTITION … CONCURRENTLY`, which
  *      never blocks the inserts of `/predict` (it takes SHARE UPDATE EXCLUSIVE on the parent);
  *      from then on no row can enter it;
- *   2. archived, streamed through a cursor in `id` order (the primary key's index: no sort),
- *      with the labels of its rows, to gzip'd JSON Lines files of at most `rowsPerFile` rows,
- *      each fsync'd and renamed into place;
- *   3. dropped (`DROP TABLE`, no DELETE, no vacuum debt), in the transaction that moves the
- *      archive checkpoint (`audit_archive_checkpoint`) to its last link; the ids of the
- *      month's observations (`observed_ids`, not partitioned) are deleted in it too.
+ *   2. archived, streamed through a cursor in writer then seq order (the writer-and-seq
+ *      index: no sort), with the labels of its rows and the writers' links that cover them
+ *      (`audit_links_YYYYMM`, detached with it: a link never spans two months), to gzip'd JSON
+ *      Lines files of at most `rowsPerFile` rows, each fsync'd and renamed into place;
+ *   3. dropped (`DROP TABLE`, no DELETE, no vacuum debt), rows, labels and links, in the
+ *      transaction that moves the archive checkpoint (`audit_archive_checkpoint`) to its last
+ *      link and each writer's checkpoint (`audit_writer_checkpoints`) to its last archived link;
+ *      the ids of the month's observations (`observed_ids`, not partitioned) are deleted in it too.
  *
  * A replica that dies anywhere leaves the rows in an attached partition, in a detached table
  * (which the next pass, on any replica, archives and drops first), or in fsync'd archives.
@@ -118,7 +121,7 @@ async function listMonths(client: pg.ClientBase): Promise<Candidate[]> {
 async function partitionBytes(client: pg.ClientBase): Promise<number> {
   const r = await client.query<{ bytes: string | null }>(
     `SELECT sum(pg_total_relation_size(c.oid)) AS bytes FROM pg_class c
-     WHERE c.relkind = 'r' AND c.relname ~ '^(predictions|labels)_[0-9]{6}$' AND pg_table_is_visible(c.oid)`,
+     WHERE c.relkind = 'r' AND c.relname ~ '^(predictions|labels|audit_links)_[0-9]{6}$' AND pg_table_is_visible(c.oid)`,
   );
   return Number(r.rows[0]!.bytes ?? 0);
 }
@@ -137,7 +140,7 @@ async function exists(client: pg.ClientBase, table: string): Promise<{ attached:
  * it is detached in turn. A DETACH CONCURRENTLY interrupted earlier is finished (FINALIZE).
  */
 async function detach(client: pg.ClientBase, month: Month): Promise<void> {
-  for (const [parent, table] of [['predictions', month.name], ['labels', month.labels]] as const) {
+  for (const [parent, table] of [['predictions', month.name], ['labels', month.labels], ['audit_links', month.links]] as const) {
     const state = await exists(client, table);
     if (state === undefined || !state.attached) continue;
     await client.query(`ALTER TABLE ${parent} DETACH PARTITION ${table} ${state.pending ? 'FINALIZE' : 'CONCURRENTLY'}`);
@@ -159,17 +162,37 @@ async function removeUncommitted(dir: string, checkpointLink: number): Promise<v
   }
 }
 
-/** The month's rows with their labels, in the archive's `row` order (`seq` is filled in by the archiver). */
+/**
+ * The month's rows with their labels, in the archive's `row` order (`seq` first, filled in by
+ * the archiver for rows written before the chain), then the row's writer and seq: in writer
+ * then seq order (the writer-and-seq index), so each writer's links come in chain order;
+ * rows without a writer last.
+ */
 function selectRows(month: Month, withLabels: boolean): string {
-  const cols = CHAINED_COLUMNS.slice(1).map((c) => (c === 'ts_ms' || c === 'event_ts_ms' ? `p.${c}::float8` : `p.${c}`));
   const label = withLabels ? 'l.label, l.label_ts_ms::float8, l.received_ts_ms::float8' : 'NULL, NULL, NULL';
   const join = withLabels ? `LEFT JOIN ${month.labels} l ON l.prediction_id = p.id` : '';
-  return `SELECT ${cols.join(', ')}, ${label} FROM ${month.name} p ${join} ORDER BY p.id`;
+  return `SELECT ${CHAINED_SELECT.slice(1).join(', ')}, ${label}, p.writer, p.seq::float8 FROM ${month.name} p ${join} ORDER BY p.writer, p.seq`;
+}
+
+interface ArchivedLink { writer: string; link: number; first_seq: number; last_seq: number; rows: number; prev_hash: string; hash: string; committed_ms: number }
+
+/** Reads the month's links in writer then link order, a page at a time, from a cursor of the open transaction. */
+function linkReader(client: pg.ClientBase): () => Promise<ArchivedLink | undefined> {
+  let page: ArchivedLink[] = [];
+  let done = false;
+  return async () => {
+    if (page.length === 0 && !done) {
+      page = (await client.query<ArchivedLink>('FETCH 1000 FROM archive_links')).rows.reverse();
+      done = page.length === 0;
+    }
+    return page.pop();
+  };
 }
 
 /**
- * Writes the detached month to archives (every row, its label, and links of `linkRows` rows
- * chained from the checkpoint), then drops it and moves the checkpoint in one transaction.
+ * Writes the detached month to archives (every row, its label, the writers' links that cover
+ * them, and the archives' own links of `linkRows` rows chained from the checkpoint), then drops
+ * it and moves the checkpoints in one transaction.
  */
 async function archiveAndDrop(client: pg.ClientBase, month: Month, opts: PgRetentionOptions): Promise<{ rows: number; files: number }> {
   const linkRows = opts.linkRows ?? DEFAULT_LINK_ROWS;
@@ -177,10 +200,13 @@ async function archiveAndDrop(client: pg.ClientBase, month: Month, opts: PgReten
   const checkpoint = await readCheckpoint(client);
   const total = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${month.name}`)).rows[0]!.n);
   const withLabels = (await exists(client, month.labels)) !== undefined;
+  const withLinks = (await exists(client, month.links)) !== undefined;
   let head = checkpoint.hash;
   let link = checkpoint.link;
   let seq = checkpoint.rows;
   let files = 0;
+  /** Each writer's last link archived here. */
+  const writerHeads = new Map<string, { link: number; hash: string }>();
   if (total > 0) {
     await mkdir(opts.archiveDir, { recursive: true });
     await removeUncommitted(opts.archiveDir, checkpoint.link);
@@ -189,6 +215,22 @@ async function archiveAndDrop(client: pg.ClientBase, month: Month, opts: PgReten
     let archive: ArchiveFile | undefined;
     try {
       await client.query(`DECLARE archive_rows NO SCROLL CURSOR FOR ${selectRows(month, withLabels)}`);
+      await client.query(`DECLARE archive_links NO SCROLL CURSOR FOR ${withLinks
+        ? `SELECT writer, link::float8 AS link, first_seq::float8 AS first_seq, last_seq::float8 AS last_seq, rows, prev_hash, hash, committed_ms::float8 AS committed_ms FROM ${month.links} ORDER BY writer, link`
+        : 'SELECT NULL::text AS writer WHERE false'}`);
+      const nextLink = linkReader(client);
+      let pendingLink = await nextLink();
+      let current: ArchivedLink | undefined;
+      /** Writes the writers' links that come before a row of `writer` at `writerSeq` (all that are left, without arguments). */
+      const linksUpTo = async (writer?: string, writerSeq?: number) => {
+        while (pendingLink !== undefined && (writer === undefined || pendingLink.writer < writer || (pendingLink.writer === writer && pendingLink.first_seq <= writerSeq!))) {
+          current = pendingLink;
+          const { writer: w, ...rest } = current;
+          await archive!.line({ kind: 'writer_link', writer: w, ...rest });
+          writerHeads.set(w, { link: current.link, hash: current.hash });
+          pendingLink = await nextLink();
+        }
+      };
       let fileRows = 0;
       for (;;) {
         const batch = await client.query<unknown[]>({ text: `FETCH ${linkRows} FROM archive_rows`, rowMode: 'array' });
@@ -210,18 +252,27 @@ async function archiveAndDrop(client: pg.ClientBase, month: Month, opts: PgReten
           fileRows = 0;
         }
         const n = CHAINED_COLUMNS.length - 1;
-        const rows = batch.rows.map((r) => [++seq, ...r.slice(0, n)] as unknown as ChainedRow);
+        // A chained row keeps its seq in its writer's chain (so its hash is the one its link
+        // covers); a row written before the chain is numbered by the archives, as before.
+        const rows = batch.rows.map((r) => {
+          ++seq;
+          return [r[n + 4] ?? seq, ...r.slice(0, n)] as unknown as ChainedRow;
+        });
         const hashes = rows.map(rowHash);
         const prev = head;
         head = linkHash(prev, hashes);
         link++;
-        await archive.line({ kind: 'link', link, first_seq: rows[0]![0], last_seq: rows.at(-1)![0], rows: rows.length, prev_hash: prev, hash: head, committed_ms: startedMs });
+        await archive.line({ kind: 'link', link, first_seq: seq - rows.length + 1, last_seq: seq, rows: rows.length, prev_hash: prev, hash: head, committed_ms: startedMs });
         for (let i = 0; i < rows.length; i++) {
           const r = batch.rows[i]!;
-          await archive.line({ kind: 'prediction', row: rows[i], row_hash: hashes[i]!.toString('hex'), label: r[n], label_ts_ms: r[n + 1], label_received_ts_ms: r[n + 2] });
+          const writer = r[n + 3] as string | null;
+          if (writer !== null && (current === undefined || current.writer !== writer || (rows[i]![0] as number) > current.last_seq)) await linksUpTo(writer, rows[i]![0] as number);
+          await archive.line({ kind: 'prediction', row: rows[i], row_hash: hashes[i]!.toString('hex'), writer, label: r[n], label_ts_ms: r[n + 1], label_received_ts_ms: r[n + 2] });
         }
         fileRows += rows.length;
       }
+      // Links left without rows (theirs were deleted) are archived too: verify names them.
+      await linksUpTo();
       await client.query('COMMIT');
       if (seq - checkpoint.rows !== total) throw new Error(`${month.name} held ${total} rows but ${seq - checkpoint.rows} were read`);
       await archive!.commit();
@@ -238,6 +289,14 @@ async function archiveAndDrop(client: pg.ClientBase, month: Month, opts: PgReten
   try {
     await client.query(`DROP TABLE ${month.name}`);
     await client.query(`DROP TABLE IF EXISTS ${month.labels}`);
+    await client.query(`DROP TABLE IF EXISTS ${month.links}`);
+    // Each writer's last archived link: verify checks the archives still hold it (a writer's
+    // chain that ended in the archives has no later link to show an archive was removed).
+    await client.query(
+      `INSERT INTO audit_writer_checkpoints AS c (writer, link, hash) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
+       ON CONFLICT (writer) DO UPDATE SET link = excluded.link, hash = excluded.hash WHERE excluded.link > c.link`,
+      [[...writerHeads.keys()], [...writerHeads.values()].map((h) => h.link), [...writerHeads.values()].map((h) => h.hash)],
+    );
     // The month's observation ids go with it (src/store/pg-observations.ts); the other months' stay.
     await client.query('DELETE FROM observed_ids WHERE event_ts_ms >= $1 AND event_ts_ms < $2', [month.fromMs, month.toMs]);
     const moved = await client.query(

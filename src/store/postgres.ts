@@ -3,7 +3,7 @@ import pg from 'pg';
 import { MIGRATIONS } from './migrations.js';
 
 /** Arbitrary constants naming Vigia's advisory locks (pg_advisory_lock takes a bigint). */
-export const ADVISORY_LOCKS = { migrate: 0x76696701, partitions: 0x76696702, evaluator: 0x76696703, windowBuckets: 0x76696704, retention: 0x76696705 } as const;
+export const ADVISORY_LOCKS = { migrate: 0x76696701, partitions: 0x76696702, evaluator: 0x76696703, windowBuckets: 0x76696704, retention: 0x76696705, auditWriters: 0x76696706 } as const;
 
 /**
  * Settings of every Vigia connection: a commit returns only once its WAL is flushed
@@ -66,7 +66,7 @@ export async function migratePostgres(client: pg.ClientBase, target = MIGRATIONS
   }
 }
 
-/** A month's partitions: `predictions_YYYYMM` and `labels_YYYYMM`, over event times [fromMs, toMs). */
+/** A month's partitions: `predictions_YYYYMM`, `labels_YYYYMM` and `audit_links_YYYYMM`, over event times [fromMs, toMs). */
 export interface Month {
   readonly fromMs: number;
   readonly toMs: number;
@@ -74,6 +74,8 @@ export interface Month {
   readonly name: string;
   /** The labels partition, same bounds. */
   readonly labels: string;
+  /** The hash chain's links of the month's rows, same bounds (on `month_ms`). */
+  readonly links: string;
 }
 
 /** The first ms of the UTC month holding `ms`, and of the next one. */
@@ -82,7 +84,7 @@ export function monthOf(ms: number): Month {
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();
   const suffix = `${y}${String(m + 1).padStart(2, '0')}`;
-  return { fromMs: Date.UTC(y, m, 1), toMs: Date.UTC(y, m + 1, 1), name: `predictions_${suffix}`, labels: `labels_${suffix}` };
+  return { fromMs: Date.UTC(y, m, 1), toMs: Date.UTC(y, m + 1, 1), name: `predictions_${suffix}`, labels: `labels_${suffix}`, links: `audit_links_${suffix}` };
 }
 
 /** The month a partition's name (`predictions_YYYYMM` or `labels_YYYYMM`) stands for, or undefined. */
@@ -93,7 +95,7 @@ export function monthOfPartition(name: string): Month | undefined {
 }
 
 /**
- * Creates the monthly partitions of `predictions` and `labels` that hold the given event
+ * Creates the monthly partitions of `predictions`, `labels` and `audit_links` that hold the given event
  * times, if they do not exist (serialised by an advisory lock: replicas may ask for the same
  * month at once).
  */
@@ -109,6 +111,7 @@ export async function ensurePartitions(client: pg.ClientBase, eventTimesMs: Iter
     for (const m of months.values()) {
       await client.query(`CREATE TABLE IF NOT EXISTS ${m.name} PARTITION OF predictions FOR VALUES FROM (${m.fromMs}) TO (${m.toMs})`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${m.labels} PARTITION OF labels FOR VALUES FROM (${m.fromMs}) TO (${m.toMs})`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${m.links} PARTITION OF audit_links FOR VALUES FROM (${m.fromMs}) TO (${m.toMs})`);
     }
     await client.query('COMMIT');
   } catch (err) {
@@ -153,6 +156,13 @@ export function isConnectionError(err: unknown): boolean {
 export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, prepare?: (client: pg.PoolClient) => Promise<void>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A checked-out client whose connection dies between two queries (the server restarted, an
+  // administrator ended it) emits 'error' with no listener of the pool's: without this one that
+  // would end the process. The client then goes back to the pool destroyed.
+  const onError = (err: Error) => {
+    broken ??= err;
+  };
+  client.on('error', onError);
   try {
     await prepare?.(client);
     await client.query('BEGIN');
@@ -170,6 +180,8 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     broken ??= isConnectionError(err) ? (err as Error) : undefined;
     throw err;
   } finally {
+    // A broken client keeps the listener: it is destroyed, and may still report its socket's end.
+    if (broken === undefined) client.off('error', onError);
     client.release(broken);
   }
 }

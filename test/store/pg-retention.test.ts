@@ -103,7 +103,7 @@ describe('retention on PostgreSQL, by partition', { skip }, () => {
     const preds = lines.filter((l) => l.kind === 'prediction');
     assert.deepEqual(preds.slice(0, 4).map((l) => l.label), [1, null, null, 1], 'labels travel with their rows');
     assert.equal(preds[0]!.label_ts_ms, JAN + 86_400_000);
-    assert.deepEqual(preds[0]!.row.slice(0, 5), [1, 'jan-000000', 'r0', JAN, 'm'], 'seq numbers the archived rows; times are numbers');
+    assert.deepEqual(preds[0]!.row.slice(0, 5), [1, 'jan-000000', 'r0', JAN, 'm'], 'seq is the row\'s place in its writer\'s chain; times are numbers');
     assert.deepEqual((await db.pool.query('SELECT link, archived_rows FROM audit_archive_checkpoint')).rows, [{ link: '24', archived_rows: '2400' }]);
     await db.close();
   });
@@ -134,12 +134,12 @@ describe('retention on PostgreSQL, by partition', { skip }, () => {
     await db.close();
   });
 
-  it('verifies the archives with `vigia audit verify --db postgres://…` against the database\'s checkpoint, and finds an archive removed', async () => {
+  it('verifies the archives and the live chains with `vigia audit verify --db postgres://…` against the database\'s checkpoint, and finds an archive removed', async () => {
     const db = await logged(300);
     await pgRetentionPass(db.client, db.options());
     const run = await runVigiaCommand(['audit', 'verify', '--db', db.url, '--archive-dir', db.archiveDir]);
     assert.equal(run.code, 0, run.output);
-    assert.match(run.stdout, /intact — 600 archived rows in 2 files and 6 links verified, ending at the checkpoint of postgres:\/\/postgres@127\.0\.0\.1:\d+\/r\d+; head [0-9a-f]{64}\. The rows still in PostgreSQL are not hash-chained yet/);
+    assert.match(run.stdout, /^audit log postgres:\/\/postgres@127\.0\.0\.1:\d+\/r\d+: intact — 300 rows in 1 links of 1 writers verified after 600 archived rows in 2 files in [\d.]+ s; register head [0-9a-f]{64}\n$/);
     rmSync(join(db.archiveDir, readdirSync(db.archiveDir).sort()[1]!));
     const broken = await runVigiaCommand(['audit', 'verify', '--db', db.url, '--archive-dir', db.archiveDir]);
     assert.equal(broken.code, 1, broken.output);

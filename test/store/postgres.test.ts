@@ -23,8 +23,8 @@ describe('openPostgres', { skip }, () => {
     const pools = await Promise.all(Array.from({ length: 4 }, () => openPostgres({ url, poolSize: 1 })));
     const version = (await pools[0]!.query('SELECT version FROM vigia_schema')).rows;
     assert.deepEqual(version, [{ version: MIGRATIONS.length }]);
-    const tables = (await pools[0]!.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'predictions_%' AND tablename NOT LIKE 'labels_%' ORDER BY 1")).rows.map((r: { tablename: string }) => r.tablename);
-    assert.deepEqual(tables, ['audit_archive_checkpoint', 'cloudevents', 'evaluations', 'fleet_reports', 'labels', 'leader_terms', 'observed_ids', 'predictions', 'vigia_schema', 'window_buckets', 'window_cursors']);
+    const tables = (await pools[0]!.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'predictions_%' AND tablename NOT LIKE 'labels_%' AND tablename NOT LIKE 'audit_links_%' ORDER BY 1")).rows.map((r: { tablename: string }) => r.tablename);
+    assert.deepEqual(tables, ['audit_archive_checkpoint', 'audit_links', 'audit_writer_checkpoints', 'audit_writers', 'cloudevents', 'evaluations', 'fleet_reports', 'labels', 'leader_terms', 'observed_ids', 'predictions', 'vigia_schema', 'window_buckets', 'window_cursors']);
     await Promise.all(pools.map((p) => p.end()));
   });
 
@@ -80,7 +80,7 @@ describe('openPostgres', { skip }, () => {
 
 describe('monthOf', () => {
   it('gives the UTC month of an instant as a partition range and name', () => {
-    assert.deepEqual(monthOf(Date.UTC(2026, 11, 31, 23, 59)), { fromMs: Date.UTC(2026, 11, 1), toMs: Date.UTC(2027, 0, 1), name: 'predictions_202612', labels: 'labels_202612' });
+    assert.deepEqual(monthOf(Date.UTC(2026, 11, 31, 23, 59)), { fromMs: Date.UTC(2026, 11, 1), toMs: Date.UTC(2027, 0, 1), name: 'predictions_202612', labels: 'labels_202612', links: 'audit_links_202612' });
   });
 });
 
