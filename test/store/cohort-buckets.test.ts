@@ -8,6 +8,7 @@ import { SqliteCohortBuckets } from '../../src/store/cohort-buckets.js';
 import { openDatabase } from '../../src/store/database.js';
 import { BUCKET_MS } from '../../src/store/window-buckets.js';
 import { tempDir } from '../helpers/app.js';
+import { sameAggregate } from '../helpers/same-aggregate.js';
 
 const tmp = tempDir();
 after(() => tmp.remove());
@@ -67,7 +68,7 @@ describe('SqliteCohortBuckets', () => {
     assert.equal(c.labelled, 25);
     assert.equal(b.refresh(T0, T0 + 48 * HOUR).labelled, 25, 'and not again');
     assert.equal(b.refresh(T0 + 2 * HOUR, T0 + 3 * HOUR).labelled, 1, 'in the hour of its prediction');
-    assert.deepEqual(Array.from(b.refresh(T0, T0 + 48 * HOUR).aggregate), Array.from(fromRows(T0, T0 + 48 * HOUR).aggregate));
+    sameAggregate(b.refresh(T0, T0 + 48 * HOUR).aggregate, fromRows(T0, T0 + 48 * HOUR).aggregate);
     // A label is never overwritten: the same prediction cannot be labelled twice.
     assert.throws(() => label(ids[2]!, 0), /UNIQUE constraint failed: labels.prediction_id/);
   });
@@ -129,7 +130,7 @@ describe('SqliteCohortBuckets', () => {
     assert.equal(second.origin, 'stored');
     assert.equal(c.labelled, 150);
     assert.equal(c.matured, 200);
-    assert.deepEqual(Array.from(c.aggregate), Array.from(fromRows(T0, T0 + 4 * HOUR).aggregate));
+    sameAggregate(c.aggregate, fromRows(T0, T0 + 4 * HOUR).aggregate);
     const stored = writer.prepare("SELECT sum(labelled) AS l, sum(matured) AS m FROM cohort_buckets WHERE model = 'm'").get() as { l: number; m: number };
     assert.deepEqual(stored, { l: 150, m: 200 });
     writer.close();
@@ -143,7 +144,7 @@ describe('SqliteCohortBuckets', () => {
     new SqliteCohortBuckets(db, 'm', '1', layout, writer).refresh(T0, T0 + HOUR);
     writer.prepare('UPDATE cohort_buckets SET labelled = labelled + 1').run();
     const again = new SqliteCohortBuckets(db, 'm', '1', layout, writer);
-    assert.deepEqual(Array.from(again.refresh(T0, T0 + HOUR).aggregate), Array.from(fromRows(T0, T0 + HOUR).aggregate));
+    sameAggregate(again.refresh(T0, T0 + HOUR).aggregate, fromRows(T0, T0 + HOUR).aggregate);
     assert.equal(again.origin, 'rebuilt');
     assert.equal((writer.prepare('SELECT sum(labelled) AS l FROM cohort_buckets').get() as { l: number }).l, 25, 'the stored hours are replaced');
     const other = new SqliteCohortBuckets(db, 'm', '1', cohortAggregateLayout(0.3), writer);
