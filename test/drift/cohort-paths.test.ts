@@ -8,6 +8,7 @@ import { loadModels, type ModelRegistry } from '../../src/model/registry.js';
 import { buildModelContext } from '../../src/report/model-context.js';
 import type { ModelContext } from '../../src/report/model-report.js';
 import { SqliteAuditLog, type AuditRecord } from '../../src/store/audit-log.js';
+import type { LabelRow } from '../../src/store/audit-writer-protocol.js';
 import { PgAuditLog } from '../../src/store/pg-audit-log.js';
 import { openPostgres } from '../../src/store/postgres.js';
 import { BUCKET_MS } from '../../src/store/window-buckets.js';
@@ -25,7 +26,7 @@ const monitors: DriftMonitor[] = [];
 let registry: ModelRegistry;
 let ctx: ModelContext;
 let records: AuditRecord[];
-let labels: [string, number, number][];
+let labels: LabelRow[];
 
 before(async () => {
   registry = await loadModels(DEMO_MODELS, undefined);
@@ -43,7 +44,7 @@ before(async () => {
     const ts = hour - (6 - (i % 6)) * BUCKET_MS + 1000 + i;
     return { id: `p${i}`, requestId: 'r', tsMs: ts, eventTsMs: ts, model: 'credit-default', modelVersion: '1.0.0', features, probability: p, decision: p >= 0.2 ? 1 : 0, band: 'low', threshold: 0.2, latencyMs: 1, traceId: 't' };
   });
-  labels = records.filter((_, i) => i % 4 !== 3).map((r) => [r.id, rand() < r.probability ? 1 : 0, r.eventTsMs + 1]);
+  labels = records.filter((_, i) => i % 4 !== 3).map((r): LabelRow => [r.id, rand() < r.probability ? 1 : 0, r.eventTsMs + 1]);
   assert.equal(labels.length, LABELLED);
 });
 after(async () => {

@@ -93,7 +93,7 @@ describe('SqliteCohortBuckets', () => {
     const writers = Array.from({ length: 4 }, async (_, k) => {
       for (let i = 0; i < 100; i++) {
         await log.append([record(`w${k}-${i}`, i)]);
-        await log.recordLabels([[`w${k}-${i}`, i % 2, T0 + 10 * HOUR]], T0 + 10 * HOUR);
+        await log.recordLabels([[`w${k}-${i}`, i % 2 === 0 ? 0 : 1, T0 + 10 * HOUR]], T0 + 10 * HOUR);
       }
     });
     let reading = true;

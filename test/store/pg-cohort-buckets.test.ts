@@ -43,7 +43,7 @@ async function fresh() {
     await log.append(records);
     return records.map((r) => r.id);
   };
-  const label = async (ids: string[], y: (i: number) => number) => {
+  const label = async (ids: string[], y: (i: number) => 0 | 1) => {
     const outcome = await log.recordLabels(ids.map((id, i) => [id, y(i), T0 + 40 * 86_400_000]), T0 + 40 * 86_400_000);
     assert.equal(outcome.accepted, ids.length);
   };
@@ -90,7 +90,7 @@ describe('PgCohortBuckets', { skip }, () => {
   it('folds a label that arrives late for an old hour exactly once, and stores it once', async () => {
     const { client, add, label, pool, fromRows, close } = await fresh();
     const ids = await add(Array.from({ length: 48 }, (_, i) => ({ ts: T0 + i * HOUR + 5, p: (i % 10) / 10 })));
-    await label(ids.slice(24), (i) => i % 2);
+    await label(ids.slice(24), (i) => (i % 2 === 0 ? 0 : 1));
     const b = new PgCohortBuckets(await client(), 'm', '1', layout);
     assert.equal((await b.refresh(T0, T0 + 48 * HOUR)).labelled, 24);
     await label([ids[3]!], () => 1);
@@ -119,7 +119,7 @@ describe('PgCohortBuckets', { skip }, () => {
     const b = new PgCohortBuckets(await client(), 'm', '1', layout);
     const writers = Array.from({ length: 6 }, async (_, k) => {
       const log = new PgAuditLog(pool);
-      for (let i = 0; i < 150; i++) await log.recordLabels([[ids[k * 150 + i]!, i % 2, T0]], T0);
+      for (let i = 0; i < 150; i++) await log.recordLabels([[ids[k * 150 + i]!, i % 2 === 0 ? 0 : 1, T0]], T0);
       await log.close();
     });
     let reading = true;
@@ -166,7 +166,7 @@ describe('PgCohortBuckets', { skip }, () => {
     const { client, add, label, pool, close } = await fresh();
     await pool.query("INSERT INTO leader_terms (replica) VALUES ('a'), ('b')");
     const ids = await add([{ ts: T0, p: 0.7 }, { ts: T0, p: 0.2 }]);
-    await label(ids, (i) => 1 - i);
+    await label(ids, (i) => (i === 0 ? 1 : 0));
     const deposed = new PgCohortBuckets(await client(), 'm', '1', layout);
     assert.equal((await deposed.refresh(T0, T0 + HOUR, 1)).labelled, 2);
     assert.match(deposed.saveError ?? '', /term 1 is no longer the fleet's evaluator \(term 2 is\)/);
@@ -181,7 +181,7 @@ describe('PgCohortBuckets', { skip }, () => {
   it('never mixes two evaluators\' hours: the one whose base was overwritten stores nothing and reloads', async () => {
     const { client, add, label, pool, fromRows, close } = await fresh();
     const ids = await add(Array.from({ length: 40 }, (_, i) => ({ ts: T0 + i * 1000, p: i / 40 })));
-    await label(ids.slice(0, 10), (i) => i % 2);
+    await label(ids.slice(0, 10), (i) => (i % 2 === 0 ? 0 : 1));
     const a = new PgCohortBuckets(await client(), 'm', '1', layout);
     const b = new PgCohortBuckets(await client(), 'm', '1', layout);
     await a.refresh(T0, T0 + HOUR);
@@ -204,7 +204,7 @@ describe('PgCohortBuckets', { skip }, () => {
   it('rebuilds from the rows when the stored hours were built at another threshold', async () => {
     const { client, add, label, pool, close } = await fresh();
     const ids = await add(Array.from({ length: 20 }, (_, i) => ({ ts: T0 + i * 1000, p: i / 20 })));
-    await label(ids, (i) => i % 2);
+    await label(ids, (i) => (i % 2 === 0 ? 0 : 1));
     await new PgCohortBuckets(await client(), 'm', '1', layout).refresh(T0, T0 + HOUR);
     const other = new PgCohortBuckets(await client(), 'm', '1', cohortAggregateLayout(0.3));
     assert.equal((await other.refresh(T0, T0 + HOUR)).labelled, 20);
