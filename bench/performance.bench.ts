@@ -129,9 +129,12 @@ async function cohortMetrics(): Promise<Record<string, unknown>> {
   log(`  pure: realized ${median(realizedS).toFixed(3)} s, estimated ${median(estimatedS).toFixed(3)} s on ${COHORT} rows`);
 
   // In the evaluation process: the same evaluation with and without the performance section.
-  const timed = async (withPerformance: boolean, exactCohortLabels?: number) => {
-    const { performance: perf, ...drift } = ctx;
-    const monitor = await DriftMonitor.start({ db: { engine: 'sqlite', path: dbPath }, models: [withPerformance ? { ...drift, performance: perf } : drift], windowMs: 7 * DAY, intervalMs: 0, ...(exactCohortLabels === undefined ? {} : { exactCohortLabels }) });
+  // `fairness: false` leaves out fairness by group, whose cohort counts are a GROUP BY over the
+  // cohort's labels joined to their predictions at each evaluation (not aggregated yet).
+  const timed = async (withPerformance: boolean, exactCohortLabels?: number, fairness = true) => {
+    const { performance: perf, fairness: groups, ...drift } = ctx;
+    const model = { ...drift, ...(withPerformance ? { performance: perf } : {}), ...(fairness && groups !== undefined ? { fairness: groups } : {}) };
+    const monitor = await DriftMonitor.start({ db: { engine: 'sqlite', path: dbPath }, models: [model], windowMs: 7 * DAY, intervalMs: 0, ...(exactCohortLabels === undefined ? {} : { exactCohortLabels }) });
     const times: number[] = [];
     let labelled = 0;
     for (let i = 0; i < 4; i++) {
@@ -141,12 +144,16 @@ async function cohortMetrics(): Promise<Record<string, unknown>> {
       labelled = r.performance?.cohort.labelled ?? 0;
     }
     await monitor.close();
-    return { median_s: median(times.slice(1)), labelled };
+    return { median_s: median(times.slice(1)), first_s: times[0]!, labelled };
   };
   const withRows = await timed(true, 100_000_000);
   const withPerf = await timed(true);
   const without = await timed(false);
+  const rowsNoFairness = await timed(true, 100_000_000, false);
+  const aggregatesNoFairness = await timed(true, undefined, false);
+  const withoutNoFairness = await timed(false, undefined, false);
   log(`  evaluation process: ${withRows.median_s.toFixed(3)} s with performance from the rows (${withRows.labelled} labelled), ${withPerf.median_s.toFixed(3)} s from the hourly aggregates, ${without.median_s.toFixed(3)} s without`);
+  log(`  the same without fairness by group: ${rowsNoFairness.median_s.toFixed(3)} s from the rows, ${aggregatesNoFairness.median_s.toFixed(3)} s from the aggregates, ${withoutNoFairness.median_s.toFixed(3)} s without performance`);
   const aggregates = await cohortPaths(ctx.performance, { engine: 'sqlite', path: dbPath });
   await registry.close();
   return {
@@ -158,6 +165,13 @@ async function cohortMetrics(): Promise<Record<string, unknown>> {
     evaluation_without_performance_s: Number(without.median_s.toFixed(3)),
     performance_section_rows_s: Number((withRows.median_s - without.median_s).toFixed(3)),
     performance_section_s: Number((withPerf.median_s - without.median_s).toFixed(3)),
+    without_fairness: {
+      evaluation_with_performance_rows_s: Number(rowsNoFairness.median_s.toFixed(3)),
+      evaluation_with_performance_s: Number(aggregatesNoFairness.median_s.toFixed(3)),
+      evaluation_without_performance_s: Number(withoutNoFairness.median_s.toFixed(3)),
+      first_with_performance_rows_s: Number(rowsNoFairness.first_s.toFixed(3)),
+      first_with_performance_s: Number(aggregatesNoFairness.first_s.toFixed(3)),
+    },
     labelled_in_cohort: withPerf.labelled,
     sqlite: aggregates,
   };
