@@ -27,6 +27,8 @@ export interface Config {
   readonly minWindow: number;
   /** Windows of at most this many rows are evaluated exactly from the rows; larger ones from hourly aggregates. */
   readonly exactWindowRows: number;
+  /** Matured cohorts of at most this many labels are evaluated exactly from their rows; larger ones from hourly aggregates. */
+  readonly exactCohortLabels: number;
   readonly ksMinStatistic: number;
   /** Multiple-testing correction of the drift p-values across a model's features (a bundle's thresholds.pvalue_correction overrides it). */
   readonly pValueCorrection: 'holm' | 'bh' | 'none';
@@ -166,6 +168,7 @@ export const CONFIG_KEYS = {
   evalIntervalMs: { key: 'VIGIA_EVAL_INTERVAL', flag: '--eval-interval', doc: 'how often drift is evaluated, off the request path (0s: only on demand)', fallback: '60s', parse: duration(0) },
   minWindow: { key: 'VIGIA_MIN_WINDOW', flag: '--min-window', doc: 'fewer rows than this in the window: statistics say insufficient data, not drift', fallback: '100', parse: int(1, 100_000_000) },
   exactWindowRows: { key: 'VIGIA_EXACT_WINDOW_ROWS', flag: '--exact-window-rows', doc: 'windows of at most this many rows are evaluated exactly from the rows held in memory; larger ones from hourly aggregates (KS within 0.001 in D, see docs/drift.md)', fallback: '200000', parse: int(0, 100_000_000) },
+  exactCohortLabels: { key: 'VIGIA_EXACT_COHORT_LABELS', flag: '--exact-cohort-labels', doc: 'matured cohorts of at most this many labels get their performance computed exactly from the labelled rows; larger ones from hourly aggregates (AUC within its stated error, see docs/performance.md)', fallback: '200000', parse: int(0, 100_000_000) },
   ksMinStatistic: { key: 'VIGIA_KS_MIN_STATISTIC', flag: '--ks-min-statistic', doc: 'effect-size guard: a KS p-value counts only when D reaches this', fallback: '0.1', parse: fraction },
   pValueCorrection: { key: 'VIGIA_PVALUE_CORRECTION', flag: '--pvalue-correction', doc: 'multiple-testing correction of the drift p-values across a model\'s features: holm (family-wise error rate), bh (Benjamini–Hochberg, false discovery rate) or none', fallback: 'holm', parse: oneOf('holm', 'bh', 'none') },
   binQuantiles: { key: 'VIGIA_BIN_QUANTILES', flag: '--bin-quantiles', doc: 'reference quantile bins per numeric feature (10 = deciles)', fallback: '10', parse: int(2, 1000) },
@@ -258,6 +261,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     evalIntervalMs: read(k.evalIntervalMs)!,
     minWindow: read(k.minWindow)!,
     exactWindowRows: read(k.exactWindowRows)!,
+    exactCohortLabels: read(k.exactCohortLabels)!,
     ksMinStatistic: read(k.ksMinStatistic)!,
     pValueCorrection: read(k.pValueCorrection)!,
     binQuantiles: read(k.binQuantiles)!,

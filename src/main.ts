@@ -158,6 +158,8 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
     intervalMs: pool === undefined ? config.evalIntervalMs : 0,
     // Either engine judges a window above this many rows from its hourly aggregates.
     exactWindowRows: config.exactWindowRows,
+    // And a matured cohort above this many labels from its hourly aggregates.
+    exactCohortLabels: config.exactCohortLabels,
     onEvaluated: (key, outcome) => {
       if ('report' in outcome) {
         // In a fleet the gauges follow the stored reports instead, the same on every replica.

@@ -8,6 +8,8 @@ export interface EvaluationInit {
   readonly models: Readonly<Record<string, ModelContext>>;
   /** Windows of at most this many rows are evaluated from the rows, larger ones from the hourly aggregates. */
   readonly exactWindowRows: number;
+  /** Matured cohorts of at most this many labels are evaluated from their rows, larger ones from their hourly aggregates. */
+  readonly exactCohortLabels: number;
 }
 
 /** `term`: the fleet evaluator's leader term, which fences what the evaluation stores (the PostgreSQL window's buckets). */

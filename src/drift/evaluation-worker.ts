@@ -13,10 +13,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { buildPerformanceReport, cohortRange, type PerformanceContext, type PerformanceReport } from '../performance/report.js';
+import { cohortAggregateLayout } from '../performance/cohort-aggregate.js';
+import { buildPerformanceReport, cohortRange, type Cohort, type PerformanceContext, type PerformanceReport } from '../performance/report.js';
 import { buildModelReport } from '../report/model-report.js';
 import type { ModelContext } from '../report/model-report.js';
 import { CohortReader, type CohortRows } from '../store/cohort.js';
+import { SqliteCohortBuckets, type AggregateCohort } from '../store/cohort-buckets.js';
+import { PgCohortBuckets } from '../store/pg-cohort-buckets.js';
 import { FairnessCountReader } from '../store/fairness-counts.js';
 import { buildFairnessReport, countGroups, type CohortGroupCount, type FairnessReport, type WindowGroupCount } from '../fairness/report.js';
 import { PgFairnessCountReader } from '../store/pg-fairness-counts.js';
@@ -54,7 +57,12 @@ type AttributionRows =
 interface EvaluationSource {
   /** The drift of a model version's window (kept between evaluations, refreshed incrementally). */
   drift(key: string, ctx: ModelContext, req: EvaluationRequest): WindowDrift | Promise<WindowDrift>;
-  cohort(model: string, version: string, fromMs: number, toMs: number): CohortRows | Promise<CohortRows>;
+  /**
+   * The matured cohort [fromMs, toMs) of a model version: its hourly aggregates brought up to
+   * date (kept between evaluations), then its labelled rows when they are at most
+   * `exactCohortLabels`, else the aggregates (see cohortOf).
+   */
+  cohort(key: string, ctx: ModelContext & { performance: PerformanceContext }, range: { fromMs: number; toMs: number }, term: number | undefined): Cohort | Promise<Cohort>;
   /** Fairness by group: selection over the window, TPR/FPR over the matured cohort; undefined when the engine does not count groups. */
   fairness(ctx: ModelContext, fromMs: number, toMs: number, nowMs: number): FairnessReport | undefined | Promise<FairnessReport | undefined>;
   /** Drops what is kept for a model version (its window starts over at the next evaluation). */
@@ -93,7 +101,26 @@ async function windowDrift(
   };
 }
 
-function sqliteSource(path: string, exactWindowRows: number): EvaluationSource {
+/**
+ * A cohort from its rows when its hourly aggregates count at most `exactCohortLabels` labels
+ * (the exact metrics, on the exact range), else from the aggregates (aligned to hours; the
+ * rank metrics within the score bins' stated error, docs/performance.md).
+ */
+function cohortOf(
+  aggregated: AggregateCohort,
+  layout: ReturnType<typeof cohortAggregateLayout>,
+  range: { fromMs: number; toMs: number },
+  exactCohortLabels: number,
+  rows: () => CohortRows | Promise<CohortRows>,
+): Cohort | Promise<Cohort> {
+  if (aggregated.labelled > exactCohortLabels) {
+    return { fromMs: aggregated.fromMs, toMs: aggregated.toMs, matured: aggregated.matured, layout, aggregate: aggregated.aggregate };
+  }
+  const read = rows();
+  return read instanceof Promise ? read.then((r) => ({ ...range, ...r })) : { ...range, ...read };
+}
+
+function sqliteSource(path: string, exactWindowRows: number, exactCohortLabels: number): EvaluationSource {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 5000');
   /** The one writable connection of this process: it stores the window's hourly aggregates, nothing else. */
@@ -102,6 +129,7 @@ function sqliteSource(path: string, exactWindowRows: number): EvaluationSource {
   const caches = new Map<string, WindowCache>();
   const buckets = new Map<string, SqliteWindowBuckets>();
   const cohorts = new CohortReader(db);
+  const cohortBuckets = new Map<string, SqliteCohortBuckets>();
   const fairnessCounts = new FairnessCountReader(db);
   return {
     drift: (key, ctx, req) => {
@@ -123,11 +151,17 @@ function sqliteSource(path: string, exactWindowRows: number): EvaluationSource {
         drop: () => caches.delete(key),
       });
     },
-    cohort: (model, version, fromMs, toMs) => cohorts.read(model, version, fromMs, toMs),
+    cohort: (key, ctx, range) => {
+      const { model, modelVersion } = ctx.baseline;
+      let b = cohortBuckets.get(key);
+      if (b === undefined) cohortBuckets.set(key, (b = new SqliteCohortBuckets(db, model, modelVersion, cohortAggregateLayout(ctx.performance.threshold), aggregatesDb)));
+      return cohortOf(b.refresh(range.fromMs, range.toMs), b.layout, range, exactCohortLabels, () => cohorts.read(model, modelVersion, range.fromMs, range.toMs));
+    },
     fairness: (ctx, fromMs, toMs, nowMs) => fairnessOf(ctx, fairnessCounts, fromMs, toMs, nowMs),
     forget: (key) => {
       caches.delete(key);
       buckets.delete(key);
+      cohortBuckets.delete(key);
     },
     close: async () => {
       db.close();
@@ -155,9 +189,10 @@ function fairnessOf(ctx: ModelContext, counts: FairnessCounts, fromMs: number, t
 }
 
 /** PostgreSQL: the window from its rows or its hourly aggregates, both read by xid8. */
-async function postgresSource(url: string, exactWindowRows: number): Promise<EvaluationSource> {
+async function postgresSource(url: string, exactWindowRows: number, exactCohortLabels: number): Promise<EvaluationSource> {
   const caches = new Map<string, PgWindowCache>();
   const buckets = new Map<string, PgWindowBuckets>();
+  const cohortBuckets = new Map<string, PgCohortBuckets>();
   // A lost connection fails the evaluations that use it; the next one reconnects (and
   // rebuilds the windows, whose cursors belonged to the old connection's reads; the stored
   // buckets are loaded again).
@@ -169,6 +204,7 @@ async function postgresSource(url: string, exactWindowRows: number): Promise<Eva
         connection = undefined;
         caches.clear();
         buckets.clear();
+        cohortBuckets.clear();
       });
       await c.connect();
       return c;
@@ -195,11 +231,18 @@ async function postgresSource(url: string, exactWindowRows: number): Promise<Eva
         drop: () => caches.delete(key),
       });
     },
-    cohort: async (model, version, fromMs, toMs) => readPgCohort(await connected(), model, version, fromMs, toMs),
+    cohort: async (key, ctx, range, term) => {
+      const { model, modelVersion } = ctx.baseline;
+      const c = await connected();
+      let b = cohortBuckets.get(key);
+      if (b === undefined) cohortBuckets.set(key, (b = new PgCohortBuckets(c, model, modelVersion, cohortAggregateLayout(ctx.performance.threshold))));
+      return cohortOf(await b.refresh(range.fromMs, range.toMs, term), b.layout, range, exactCohortLabels, () => readPgCohort(c, model, modelVersion, range.fromMs, range.toMs));
+    },
     fairness: (ctx, fromMs, toMs, nowMs) => fairnessOf(ctx, fairnessCounts, fromMs, toMs, nowMs),
     forget: (key) => {
       caches.delete(key);
       buckets.delete(key);
+      cohortBuckets.delete(key);
     },
     close: async () => {
       await (await connection?.catch(() => undefined))?.end();
@@ -295,10 +338,9 @@ function attributionOf(key: string, source: AttributionRows, minWindow: number):
 
 
 /** The performance section: realized on the matured cohort, estimated on the window's scores. */
-async function performanceOf(ctx: PerformanceContext, model: string, version: string, scores: Float64Array, nowMs: number): Promise<PerformanceReport> {
-  const range = cohortRange(ctx, nowMs);
-  const cohort = await source!.cohort(model, version, range.fromMs, range.toMs);
-  return buildPerformanceReport(ctx, { ...range, ...cohort }, scores);
+async function performanceOf(key: string, ctx: ModelContext & { performance: PerformanceContext }, scores: Float64Array, req: EvaluationRequest): Promise<PerformanceReport> {
+  const cohort = await source!.cohort(key, ctx, cohortRange(ctx.performance, req.nowMs), req.term);
+  return buildPerformanceReport(ctx.performance, cohort, scores);
 }
 
 async function evaluate(req: EvaluationRequest): Promise<void> {
@@ -314,7 +356,7 @@ async function evaluate(req: EvaluationRequest): Promise<void> {
     let performanceError: string | undefined;
     if (ctx.performance !== undefined) {
       try {
-        performance = await performanceOf(ctx.performance, baseline.model, baseline.modelVersion, scores, req.nowMs);
+        performance = await performanceOf(req.key, { ...ctx, performance: ctx.performance }, scores, req);
       } catch (err) {
         performanceError = (err as Error).message;
       }
@@ -365,7 +407,7 @@ process.on('message', (msg: WorkerMessage) => {
     queue = (async () => {
       try {
         data = msg.data;
-        source = data.db.engine === 'sqlite' ? sqliteSource(data.db.path, data.exactWindowRows) : await postgresSource(data.db.url, data.exactWindowRows);
+        source = data.db.engine === 'sqlite' ? sqliteSource(data.db.path, data.exactWindowRows, data.exactCohortLabels) : await postgresSource(data.db.url, data.exactWindowRows, data.exactCohortLabels);
         send({ kind: 'ready' });
       } catch (err) {
         send({ kind: 'failed', id: -1, error: (err as Error).message, seconds: 0 });

@@ -13,6 +13,8 @@ export interface DriftMonitorOptions {
   readonly intervalMs: number;
   /** Windows of at most this many rows are evaluated from the rows; larger ones from hourly aggregates (default 200,000). */
   readonly exactWindowRows?: number;
+  /** Matured cohorts of at most this many labels are evaluated from their rows; larger ones from hourly aggregates (default 200,000). */
+  readonly exactCohortLabels?: number;
   readonly now?: () => number;
   /** Called on the event loop after each evaluation, with its report or its error. */
   readonly onEvaluated?: (key: string, outcome: { report: ModelReport; seconds: number; peakRssBytes: number } | { error: string; seconds: number }) => void;
@@ -22,6 +24,9 @@ export const modelKey = (model: string, version: string): string => `${model}@${
 
 /** The largest window evaluated exactly from its rows (VIGIA_EXACT_WINDOW_ROWS): about 40 MB of columns for the demo model. */
 export const DEFAULT_EXACT_WINDOW_ROWS = 200_000;
+
+/** The largest matured cohort evaluated exactly from its labelled rows (VIGIA_EXACT_COHORT_LABELS): about 0.35 s of reading and sorting. */
+export const DEFAULT_EXACT_COHORT_LABELS = 200_000;
 
 /** Scheduling priority of the evaluation process: below the service, so /predict comes first. */
 const EVALUATION_NICE = 10;
@@ -71,7 +76,7 @@ export class DriftMonitor {
     this.now = opts.now ?? Date.now;
     const models: Record<string, ModelContext> = {};
     for (const m of opts.models) models[modelKey(m.baseline.model, m.baseline.modelVersion)] = m;
-    this.init = { db: opts.db, models, exactWindowRows: opts.exactWindowRows ?? DEFAULT_EXACT_WINDOW_ROWS };
+    this.init = { db: opts.db, models, exactWindowRows: opts.exactWindowRows ?? DEFAULT_EXACT_WINDOW_ROWS, exactCohortLabels: opts.exactCohortLabels ?? DEFAULT_EXACT_COHORT_LABELS };
   }
 
   /** How often the reports are evaluated, ms (0: on demand only). */

@@ -289,13 +289,16 @@ export const LOG_LOSS_EPSILON = 2 ** -52;
 export function logLoss(labels: ArrayLike<number>, probabilities: ArrayLike<number>): number {
   checkInputs(labels, probabilities);
   const sum = new CompensatedSum();
-  for (let i = 0; i < labels.length; i++) {
-    const p = Math.min(Math.max(probabilities[i]!, LOG_LOSS_EPSILON), 1 - LOG_LOSS_EPSILON);
-    const q = 1 - p;
-    const total = q + p;
-    sum.add(-Math.log((labels[i] === 1 ? p : q) / total));
-  }
+  for (let i = 0; i < labels.length; i++) sum.add(logLossOf(labels[i]!, probabilities[i]!));
   return sum.value() / labels.length;
+}
+
+/** One row's log loss, clipped and renormalised as `logLoss` does. */
+export function logLossOf(label: number, probability: number): number {
+  const p = Math.min(Math.max(probability, LOG_LOSS_EPSILON), 1 - LOG_LOSS_EPSILON);
+  const q = 1 - p;
+  const total = q + p;
+  return -Math.log((label === 1 ? p : q) / total);
 }
 
 /**
@@ -315,7 +318,7 @@ export function logLoss(labels: ArrayLike<number>, probabilities: ArrayLike<numb
  * ECE = Σ (count / n)·|observedRate − meanPredicted| over the non-empty bins; NaN without rows.
  */
 export function calibration(labels: ArrayLike<number>, probabilities: ArrayLike<number>, bins = 10): Calibration {
-  if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`bins must be an integer ≥ 1, got ${String(bins)}`);
+  checkBins(bins);
   checkInputs(labels, probabilities);
   const edges = linspaceEdges(bins);
   const counts = new Float64Array(bins);
@@ -328,7 +331,20 @@ export function calibration(labels: ArrayLike<number>, probabilities: ArrayLike<
     sums[k]! += p;
     positives[k]! += labels[i]!;
   }
-  const n = labels.length;
+  return calibrationOfBins(counts, sums, positives);
+}
+
+/**
+ * `calibration` from per-bin totals already counted (the matured cohort's aggregates keep
+ * them, src/performance/cohort-aggregate.ts): each bin's rows, sum of probabilities and
+ * positives, bins as `calibrationBinOf` assigns them.
+ */
+export function calibrationOfBins(counts: ArrayLike<number>, sums: ArrayLike<number>, positives: ArrayLike<number>): Calibration {
+  const bins = counts.length;
+  checkBins(bins);
+  const edges = linspaceEdges(bins);
+  let n = 0;
+  for (let k = 0; k < bins; k++) n += counts[k]!;
   let ece = 0;
   const out: CalibrationBin[] = [];
   for (let k = 0; k < bins; k++) {
@@ -339,6 +355,21 @@ export function calibration(labels: ArrayLike<number>, probabilities: ArrayLike<
     out.push({ lower: edges[k]!, upper: edges[k + 1]!, count, meanPredicted, observedRate });
   }
   return { ece: n > 0 ? ece : NaN, bins: out };
+}
+
+/** The edges of `bins` equal-width reliability bins, as `calibration` draws them. */
+export function calibrationEdges(bins: number): Float64Array {
+  checkBins(bins);
+  return linspaceEdges(bins);
+}
+
+/** The reliability bin of probability `p` given `calibrationEdges(bins)`, as `calibration` assigns it. */
+export function calibrationBinOf(p: number, edges: Float64Array): number {
+  return binOf(p, edges);
+}
+
+function checkBins(bins: number): void {
+  if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`bins must be an integer ≥ 1, got ${String(bins)}`);
 }
 
 /** numpy.linspace(0, 1, bins + 1): k·(1/bins), the last exactly 1. */

@@ -3,7 +3,8 @@ import type { Severity } from '../drift/severity.js';
 import type { Costs } from './cost.js';
 import { estimatePerformance } from './estimate.js';
 import type { IsotonicCalibrator } from './isotonic.js';
-import { realizedPerformance } from './realized.js';
+import { realizedOfAggregate, type CohortAggregateLayout } from './cohort-aggregate.js';
+import { realizedPerformance, type RealizedPerformance } from './realized.js';
 import { highIsBad, lowIsBad, type PerformanceThresholds } from './thresholds.js';
 
 /** What the performance evaluation needs to know about one model version (crosses to the evaluation process as JSON). */
@@ -19,14 +20,25 @@ export interface PerformanceContext {
   readonly calibrator: IsotonicCalibrator | null;
 }
 
-/** The matured predictions of a cohort: how many, and the labelled ones with their probabilities. */
-export interface Cohort {
+/** The matured predictions of a cohort: how many, and the labelled ones with their probabilities (read from the rows). */
+export interface RowsCohort {
   readonly fromMs: number;
   readonly toMs: number;
   readonly matured: number;
   readonly labels: ArrayLike<number>;
   readonly probabilities: ArrayLike<number>;
 }
+
+/** The matured predictions of a cohort read from its hourly aggregates (src/performance/cohort-aggregate.ts), aligned to hours. */
+export interface AggregatedCohort {
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly matured: number;
+  readonly layout: CohortAggregateLayout;
+  readonly aggregate: Float64Array;
+}
+
+export type Cohort = RowsCohort | AggregatedCohort;
 
 /** The event-time range of the matured cohort at `nowMs`: [now − delay − window, now − delay). */
 export function cohortRange(ctx: Pick<PerformanceContext, 'labelDelayMs' | 'windowMs'>, nowMs: number): { fromMs: number; toMs: number } {
@@ -51,6 +63,8 @@ export interface PerformanceReport {
     readonly label_coverage: N;
     readonly label_delay_days: number;
     readonly window_days: number;
+    /** How the realized metrics were computed: from the labelled rows, or from the cohort's hourly aggregates. */
+    readonly path: 'rows' | 'aggregates';
   };
   readonly realized: {
     readonly auc: N; readonly precision: N; readonly recall: N; readonly f1: N; readonly ks_separation: N;
@@ -60,6 +74,8 @@ export interface PerformanceReport {
     readonly confusion: { tp: number; fp: number; tn: number; fn: number };
     readonly reliability: readonly { lower: number; upper: number; count: number; mean_predicted: N; observed_rate: N }[];
     readonly cost_per_1000: N;
+    /** Bounds of |rows' value − reported value| of the rank metrics: 0 from the rows, the score bins' from the aggregates. */
+    readonly errors: { readonly auc: N; readonly ks_separation: N };
   } | null;
   readonly estimated: {
     readonly n: number; readonly auc: N; readonly precision: N; readonly recall: N; readonly f1: N;
@@ -83,8 +99,7 @@ const DAY_MS = 86_400_000;
  */
 export function buildPerformanceReport(ctx: PerformanceContext, cohort: Cohort, windowScores: ArrayLike<number>): PerformanceReport {
   const t = ctx.thresholds;
-  const labelled = cohort.labels.length;
-  const r = labelled === 0 ? undefined : realizedPerformance(cohort.labels, cohort.probabilities, ctx.threshold, ctx.costs);
+  const { labelled, r, errors } = realizedOf(ctx, cohort);
   const nan = Number.NaN;
   const severities: Record<PerformanceMetricName, Severity> = {
     auc: lowIsBad(r?.auc ?? nan, r?.intervals.auc.upper, labelled, t, t.aucWarning, t.aucCritical),
@@ -119,6 +134,7 @@ export function buildPerformanceReport(ctx: PerformanceContext, cohort: Cohort, 
       label_coverage: cohort.matured === 0 ? null : labelled / cohort.matured,
       label_delay_days: ctx.labelDelayMs / DAY_MS,
       window_days: ctx.windowMs / DAY_MS,
+      path: 'aggregate' in cohort ? 'aggregates' : 'rows',
     },
     realized: r === undefined ? null : {
       auc: num(r.auc), precision: num(r.precision), recall: num(r.recall), f1: num(r.f1), ks_separation: num(r.ksSeparation),
@@ -128,6 +144,7 @@ export function buildPerformanceReport(ctx: PerformanceContext, cohort: Cohort, 
       confusion: confusion(r.confusion),
       reliability: r.reliability.map((b) => ({ lower: b.lower, upper: b.upper, count: b.count, mean_predicted: num(b.meanPredicted), observed_rate: num(b.observedRate) })),
       cost_per_1000: num(r.costPer1000),
+      errors: { auc: num(errors.auc), ks_separation: num(errors.ksSeparation) },
     },
     estimated: e === undefined ? null : {
       n: e.n, auc: num(e.auc), precision: num(e.precision), recall: num(e.recall), f1: num(e.f1),
@@ -138,4 +155,16 @@ export function buildPerformanceReport(ctx: PerformanceContext, cohort: Cohort, 
     warnings,
     status: statusOf(critical.length, warnings.length),
   };
+}
+
+/** The realized metrics of a cohort from its rows (exact) or its aggregate (rank metrics within their errors); undefined without labels. */
+function realizedOf(ctx: PerformanceContext, cohort: Cohort): { labelled: number; r: RealizedPerformance | undefined; errors: { auc: number; ksSeparation: number } } {
+  if ('aggregate' in cohort) {
+    if (cohort.layout.threshold !== ctx.threshold) throw new RangeError(`the cohort's aggregates count the confusion at threshold ${cohort.layout.threshold}, the model's is ${ctx.threshold}`);
+    const r = realizedOfAggregate(cohort.layout, cohort.aggregate, ctx.costs);
+    return r.n === 0 ? { labelled: 0, r: undefined, errors: r.errors } : { labelled: r.n, r, errors: r.errors };
+  }
+  const labelled = cohort.labels.length;
+  const exact = labelled === 0 ? undefined : realizedPerformance(cohort.labels, cohort.probabilities, ctx.threshold, ctx.costs);
+  return { labelled, r: exact, errors: { auc: 0, ksSeparation: 0 } };
 }

@@ -348,6 +348,67 @@ export const MIGRATIONS: readonly MigrationStep[] = [
        EXECUTE format('CREATE TABLE %I PARTITION OF audit_links %s', 'audit_links_' || substr(r.relname, length('predictions_') + 1), r.bound);
      END LOOP;
    END $$;` },
+  // The matured cohort as hourly aggregates (src/store/cohort-buckets.ts, pg-cohort-buckets.ts):
+  // per model version and hour of event time, the predictions counted and the labels'
+  // aggregate (src/performance/cohort-aggregate.ts; NULL before the hour's first label),
+  // derived from the audit log and rebuilt from it when missing. Labels are folded in commit
+  // order, so they get a cursor of their own. SQLite: `seq`, AUTOINCREMENT so that a number
+  // is never reused (a plain rowid is, once retention deletes the newest label); the table is
+  // rebuilt to have it, the old rowids kept as seq. PostgreSQL: `tx`, the inserting
+  // transaction's id, as on the predictions (a sequence is not commit order there); the labels
+  // already stored take the id of this migration's transaction.
+  { sqlite: `CREATE TABLE labels_with_seq (
+     seq            INTEGER PRIMARY KEY AUTOINCREMENT,  -- commit order of the labels (never reused)
+     prediction_id  TEXT NOT NULL UNIQUE,  -- predictions.id
+     label          INTEGER NOT NULL CHECK (label IN (0, 1)),
+     label_ts_ms    INTEGER NOT NULL,
+     received_ts_ms INTEGER NOT NULL,
+     model          TEXT NOT NULL DEFAULT '',
+     model_version  TEXT NOT NULL DEFAULT '',
+     event_ts_ms    INTEGER NOT NULL DEFAULT 0,
+     probability    REAL NOT NULL DEFAULT 0
+   ) STRICT;
+   INSERT INTO labels_with_seq (seq, prediction_id, label, label_ts_ms, received_ts_ms, model, model_version, event_ts_ms, probability)
+     SELECT rowid, prediction_id, label, label_ts_ms, received_ts_ms, model, model_version, event_ts_ms, probability FROM labels ORDER BY rowid;
+   DROP TABLE labels;
+   ALTER TABLE labels_with_seq RENAME TO labels;
+   CREATE INDEX labels_model_event_time ON labels (model, model_version, event_ts_ms);
+   CREATE TABLE cohort_buckets (
+     model           TEXT NOT NULL,
+     model_version   TEXT NOT NULL,
+     bucket_start_ms INTEGER NOT NULL,  -- event time, a multiple of the hour
+     matured         INTEGER NOT NULL,  -- predictions of the hour
+     labelled        INTEGER NOT NULL,  -- labels of the hour's predictions
+     data            BLOB,              -- Float64Array of the labels' aggregate, little-endian; NULL without labels
+     PRIMARY KEY (model, model_version, bucket_start_ms)
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE cohort_cursors (
+     model                 TEXT NOT NULL,
+     model_version         TEXT NOT NULL,
+     layout                TEXT NOT NULL,     -- the aggregate layout (threshold, bins)
+     through_prediction_seq INTEGER NOT NULL, -- every predictions row with seq <= this is counted
+     through_label_seq     INTEGER NOT NULL,  -- every labels row with seq <= this is folded
+     PRIMARY KEY (model, model_version)
+   ) STRICT, WITHOUT ROWID;`,
+    postgres: `ALTER TABLE labels ADD COLUMN tx xid8 NOT NULL DEFAULT pg_current_xact_id();
+   CREATE INDEX labels_model_tx ON labels (model, model_version, tx);
+   CREATE TABLE cohort_buckets (
+     model           text NOT NULL,
+     model_version   text NOT NULL,
+     bucket_start_ms bigint NOT NULL,
+     matured         bigint NOT NULL,
+     labelled        bigint NOT NULL,
+     data            bytea,
+     PRIMARY KEY (model, model_version, bucket_start_ms)
+   );
+   CREATE TABLE cohort_cursors (
+     model         text NOT NULL,
+     model_version text NOT NULL,
+     layout        text NOT NULL,
+     through_tx    xid8 NOT NULL,       -- every predictions and labels row with tx < this is in the buckets
+     term          bigint,              -- the leader term that wrote them (NULL outside a fleet)
+     PRIMARY KEY (model, model_version)
+   );` },
 ];
 
 /** How many steps the SQLite schema has (steps with SQLite text, counted in `user_version`). */

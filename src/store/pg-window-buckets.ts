@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { WindowAggregateLayout } from '../drift/window-aggregate.js';
 import { packBucket, unpackBucket } from './bucket-bytes.js';
+import { BucketsNotStoredError, fencedWrite } from './pg-fenced-write.js';
 import { CommitSafeCursor } from './pg-window.js';
 import { ADVISORY_LOCKS } from './postgres.js';
 import { BUCKET_MS, HourlyBuckets, type AggregateWindow } from './window-buckets.js';
@@ -8,10 +9,7 @@ import { BUCKET_MS, HourlyBuckets, type AggregateWindow } from './window-buckets
 /** Rows fetched per round trip while folding: bounds the memory of the first fold of a large window. */
 const FETCH_ROWS = 10_000;
 
-/** The buckets were not stored, and the ones in memory no longer extend the stored ones. */
-export class BucketsNotStoredError extends Error {
-  override readonly name = 'BucketsNotStoredError';
-}
+export { BucketsNotStoredError };
 
 export interface PgWindowBucketsOptions {
   /** Store the buckets and their cursor (default true); false keeps them in memory only. */
@@ -143,15 +141,7 @@ export class PgWindowBuckets {
   private async save(first: number, term: number | undefined): Promise<void> {
     const c = this.client;
     const [model, version] = this.key;
-    await c.query('BEGIN');
-    try {
-      await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ADVISORY_LOCKS.windowBuckets, `${model}@${version}`]);
-      if (term !== undefined) {
-        const leading = (await c.query<{ term: string | null }>('SELECT max(term)::text AS term FROM leader_terms')).rows[0]!.term;
-        if (leading !== null && Number(leading) > term) throw new BucketsNotStoredError(`term ${term} is no longer the fleet's evaluator (term ${leading} is)`);
-      }
-      const now = (await c.query<{ through: string }>('SELECT through_tx::text AS through FROM window_cursors WHERE model = $1 AND model_version = $2', this.key)).rows[0]?.through;
-      if (now !== this.storedTx) throw new BucketsNotStoredError(`another evaluator stored the buckets of ${model}@${version} since these were read (cursor ${now ?? 'none'}, expected ${this.storedTx ?? 'none'})`);
+    await fencedWrite(c, { lock: ADVISORY_LOCKS.windowBuckets, cursors: 'window_cursors', what: 'buckets', model, version, term, expected: this.storedTx }, async () => {
       for (const hour of this.held.dirty) {
         const b = this.held.stored(hour);
         if (b === undefined) continue;
@@ -168,11 +158,7 @@ export class PgWindowBuckets {
          ON CONFLICT (model, model_version) DO UPDATE SET layout = excluded.layout, through_tx = excluded.through_tx, term = excluded.term`,
         [model, version, this.layout.hash, this.cursor.position, term ?? null],
       );
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    });
     this.storedTx = this.cursor.position;
     this.held.dirty.clear();
     this.saveError = undefined;

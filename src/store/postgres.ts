@@ -3,7 +3,7 @@ import pg from 'pg';
 import { MIGRATIONS } from './migrations.js';
 
 /** Arbitrary constants naming Vigia's advisory locks (pg_advisory_lock takes a bigint). */
-export const ADVISORY_LOCKS = { migrate: 0x76696701, partitions: 0x76696702, evaluator: 0x76696703, windowBuckets: 0x76696704, retention: 0x76696705, auditWriters: 0x76696706 } as const;
+export const ADVISORY_LOCKS = { migrate: 0x76696701, partitions: 0x76696702, evaluator: 0x76696703, windowBuckets: 0x76696704, retention: 0x76696705, auditWriters: 0x76696706, cohortBuckets: 0x76696707 } as const;
 
 /**
  * Settings of every Vigia connection: a commit returns only once its WAL is flushed

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { migrate, SCHEMA_VERSION } from '../../src/store/migrations.js';
+import { MIGRATIONS, migrate, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { tempDir } from '../helpers/app.js';
 
 const tmp = tempDir();
@@ -43,6 +43,25 @@ describe('migrations', () => {
     assert.equal(db.prepare("SELECT reasons FROM predictions WHERE id = 'a'").pluck().get(), null, 'no reasons on rows logged before the reasons column');
     assert.equal(db.prepare("SELECT source FROM predictions WHERE id = 'a'").pluck().get(), 'scored');
     assert.deepEqual((db.prepare('PRAGMA table_info(cloudevents)').all() as { name: string }[]).map((c) => c.name), ['model', 'ce_id', 'request', 'response', 'first_ms', 'paired_ms', 'expired_ms', 'problem']);
+    db.close();
+  });
+
+  it('numbers the labels of an older audit log in their insertion order, and never hands a deleted number out again', () => {
+    const db = new Database(join(tmp.dir, 'v10.db'));
+    // Up to the SQLite step before the one that numbers the labels (found by its text: steps are appended after it).
+    migrate(db, MIGRATIONS.filter((step) => step.sqlite !== null).findIndex((step) => step.sqlite!.includes('labels_with_seq')));
+    for (const id of ['a', 'b', 'c']) {
+      db.exec(`INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms)
+               VALUES ('${id}', 'r', 1234, 'm', '1', '{}', 0.75, 1, 'b', 0.2, 1, 't', 1000)`);
+    }
+    db.exec(`INSERT INTO labels (prediction_id, label, label_ts_ms, received_ts_ms, model, model_version, event_ts_ms, probability) VALUES ('b', 1, 5, 6, 'm', '1', 1000, 0.75), ('a', 0, 5, 6, 'm', '1', 1000, 0.75)`);
+    migrate(db);
+    assert.deepEqual(db.prepare('SELECT seq, prediction_id, label FROM labels ORDER BY seq').raw().all(), [[1, 'b', 1], [2, 'a', 0]]);
+    db.exec("DELETE FROM labels WHERE prediction_id = 'a'");
+    db.exec(`INSERT INTO labels (prediction_id, label, label_ts_ms, received_ts_ms, model, model_version, event_ts_ms, probability) VALUES ('c', 1, 5, 6, 'm', '1', 1000, 0.75)`);
+    assert.equal(db.prepare("SELECT seq FROM labels WHERE prediction_id = 'c'").pluck().get(), 3);
+    assert.throws(() => db.exec(`INSERT INTO labels (prediction_id, label, label_ts_ms, received_ts_ms) VALUES ('b', 0, 5, 6)`), /UNIQUE constraint failed: labels.prediction_id/);
+    assert.deepEqual((db.prepare('PRAGMA table_info(cohort_cursors)').all() as { name: string }[]).map((c) => c.name), ['model', 'model_version', 'layout', 'through_prediction_seq', 'through_label_seq']);
     db.close();
   });
 });

@@ -24,7 +24,7 @@ describe('openPostgres', { skip }, () => {
     const version = (await pools[0]!.query('SELECT version FROM vigia_schema')).rows;
     assert.deepEqual(version, [{ version: MIGRATIONS.length }]);
     const tables = (await pools[0]!.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'predictions_%' AND tablename NOT LIKE 'labels_%' AND tablename NOT LIKE 'audit_links_%' ORDER BY 1")).rows.map((r: { tablename: string }) => r.tablename);
-    assert.deepEqual(tables, ['audit_archive_checkpoint', 'audit_links', 'audit_writer_checkpoints', 'audit_writers', 'cloudevents', 'evaluations', 'fleet_reports', 'labels', 'leader_terms', 'observed_ids', 'predictions', 'vigia_schema', 'window_buckets', 'window_cursors']);
+    assert.deepEqual(tables, ['audit_archive_checkpoint', 'audit_links', 'audit_writer_checkpoints', 'audit_writers', 'cloudevents', 'cohort_buckets', 'cohort_cursors', 'evaluations', 'fleet_reports', 'labels', 'leader_terms', 'observed_ids', 'predictions', 'vigia_schema', 'window_buckets', 'window_cursors']);
     await Promise.all(pools.map((p) => p.end()));
   });
 
@@ -45,7 +45,7 @@ describe('openPostgres', { skip }, () => {
     const url = await cluster.createDatabase(`m${n++}`);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    // Up to the step before the one that partitions the labels (later steps may follow it).
+    // Up to the step before the one that partitions the labels (later steps were appended after it).
     await migratePostgres(client, MIGRATIONS.findIndex((step) => step.postgres?.includes('labels_unpartitioned') === true));
     const jan = monthOf(Date.UTC(2024, 0, 5));
     await client.query(`CREATE TABLE ${jan.name} PARTITION OF predictions FOR VALUES FROM (${jan.fromMs}) TO (${jan.toMs})`);
