@@ -3,21 +3,24 @@ import { TreeShap, type Attribution } from './tree-shap.js';
 
 /** How much memory the leaf tables may take. */
 export interface LeafTableLimits {
-  /** Table entries one leaf may have (k · 2^k for k distinct features on its path); a tree with a bigger leaf keeps Algorithm 2. */
+  /**
+   * Table entries one leaf may have (k · 2^k for k distinct features on its path; a twig's
+   * table, for two leaves, k · 2^(k+1)); a tree with a bigger table keeps Algorithm 2.
+   */
   readonly maxLeafEntries: number;
   /** Bytes all tables may take together; trees are given tables in order until the next would pass it. */
   readonly maxTotalBytes: number;
 }
 
-/** 4,096 entries (k ≤ 8 distinct features on a path) per leaf and 64 MiB in all. */
+/** 4,096 entries per table (k ≤ 8 distinct features on a path) and 64 MiB in all. */
 export const DEFAULT_LEAF_TABLE_LIMITS: LeafTableLimits = { maxLeafEntries: 4096, maxTotalBytes: 64 * 1024 * 1024 };
 
-/** What the precomputation built, for the documentation, the benchmark and the load message. */
+/** What the precomputation built, for the documentation and the benchmark (`ModelExplainer.tables`). */
 export interface LeafTableStats {
   readonly trees: number;
   /** Trees explained by Algorithm 2 because a leaf's table or the total would pass the limits. */
   readonly fallbackTrees: number;
-  /** Leaves with a table (leaves of value 0 contribute nothing and have none). */
+  /** Leaves of the tabled trees (one or two per table; leaves worth 0 need none). */
   readonly leaves: number;
   /** The most distinct features on one root-to-leaf path among the tabled trees. */
   readonly maxPathFeatures: number;
@@ -48,7 +51,9 @@ const BYTES_PER_ENTRY = 8;
  * one pass over each tree's branches in pre-order builds every node's mask of failed
  * features (the features whose edge the row did not take on the way there), then each leaf
  * adds its k table entries for its mask into the row's values: O(nodes + Σ_leaves k) per
- * tree instead of O(leaves · depth²).
+ * tree instead of O(leaves · depth²). A twig (a branch whose children are both leaves) has
+ * one table for its two leaves, indexed by its mask and the row's direction there: half the
+ * lookups, and its branch leaves the pass over the branches.
  *
  * A tree with a leaf whose table would pass `maxLeafEntries`, or that would take the tables
  * past `maxTotalBytes`, is explained by Algorithm 2. Pure and allocation-free per row.
