@@ -1,6 +1,8 @@
 // `npm run bench:explain`: the cost of explanations on the demo model.
-// 1. TreeSHAP alone: µs per explained row over the 5,000 reference rows, against one
-//    single-row onnxruntime inference measured in the same process and run.
+// 1. TreeSHAP alone: µs per explained row over the 5,000 reference rows, by the leaf tables
+//    served (FastTreeShap) and by Algorithm 2 (TreeShap, the reference and fallback), reps
+//    interleaved; the tables' memory and build time (median of BENCH_REPS builds); against
+//    one single-row onnxruntime inference measured in the same process and run.
 // 2. /predict with "explain": true on every request against without, on one server, reps
 //    interleaved (A B, A B, ...) so a slow spell of this shared host falls on both alike.
 // 3. The sampling error of attribution drift's shares: 300 seeded random draws of 2,000 and
@@ -8,12 +10,16 @@
 //    those of all 5,000 (total variation).
 // Medians of BENCH_REPS (default 5) reps; written to bench/results/explain.json. Figures are
 // indicative (the machine is shared) and asserted nowhere.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { readCsvColumns } from '../src/data/csv.js';
 import { attributionShift, shares, type RowExplainer } from '../src/explain/attribution-drift.js';
+import { coversFromSample } from '../src/explain/covers.js';
+import { FastTreeShap } from '../src/explain/fast-tree-shap.js';
+import { readTreeEnsemble } from '../src/explain/onnx-trees.js';
+import { TreeShap } from '../src/explain/tree-shap.js';
 import { loadBundle } from '../src/model/bundle.js';
 import { demoRows } from '../test/helpers/demo-rows.js';
 import { median, startServer, stopServer } from './service-process.js';
@@ -35,27 +41,65 @@ async function treeShapAlone(): Promise<Record<string, unknown>> {
       if (col?.kind !== 'numeric') throw new Error(`${n} is not numeric`);
       for (let i = 0; i < csv.rows; i++) rows[i * width + j] = col.values[i]!;
     });
+    // The two algorithms on the same ensemble and covers as the served explainer.
+    const ensemble = readTreeEnsemble(new Uint8Array(readFileSync(join(model.dir, model.manifest.model!.file))), {
+      probabilityOutput: model.manifest.model!.probabilityOutput, positiveClassIndex: model.manifest.model!.positiveClassIndex,
+    });
+    const covers = coversFromSample(ensemble, rows, csv.rows, width);
+    const algorithm2 = new TreeShap(ensemble, covers, width);
+    const out = new Float64Array(width);
+    // Wall time, and the process's CPU time (steadier on a loaded host: time spent descheduled is not counted).
+    const cpuUs = () => {
+      const u = process.cpuUsage();
+      return u.user + u.system;
+    };
+    const perRow = (shap: { explainInto: (r: Float32Array, o: number, out: Float64Array) => number }, n: number, cpu: number[]) => {
+      const t = process.hrtime.bigint();
+      const c = cpuUs();
+      for (let i = 0; i < n; i++) shap.explainInto(rows, i * width, out);
+      cpu.push((cpuUs() - c) / n);
+      return Number(process.hrtime.bigint() - t) / 1e3 / n;
+    };
+    const tablesCpuUs: number[] = [];
+    const algorithm2CpuUs: number[] = [];
     const explainUs: number[] = [];
+    const tablesUs: number[] = [];
+    const algorithm2Us: number[] = [];
     const inferUs: number[] = [];
+    const buildMs: number[] = [];
+    let tables: FastTreeShap | undefined;
     for (let rep = 0; rep < REPS; rep++) {
+      tables = new FastTreeShap(ensemble, covers, width);
+      buildMs.push(tables.stats.buildMs);
       let t = process.hrtime.bigint();
       for (let i = 0; i < csv.rows; i++) model.explainer.explain(rows, i);
       explainUs.push(Number(process.hrtime.bigint() - t) / 1e3 / csv.rows);
+      tablesUs.push(perRow(tables, csv.rows, tablesCpuUs));
+      algorithm2Us.push(perRow(algorithm2, csv.rows, algorithm2CpuUs));
       t = process.hrtime.bigint();
       const n = 1000;
       for (let i = 0; i < n; i++) await model.scorer!.score(rows.subarray(i * width, (i + 1) * width), 1);
       inferUs.push(Number(process.hrtime.bigint() - t) / 1e3 / n);
-      console.log(`  rep ${rep + 1}/${REPS}: TreeSHAP ${explainUs.at(-1)!.toFixed(1)} µs/row, onnxruntime single-row inference ${inferUs.at(-1)!.toFixed(1)} µs`);
+      console.log(`  rep ${rep + 1}/${REPS}: leaf tables ${tablesUs.at(-1)!.toFixed(1)} µs/row (with reasons ${explainUs.at(-1)!.toFixed(1)}), Algorithm 2 ${algorithm2Us.at(-1)!.toFixed(1)} µs/row (CPU ${tablesCpuUs.at(-1)!.toFixed(1)} vs ${algorithm2CpuUs.at(-1)!.toFixed(1)}), tables built in ${buildMs.at(-1)!.toFixed(1)} ms, onnxruntime single-row inference ${inferUs.at(-1)!.toFixed(1)} µs`);
     }
+    const stats = tables!.stats;
     const sampling = samplingError(model.explainer, rows, csv.rows, width);
     return {
       sampling_error_total_variation: sampling,
       model: model.explainer.source,
       rows: csv.rows,
       treeshap_us_per_row: Number(median(explainUs).toFixed(1)),
+      leaf_tables_us_per_row: Number(median(tablesUs).toFixed(1)),
+      algorithm2_us_per_row: Number(median(algorithm2Us).toFixed(1)),
+      ratio_algorithm2_vs_leaf_tables: Number((median(algorithm2Us) / median(tablesUs)).toFixed(2)),
+      leaf_tables_cpu_us_per_row: Number(median(tablesCpuUs).toFixed(1)),
+      algorithm2_cpu_us_per_row: Number(median(algorithm2CpuUs).toFixed(1)),
+      ratio_algorithm2_vs_leaf_tables_cpu: Number((median(algorithm2CpuUs) / median(tablesCpuUs)).toFixed(2)),
+      leaf_tables: { bytes: stats.bytes, build_ms: Number(median(buildMs).toFixed(1)), trees: stats.trees, fallback_trees: stats.fallbackTrees, leaves: stats.leaves, max_path_features: stats.maxPathFeatures },
       onnxruntime_single_row_inference_us: Number(median(inferUs).toFixed(1)),
       ratio_treeshap_vs_inference: Number((median(explainUs) / median(inferUs)).toFixed(2)),
       runs_us: explainUs.map((x) => Number(x.toFixed(1))),
+      runs_algorithm2_us: algorithm2Us.map((x) => Number(x.toFixed(1))),
     };
   } finally {
     await model.scorer!.close();

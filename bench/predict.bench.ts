@@ -2,6 +2,10 @@
 // process on loopback, load from autocannon in this process. Each scenario runs
 // BENCH_REPS times (default 5) and is reported as the median; results go to stdout and
 // bench/results/predict.json. Figures are not asserted anywhere: these machines are noisy.
+// BENCH_BASELINE=<checkout of another commit, with node_modules> runs every scenario's reps
+// on that checkout's server too, right after this one's (A B, A B, ...), so a before/after
+// comparison shares the host's slow and quiet spells; its medians and the ratios of this
+// checkout's to them go under `baseline`.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -14,6 +18,7 @@ import { median, startServer, stopServer } from './service-process.js';
 const ROOT = resolve(import.meta.dirname, '..');
 const REPS = Number(process.env['BENCH_REPS'] ?? 5);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
+const BASELINE = process.env['BENCH_BASELINE'];
 
 /**
  * A local OTLP/HTTP sink in its own process that accepts span exports, so the tracing
@@ -96,6 +101,7 @@ async function main(): Promise<void> {
     { name: 'single_saturated_traced_10pct', what: 'the same with tracing on, 10 % of requests sampled (parentbased_traceidratio 0.1, the recommended setting)', server: traced('parentbased_traceidratio', '0.1'), load: saturate, rowsPerRequest: 1 },
     { name: 'single_1000rps', what: 'single-row requests at a fixed 1,000 req/s (open loop, bench/fixed-rate.ts), audit log on', server: base, load: { body: 'single', connections: 0, rate: 1000 }, rowsPerRequest: 1 },
     { name: 'floor_bare_node_1000rps', what: 'a bare node:http server answering {} at the same fixed 1,000 req/s: the floor of this machine and generator', server: { args: ['--bare'], env: {} }, load: { body: 'single', connections: 0, rate: 1000 }, rowsPerRequest: 1 },
+    { name: 'bare_node_saturated', what: 'the bare node:http server under the saturating single-row load: the ceiling of this machine and generator', server: { args: ['--bare'], env: {} }, load: saturate, rowsPerRequest: 1 },
     { name: 'batch100_saturated', what: 'batches of 100 rows, 8 connections', server: base, load: { body: 'batch', connections: 8 }, rowsPerRequest: 100 },
   ];
   const only = process.argv.slice(2);
@@ -104,26 +110,31 @@ async function main(): Promise<void> {
   // Reps are interleaved (A B C, A B C, ...) so that a slow spell of this shared host
   // falls on every scenario alike instead of on one; ratios compare medians.
   const chosen = scenarios.filter((s) => only.length === 0 || only.includes(s.name));
-  const runsOf = new Map<string, Run[]>(chosen.map((sc) => [sc.name, []]));
+  const servers: { label: string; start: typeof startServer; stop: typeof stopServer }[] = [{ label: '', start: startServer, stop: stopServer }];
+  if (BASELINE !== undefined) {
+    const other = (await import(join(resolve(BASELINE), 'bench', 'service-process.ts'))) as typeof import('./service-process.js');
+    servers.push({ label: ' (baseline)', start: other.startServer, stop: other.stopServer });
+  }
+  const runsOf = new Map<string, Run[][]>(chosen.map((sc) => [sc.name, servers.map(() => [])]));
   for (let rep = 0; rep < REPS; rep++) {
     for (const sc of chosen) {
-      const server = await startServer(sc.name, sc.server.args, sc.server.env);
-      try {
-        const measure = (seconds: number) => (sc.load.rate === undefined ? load(server.url, { ...sc.load, seconds }) : loadFixed(server.url, sc.load.rate, seconds));
-        await measure(2); // warm-up
-        const run = await measure(SECONDS);
-        runsOf.get(sc.name)!.push(run);
-        console.log(`  rep ${rep + 1}/${REPS} ${sc.name}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, errors ${run.errors}, non-2xx ${run.non2xx}`);
-      } finally {
-        await stopServer(server);
+      for (const [k, s] of servers.entries()) {
+        const server = await s.start(sc.name, sc.server.args, sc.server.env);
+        try {
+          const measure = (seconds: number) => (sc.load.rate === undefined ? load(server.url, { ...sc.load, seconds }) : loadFixed(server.url, sc.load.rate, seconds));
+          await measure(2); // warm-up
+          const run = await measure(SECONDS);
+          runsOf.get(sc.name)![k]!.push(run);
+          console.log(`  rep ${rep + 1}/${REPS} ${sc.name}${s.label}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, errors ${run.errors}, non-2xx ${run.non2xx}`);
+        } finally {
+          await s.stop(server);
+        }
       }
     }
   }
-  for (const sc of chosen) {
-    const runs = runsOf.get(sc.name)!;
+  const summarize = (sc: Scenario, runs: Run[]) => {
     const rps = median(runs.map((r) => r.rps));
-    results[sc.name] = {
-      what: sc.what,
+    return {
       requests_per_s: Math.round(rps),
       rows_per_s: Math.round(rps * sc.rowsPerRequest),
       p50_ms: Number(median(runs.map((r) => r.p50)).toFixed(2)),
@@ -132,20 +143,37 @@ async function main(): Promise<void> {
       errors: runs.reduce((n, r) => n + r.errors + r.non2xx, 0),
       runs,
     };
+  };
+  for (const sc of chosen) {
+    const [mine, theirs] = runsOf.get(sc.name)!;
+    const own = summarize(sc, mine!);
+    const baseline = theirs === undefined ? undefined : summarize(sc, theirs);
+    results[sc.name] = {
+      what: sc.what,
+      ...own,
+      ...(baseline === undefined ? {} : {
+        baseline: { ...baseline, throughput_ratio: Number((own.requests_per_s / baseline.requests_per_s).toFixed(3)), p99_ratio: Number((own.p99_ms / baseline.p99_ms).toFixed(3)) },
+      }),
+    };
   }
   const r = results as Record<string, { requests_per_s: number }>;
   const ratio = (a: string, b: string) => (r[a] && r[b] ? Number((r[a].requests_per_s / r[b].requests_per_s).toFixed(3)) : undefined);
+  const p = results as Record<string, { p99_ms: number }>;
+  const p99Ratio = (a: string, b: string) => (p[a] && p[b] ? Number((p[a].p99_ms / p[b].p99_ms).toFixed(3)) : undefined);
   const summary = {
     date: new Date().toISOString(),
     machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
     reps: REPS,
     seconds: SECONDS,
+    ...(BASELINE === undefined ? {} : { baseline: BASELINE }),
     scenarios: results,
     ratios: {
       throughput_audit_on_vs_off: ratio('single_saturated', 'single_saturated_no_audit'),
       throughput_sync_full_vs_normal: ratio('single_saturated', 'single_saturated_sync_normal'),
       throughput_traced_all_vs_off: ratio('single_saturated_traced_all', 'single_saturated'),
       throughput_traced_10pct_vs_off: ratio('single_saturated_traced_10pct', 'single_saturated'),
+      throughput_single_saturated_vs_bare_node: ratio('single_saturated', 'bare_node_saturated'),
+      p99_1000rps_vs_floor: p99Ratio('single_1000rps', 'floor_bare_node_1000rps'),
     },
     otlp_export_requests: await sink.stop(),
   };

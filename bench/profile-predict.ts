@@ -5,6 +5,9 @@
 // that belongs to one of Vigia's modules (or a package it calls) decides. Shares of CPU are
 // far steadier than absolute rates on a noisy machine, which is why this reports shares and
 // CPU microseconds per request. Results go to stdout and bench/results/profile.json.
+// BENCH_BATCH=100 profiles batches of that many rows instead (8 connections, as
+// bench:predict's batch scenario), reports µs per row too, and writes
+// bench/results/profile-batch100.json.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,6 +17,7 @@ import { startServer, stopServer } from './service-process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const BATCH = Number(process.env['BENCH_BATCH'] ?? 1);
 
 /** Parts of the request path, matched against a frame's "script-URL function-name", most specific first. */
 const PARTS: readonly (readonly [part: string, match: RegExp])[] = [
@@ -90,14 +94,14 @@ function attribute(profile: CpuProfile, frames?: Map<string, number>): Map<strin
 }
 
 const rows = demoRows(200);
-const bodies = rows.map((r) => JSON.stringify({ features: r }));
+const bodies = BATCH === 1 ? rows.map((r) => JSON.stringify({ features: r })) : [JSON.stringify({ instances: rows.slice(0, BATCH) })];
 const profDir = mkdtempSync(join(tmpdir(), 'vigia-prof-'));
 const server = await startServer('profile', [], { VIGIA_EVAL_INTERVAL: '0s' }, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
 const { url } = server;
 let i = 0;
 const result = await autocannon({
   url: `${url}/predict`,
-  connections: 32,
+  connections: BATCH === 1 ? 32 : 8,
   duration: SECONDS,
   requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length]! }) }],
 });
@@ -113,7 +117,7 @@ const parts = attribute(main, frames);
 const requests = result.requests.total;
 const busy = [...parts].filter(([p]) => p !== 'idle').reduce((s, [, us]) => s + us, 0);
 const topFrames = [...frames].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([frame, us]) => ({ frame, us_per_request: us / (result.requests.total || 1) }));
-const table = [...parts].filter(([p]) => p !== 'idle').sort((a, b) => b[1] - a[1]).map(([part, us]) => ({ part, share: us / busy, us_per_request: us / requests }));
+const table = [...parts].filter(([p]) => p !== 'idle').sort((a, b) => b[1] - a[1]).map(([part, us]) => ({ part, share: us / busy, us_per_request: us / requests, ...(BATCH === 1 ? {} : { us_per_row: us / requests / BATCH }) }));
 const threads = files.slice(1).map(({ f }) => {
   const p = JSON.parse(readFileSync(join(profDir, f), 'utf8')) as CpuProfile;
   const a = attribute(p);
@@ -126,16 +130,17 @@ const summary = {
   date: new Date().toISOString(),
   seconds: SECONDS,
   requests,
+  rows_per_request: BATCH,
   rps: result.requests.average,
   non2xx: result.non2xx,
   main_thread: { busy_us_per_request: busy / requests, parts: table },
   other_threads: threads,
   top_frames: topFrames,
 };
-console.log(`${requests} requests, ${Math.round(result.requests.average)} req/s, ${result.non2xx} non-2xx; main thread ${(busy / requests).toFixed(1)} µs CPU per request`);
+console.log(`${requests} requests of ${BATCH} row(s), ${Math.round(result.requests.average)} req/s, ${result.non2xx} non-2xx; main thread ${(busy / requests).toFixed(1)} µs CPU per request, ${(busy / requests / BATCH).toFixed(1)} per row`);
 for (const r of table) console.log(`${(r.share * 100).toFixed(1).padStart(5)} %  ${r.us_per_request.toFixed(1).padStart(7)} µs  ${r.part}`);
 console.log('top deciding frames (part | function file):');
 for (const f of topFrames) console.log(`${f.us_per_request.toFixed(1).padStart(7)} µs  ${f.frame}`);
 for (const t of threads) console.log(`other thread ${t.profile}: busy ${(t.busy_share_of_run * 100).toFixed(1)} % of the run, ${t.us_per_request.toFixed(1)} µs per request`);
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-writeFileSync(join(ROOT, 'bench', 'results', 'profile.json'), `${JSON.stringify(summary, null, 2)}\n`);
+writeFileSync(join(ROOT, 'bench', 'results', BATCH === 1 ? 'profile.json' : `profile-batch${BATCH}.json`), `${JSON.stringify(summary, null, 2)}\n`);

@@ -4,7 +4,7 @@ import type { Manifest } from '../model/manifest.js';
 import { coversFromSample, hitratesAreCovers, type CoverSource } from './covers.js';
 import { NotExplainableError, readTreeEnsemble, type Link } from './onnx-trees.js';
 import { ReasonRanker, type Reason } from './reasons.js';
-import { TreeShap } from './tree-shap.js';
+import { FastTreeShap, type LeafTableStats } from './fast-tree-shap.js';
 
 /** A row's attribution on the margin scale, and its top reasons. */
 export interface RowExplanation {
@@ -19,7 +19,7 @@ export class ModelExplainer {
   readonly available = true;
 
   constructor(
-    private readonly shap: TreeShap,
+    private readonly shap: FastTreeShap,
     private readonly ranker: ReasonRanker,
     /** Where the node covers came from. */
     readonly coverSource: CoverSource,
@@ -35,6 +35,11 @@ export class ModelExplainer {
 
   get width(): number {
     return this.shap.width;
+  }
+
+  /** The TreeSHAP leaf tables built at load: memory, build time, trees left to Algorithm 2. */
+  get tables(): LeafTableStats {
+    return this.shap.stats;
   }
 
   /** SHAP values of the row at `offset` into `out`; returns the margin (for attribution drift). */
@@ -89,7 +94,7 @@ export async function loadExplainer(dir: string, manifest: Manifest, model: Uint
     source = 'reference_sample';
     described = `${ensemble.source}; covers from ${sample.count} reference rows`;
   }
-  const shap = new TreeShap(ensemble, covers, width);
+  const shap = new FastTreeShap(ensemble, covers, width);
   return new ModelExplainer(shap, new ReasonRanker(names, manifest.explanations.groups, manifest.explanations.maxReasons), source, ensemble.link, described);
 }
 

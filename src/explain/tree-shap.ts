@@ -27,10 +27,11 @@ export class TreeShap {
   readonly base: number;
   readonly width: number;
   readonly link: Link;
-  private readonly leafValue: Float64Array;
-  /** cover(true child) / cover(node) and the same for the false child. */
-  private readonly trueFraction: Float64Array;
-  private readonly falseFraction: Float64Array;
+  /** Each leaf's value as it enters the sum (divided by the tree count when the ensemble averages). */
+  readonly leafValue: Float64Array;
+  /** cover(true child) / cover(node) and the same for the false child (read by `FastTreeShap`'s tables). */
+  readonly trueFraction: Float64Array;
+  readonly falseFraction: Float64Array;
   // The path buffers: one segment per depth, each a copy of its parent's extended by one.
   private readonly pathFeature: Int32Array;
   private readonly pathZero: Float64Array;
@@ -91,19 +92,25 @@ export class TreeShap {
    */
   explainInto(row: Float32Array, offset: number, out: Float64Array): number {
     out.fill(0);
+    const e = this.e;
+    let margin = e.base;
+    for (let t = 0; t < e.roots.length; t++) margin += this.addTree(t, row, offset, out);
+    return margin;
+  }
+
+  /**
+   * Adds tree `t`'s SHAP values of the row at `row[offset ..]` into `out` (not zeroed) and
+   * returns the value of the leaf the row reaches in that tree.
+   */
+  addTree(t: number, row: Float32Array, offset: number, out: Float64Array): number {
     this.phi = out;
     this.row = row;
     this.rowOffset = offset;
-    const e = this.e;
-    let margin = e.base;
-    for (let t = 0; t < e.roots.length; t++) {
-      const root = e.roots[t]!;
-      this.recurse(root, 0, 0, 1, 1, -1);
-      let node = root;
-      while (e.trueChild[node]! >= 0) node = this.hotChild(node);
-      margin += this.leafValue[node]!;
-    }
-    return margin;
+    const root = this.e.roots[t]!;
+    this.recurse(root, 0, 0, 1, 1, -1);
+    let node = root;
+    while (this.e.trueChild[node]! >= 0) node = this.hotChild(node);
+    return this.leafValue[node]!;
   }
 
   /** Explains one row (allocates the result). */
