@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type pg from 'pg';
 import { CHAINED_COLUMNS, GENESIS_HASH, linkHash, rowHash, writerEntryHash, type ChainedRow } from './audit-chain.js';
 import type { AuditRow } from './audit-writer-protocol.js';
 import { ADVISORY_LOCKS, monthOf } from './postgres.js';
+
+/** A replica's name when none is configured: its host name and process id. */
+export const defaultReplica = (): string => `${hostname()}:${process.pid}`;
 
 /**
  * One writer's hash chain on PostgreSQL: a lane of one replica's audit log, for one process

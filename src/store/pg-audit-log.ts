@@ -1,8 +1,7 @@
-import { hostname } from 'node:os';
 import type pg from 'pg';
 import { AuditLogClosedError, AuditLogFailedError, toAuditRow, type AuditLog, type AuditRecord, type CommitObserver, type LabelOutcome, type LabelRow, type LabelStore } from './audit-log.js';
 import type { AuditRow } from './audit-writer-protocol.js';
-import { insertLinks, linkColumns, PgChainWriter } from './pg-audit-chain.js';
+import { defaultReplica, insertLinks, linkColumns, PgChainWriter, type PreparedRows } from './pg-audit-chain.js';
 import { inTransaction, isConnectionError, KnownPartitions, NO_PARTITION } from './postgres.js';
 
 /**
@@ -21,6 +20,21 @@ export const INSERT_PREDICTIONS = `INSERT INTO predictions (id, request_id, ts_m
  * is one round trip instead of four (BEGIN, rows, links, COMMIT), and still all or nothing.
  */
 const INSERT_CHAINED = `WITH links AS (${insertLinks(23)}) ${INSERT_PREDICTIONS}`;
+
+/**
+ * Inserts `prepared` rows of `writer` with their links, in the caller's open transaction (or
+ * as a statement of its own, once the writer is registered); returns `adopt`, to call only
+ * once the transaction committed. The one way rows enter a chain on PostgreSQL: the audit
+ * log's groups and the observation store's rows (src/store/pg-chain-lanes.ts) alike.
+ */
+export async function insertChained(client: pg.ClientBase, writer: PgChainWriter, prepared: PreparedRows): Promise<() => void> {
+  const chain = await writer.extend(client, prepared);
+  await client.query(INSERT_CHAINED, [
+    ...columnsOf(prepared.rows.map((c) => c.row), { writer: writer.id, seqs: prepared.rows.map((c) => c.seq), hashes: prepared.rows.map((c) => c.hash) }),
+    ...linkColumns(writer.id, chain.links),
+  ]);
+  return chain.adopt;
+}
 
 const INSERT_LABELS = `INSERT INTO labels (prediction_id, label, label_ts_ms, received_ts_ms, model, model_version, event_ts_ms, probability)
   SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::float8[])
@@ -48,6 +62,12 @@ interface Pending {
 
 /** Transactions committing at once (lanes, each with its own chain); appends arriving meanwhile wait and form the next group. */
 const MAX_CONCURRENT_COMMITS = 4;
+
+/**
+ * The audit log's lanes are 0 to 3 of its replica in the writers' register; the observation
+ * store of the same replica numbers its own from here, so the register tells them apart.
+ */
+export const AUDIT_LOG_LANES = MAX_CONCURRENT_COMMITS;
 
 /** A commit lane: one transaction at a time, extending its own writer's chain. */
 interface Lane {
@@ -99,7 +119,7 @@ export class PgAuditLog implements AuditLog, LabelStore {
     private readonly onCommit: CommitObserver = () => {},
     opts: PgAuditLogOptions = {},
   ) {
-    this.replica = opts.replica ?? `${hostname()}:${process.pid}`;
+    this.replica = opts.replica ?? defaultReplica();
     this.chained = opts.chained ?? true;
   }
 
@@ -198,14 +218,9 @@ export class PgAuditLog implements AuditLog, LabelStore {
       if (transaction) await client.query('BEGIN');
       try {
         if (writer !== undefined && prepared !== undefined) {
-          const chain = await writer.extend(client, prepared);
-          const ordered = prepared.rows.map((c) => c.row);
-          await client.query(INSERT_CHAINED, [
-            ...columnsOf(ordered, { writer: writer.id, seqs: prepared.rows.map((c) => c.seq), hashes: prepared.rows.map((c) => c.hash) }),
-            ...linkColumns(writer.id, chain.links),
-          ]);
+          const adopt = await insertChained(client, writer, prepared);
           if (transaction) await client.query('COMMIT');
-          chain.adopt();
+          adopt();
         } else {
           await client.query(INSERT_PREDICTIONS, columnsOf(rows));
         }
