@@ -66,8 +66,10 @@ async function openSqlite(path: string, synchronous: 'FULL' | 'NORMAL', onCommit
  */
 async function openPg(url: string, poolSize: number, replica: string | undefined, onCommit: CommitObserver, onIdleError: (err: Error) => void, audit?: AuditLog): Promise<Store> {
   const pool = await openPostgres({ url, poolSize, onIdleError });
-  const log = new PgAuditLog(pool, onCommit, replica === undefined ? {} : { replica });
-  const observations = new PgObservationStore(pool);
+  // One replica name for both stores' writers: the register numbers their lanes apart.
+  const named = replica === undefined ? {} : { replica };
+  const log = new PgAuditLog(pool, onCommit, named);
+  const observations = new PgObservationStore(pool, named);
   let problem: string | undefined;
   let probing = false;
   const probe = setInterval(() => {

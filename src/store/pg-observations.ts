@@ -2,7 +2,9 @@ import type pg from 'pg';
 import { AuditLogClosedError, AuditLogFailedError, toAuditRow, type AuditRecord, type ExpiryOutcome, type HalfOutcome, type ObservationOutcome, type ObservationStore } from './audit-log.js';
 import type { AuditRow, EventHalf } from './audit-writer-protocol.js';
 import { pairStep } from './cloudevent-pairing.js';
-import { columnsOf, INSERT_PREDICTIONS } from './pg-audit-log.js';
+import { defaultReplica } from './pg-audit-chain.js';
+import { AUDIT_LOG_LANES } from './pg-audit-log.js';
+import { ChainLanes, type ChainedTransaction } from './pg-chain-lanes.js';
 import { inTransaction, KnownPartitions, NO_PARTITION } from './postgres.js';
 
 /** Takes the ids no other transaction holds, in id order (two batches sharing ids then wait for each other instead of deadlocking). */
@@ -24,9 +26,10 @@ interface Logged {
  * id if it committed, so exactly one transaction logs it and the others answer its values. An
  * id not yet claimed may still be a prediction Vigia scored (or one logged before the table
  * existed): it is looked up among the predictions, answered as such, and left unclaimed.
- * Within a batch, a repeated id is a duplicate of its first row, as on SQLite.
+ * Within a batch, a repeated id is a duplicate of its first row, as on SQLite. The rows it
+ * logs enter the hash chain (`chain`) in the same transaction, as the audit log's rows do.
  */
-async function logObservations(c: pg.ClientBase, rows: readonly AuditRow[]): Promise<ObservationOutcome[]> {
+async function logObservations(c: pg.ClientBase, rows: readonly AuditRow[], chain: ChainedTransaction): Promise<ObservationOutcome[]> {
   const first = new Map<string, AuditRow>();
   for (const r of rows) if (!first.has(r[0])) first.set(r[0], r);
   const unique = [...first.values()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
@@ -45,7 +48,7 @@ async function logObservations(c: pg.ClientBase, rows: readonly AuditRow[]): Pro
     for (const id of held) claimed.delete(id);
   }
   const fresh = unique.filter((r) => claimed.has(r[0]));
-  if (fresh.length > 0) await c.query(INSERT_PREDICTIONS, columnsOf(fresh));
+  if (fresh.length > 0) await chain.insert(c, fresh);
   const answered = new Set<string>();
   return rows.map((r): ObservationOutcome => {
     const id = r[0];
@@ -77,30 +80,45 @@ async function logObservations(c: pg.ClientBase, rows: readonly AuditRow[]): Pro
  *   waited for), so each half is counted once in the fleet. A partner that comes later still
  *   pairs.
  *
+ * - **The hash chain** covers the rows logged, as it covers the audit log's: each transaction
+ *   that logs rows extends the chain of one of this store's lanes (pg-chain-lanes.ts), its
+ *   own writers, numbered after the audit log's lanes of the replica.
+ *
  * Each call is its own transaction on the pool, on the event loop (node-postgres waits on a
  * socket; the work is the server's).
  */
 export class PgObservationStore implements ObservationStore {
   private readonly partitions = new KnownPartitions();
   private readonly running = new Set<Promise<unknown>>();
+  private readonly lanes: ChainLanes;
   private closing = false;
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    opts: { readonly replica?: string } = {},
+  ) {
+    this.lanes = new ChainLanes(opts.replica ?? defaultReplica(), AUDIT_LOG_LANES);
+  }
+
+  /** The current writer of each of this store's lanes that has one. */
+  get writers(): string[] {
+    return this.lanes.writers;
+  }
 
   observe(records: readonly AuditRecord[]): Promise<ObservationOutcome[]> {
     const rows = records.map(toAuditRow);
-    return this.run('the observations could not be committed', rows.map((r) => r[12]), (c) => logObservations(c, rows));
+    return this.run('the observations could not be committed', rows.map((r) => r[12]), (c, chain) => logObservations(c, rows, chain));
   }
 
   recordHalf(half: EventHalf): Promise<HalfOutcome> {
-    return this.run('the CloudEvent half could not be committed', [half.receivedMs], (c) => this.half(c, half), async () => {
+    return this.run('the CloudEvent half could not be committed', [half.receivedMs], (c, chain) => this.half(c, half, chain), async () => {
       // The pair's rows take the first half's time, whose month may have no partition yet.
       const r = await this.pool.query<{ first_ms: string }>('SELECT first_ms FROM cloudevents WHERE model = $1 AND ce_id = $2', [half.model, half.ceId]);
       return r.rows.map((row) => Number(row.first_ms));
     });
   }
 
-  private async half(c: pg.ClientBase, h: EventHalf): Promise<HalfOutcome> {
+  private async half(c: pg.ClientBase, h: EventHalf, chain: ChainedTransaction): Promise<HalfOutcome> {
     const request = h.half === 'request' ? h.payload : null;
     const response = h.half === 'response' ? h.payload : null;
     const created = await c.query('INSERT INTO cloudevents (model, ce_id, request, response, first_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (model, ce_id) DO NOTHING', [h.model, h.ceId, request, response, h.receivedMs]);
@@ -114,7 +132,7 @@ export class PgObservationStore implements ObservationStore {
         [request, response, h.receivedMs, step.problem, h.model, h.ceId]);
       return { status: 'mismatch', problem: step.problem };
     }
-    const outcomes = await logObservations(c, step.rows);
+    const outcomes = await logObservations(c, step.rows, chain);
     await c.query('UPDATE cloudevents SET request = NULL, response = NULL, paired_ms = $1 WHERE model = $2 AND ce_id = $3', [h.receivedMs, h.model, h.ceId]);
     const rows = outcomes.filter((o) => o.status === 'created').length;
     return { status: 'paired', rows, duplicateRows: outcomes.length - rows };
@@ -136,11 +154,22 @@ export class PgObservationStore implements ObservationStore {
    * One transaction after the partitions of `times` exist. A partition this replica knew may
    * since have been dropped by retention, or the rows' month be one only the transaction
    * learns (`moreTimes`): on "no partition" the transaction is run once more after creating them.
+   * Each transaction settles its chained insert: its lane's head moves on only once COMMIT returned.
    */
-  private run<T>(what: string, times: readonly number[], work: (c: pg.ClientBase) => Promise<T>, moreTimes?: () => Promise<number[]>): Promise<T> {
+  private run<T>(what: string, times: readonly number[], work: (c: pg.ClientBase, chain: ChainedTransaction) => Promise<T>, moreTimes?: () => Promise<number[]>): Promise<T> {
     if (this.closing) return Promise.reject(new AuditLogClosedError());
     return this.track((async () => {
-      const once = (ts: readonly number[]) => inTransaction(this.pool, work, (c) => this.partitions.ensure(c, ts));
+      const once = async (ts: readonly number[]) => {
+        const chain = this.lanes.begin();
+        try {
+          const result = await inTransaction(this.pool, (c) => work(c, chain), (c) => this.partitions.ensure(c, ts));
+          chain.settle(true);
+          return result;
+        } catch (err) {
+          chain.settle(false);
+          throw err;
+        }
+      };
       try {
         try {
           return await once(times);
