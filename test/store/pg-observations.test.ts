@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type pg from 'pg';
+import pg from 'pg';
+import { verifyArchives } from '../../src/store/archive-verify.js';
 import type { AuditRecord, EventHalf, HalfOutcome } from '../../src/store/audit-log.js';
-import { PgAuditLog } from '../../src/store/pg-audit-log.js';
+import { AUDIT_LOG_LANES, PgAuditLog } from '../../src/store/pg-audit-log.js';
+import { verifyPgAuditLog } from '../../src/store/pg-audit-verify.js';
 import { PgObservationStore } from '../../src/store/pg-observations.js';
+import { pgRetentionPass } from '../../src/store/pg-retention.js';
 import { openPostgres } from '../../src/store/postgres.js';
+import { tempDir } from '../helpers/app.js';
+import { appendConcurrently } from '../helpers/appends.js';
+import { runVigiaCommand } from '../helpers/process.js';
 import { postgresMissing, startPostgres, type PgCluster } from '../helpers/postgres.js';
 
 const skip = postgresMissing();
@@ -143,5 +150,156 @@ describe('PgObservationStore: ingest across fleet replicas', { skip }, () => {
     const r = await replica(url);
     await r.close();
     await assert.rejects(r.store.observe([observation('closed-1')]), /the audit log is closed/);
+  });
+});
+
+describe('PgObservationStore: observations in the hash chain', { skip }, () => {
+  let chainCluster: PgCluster;
+  const tmp = tempDir();
+  before(async () => {
+    chainCluster = await startPostgres();
+  });
+  after(async () => {
+    await chainCluster?.close();
+    tmp.remove();
+  });
+
+  /** A fresh database, two named replicas (audit log and observation store on one pool each), and a client to verify and tamper with. */
+  async function fleet() {
+    const url = await chainCluster.createDatabase(`chain${n++}`);
+    const named = async (name: string) => {
+      const pool = await openPostgres({ url, poolSize: 8 });
+      const store = new PgObservationStore(pool, { replica: name });
+      const audit = new PgAuditLog(pool, undefined, { replica: name });
+      return { pool, store, audit, close: async () => { await store.close(); await audit.close(); await pool.end(); } };
+    };
+    const one = await named('vigia-1');
+    const two = await named('vigia-2');
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const archiveDir = join(tmp.dir, `archive-${n}`);
+    return {
+      url, one, two, client, archiveDir,
+      verify: () => verifyPgAuditLog(client, verifyArchives(archiveDir, 'postgres')),
+      sql: async <T extends pg.QueryResultRow>(text: string, params: unknown[] = []) => (await client.query<T>(text, params)).rows,
+      close: async () => { await client.end(); await one.close(); await two.close(); },
+    };
+  }
+
+  it('chains the observations and the CloudEvent pairs it logs: verify finds every row covered, none unchained', async () => {
+    const db = await fleet();
+    await db.one.store.observe(Array.from({ length: 50 }, (_, i) => observation(`obs-${i}`)));
+    await db.one.store.recordHalf(half('pair-1', 'request', NOW, 3));
+    assert.equal((await db.two.store.recordHalf(half('pair-1', 'response', NOW, 3))).status, 'paired');
+    assert.deepEqual(await db.sql('SELECT count(*)::int AS n FROM predictions WHERE writer IS NULL OR seq IS NULL OR row_hash IS NULL'), [{ n: 0 }]);
+    const r = await db.verify();
+    assert.equal(r.ok, true, r.firstBreak?.reason);
+    assert.equal(r.unchained, 0);
+    assert.equal(r.rows, 53);
+    const writers = await db.sql<{ replica: string; lane: number }>('SELECT replica, lane FROM audit_writers ORDER BY n');
+    assert.deepEqual(writers, [{ replica: 'vigia-1', lane: AUDIT_LOG_LANES }, { replica: 'vigia-2', lane: AUDIT_LOG_LANES }], "each replica's observations on a lane after its audit log's");
+    await db.close();
+  });
+
+  it('finds one altered byte of an observed row and names the row and its writer', async () => {
+    const db = await fleet();
+    await db.one.store.observe(Array.from({ length: 20 }, (_, i) => observation(`alter-${i}`)));
+    await db.one.store.recordHalf(half('alter-pair', 'request'));
+    await db.one.store.recordHalf(half('alter-pair', 'response'));
+    // An observation through the API, then a row of a CloudEvent pair: one byte of its features, each put back after.
+    for (const [id, was, altered] of [['alter-7', '{"a":1}', '{"a":2}'], ['alter-pair', '{"a":0}', '{"a":1}']] as const) {
+      const [target] = await db.sql<{ writer: string; seq: number }>('SELECT writer, seq::int AS seq FROM predictions WHERE id = $1', [id]);
+      await db.sql('UPDATE predictions SET features = $1 WHERE id = $2 AND features = $3', [altered, id, was]);
+      const r = await db.verify();
+      assert.equal(r.ok, false, id);
+      assert.equal(r.firstBreak?.id, id);
+      assert.equal(r.firstBreak?.writer, target!.writer);
+      assert.equal(r.firstBreak?.reason, `row seq ${target!.seq} (prediction ${id}) of writer ${target!.writer} does not match its hash: it was altered after it was committed`);
+      await db.sql('UPDATE predictions SET features = $1 WHERE id = $2', [was, id]);
+      assert.equal((await db.verify()).ok, true, `${id} put back`);
+    }
+    await db.close();
+  });
+
+  it('chains nothing for a retry or an id another model holds, and only the new rows of a batch mixing them', async () => {
+    const db = await fleet();
+    await db.one.store.observe([observation('retry-1'), observation('retry-2')]);
+    const links = async () => (await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM audit_links'))[0]!.n;
+    const before = await links();
+    const retried = await db.two.store.observe([observation('retry-1', NOW + 1000), { ...observation('retry-2'), model: 'other' }]);
+    assert.deepEqual(retried.map((o) => o.status), ['duplicate', 'conflict']);
+    assert.equal(await links(), before, 'a transaction that logs nothing adds no link');
+    assert.deepEqual(db.two.store.writers, [], 'nor takes a lane');
+    await db.one.store.observe([observation('retry-1'), observation('retry-3'), observation('retry-2')]);
+    assert.equal(await links(), before + 1);
+    assert.deepEqual(await db.sql("SELECT id, seq::int AS seq FROM predictions WHERE id LIKE 'retry-%' ORDER BY seq"), [{ id: 'retry-1', seq: 1 }, { id: 'retry-2', seq: 2 }, { id: 'retry-3', seq: 3 }]);
+    const r = await db.verify();
+    assert.equal(r.ok, true, r.firstBreak?.reason);
+    assert.equal(r.rows, 3);
+    await db.close();
+  });
+
+  it('retires the writer of a lane whose transaction failed, and the chains still verify with no gap', async () => {
+    const db = await fleet();
+    await db.one.store.observe([observation('fail-1')]);
+    const [first] = db.one.store.writers;
+    // PostgreSQL refuses a NUL in text: the INSERT of the rows fails after their ids were claimed.
+    await assert.rejects(db.one.store.observe([{ ...observation('fail-2'), requestId: 'r\u0000' }]), /the observations could not be committed/);
+    assert.equal((await db.one.store.observe([observation('fail-2')]))[0]!.status, 'created', 'the failed transaction claimed nothing');
+    assert.equal(db.one.store.writers.length, 1);
+    assert.notEqual(db.one.store.writers[0], first, 'the lane took a new writer');
+    const r = await db.verify();
+    assert.equal(r.ok, true, r.firstBreak?.reason);
+    assert.equal(r.writers, 2);
+    assert.equal(r.rows, 2);
+    await db.close();
+  });
+
+  it('verifies the chains of two replicas logging observations and CloudEvent pairs while they score predictions, all at once', async () => {
+    const db = await fleet();
+    const scored = (prefix: string, i: number): AuditRecord => ({ ...observation(`${prefix}-${i}`, NOW, (i % 10) / 10), source: 'scored' });
+    await Promise.all([db.one, db.two].flatMap((r, k) => [
+      appendConcurrently(r.audit, 400, (id) => scored(`scored-${k}`, Number(id.slice(1)))),
+      // Batches sharing ids across the replicas: each id logged by one, the other answered a duplicate.
+      ...Array.from({ length: 30 }, (_, b) => r.store.observe(Array.from({ length: 10 }, (_x, i) => observation(`shared-${(b * 10 + i + k * 150) % 300}`)))),
+      ...Array.from({ length: 30 }, (_, p) => r.store.recordHalf(half(`ce-${p}`, k === 0 ? 'request' : 'response', NOW, 2))),
+    ]));
+    assert.deepEqual(await db.sql("SELECT count(*)::int AS n FROM predictions WHERE id LIKE 'shared-%' OR id LIKE 'ce-%'"), [{ n: 300 + 60 }]);
+    const r = await db.verify();
+    assert.equal(r.ok, true, r.firstBreak?.reason);
+    assert.equal(r.unchained, 0);
+    assert.equal(r.rows, 800 + 360);
+    const lanes = await db.sql<{ replica: string; lane: number; n: number }>('SELECT replica, lane, count(*)::int AS n FROM audit_writers GROUP BY 1, 2 ORDER BY 1, 2');
+    assert.ok(lanes.every((l) => l.n === 1), `one writer per lane of each replica: ${JSON.stringify(lanes)}`);
+    assert.ok(lanes.some((l) => l.lane >= AUDIT_LOG_LANES + 1), 'concurrent observation transactions of one replica took lanes of their own');
+    await db.close();
+  });
+
+  it('archives chained observations with retention and verifies them across the archives and the database', async () => {
+    const db = await fleet();
+    const JAN = Date.UTC(2024, 0, 10);
+    const MAR = Date.UTC(2024, 2, 10);
+    for (const t of [JAN, MAR]) {
+      await db.one.store.observe(Array.from({ length: 40 }, (_, i) => observation(`ret-${t}-${i}`, t)));
+      await db.two.store.recordHalf(half(`ret-ce-${t}`, 'request', t, 5));
+      await db.one.store.recordHalf(half(`ret-ce-${t}`, 'response', t, 5));
+      await appendConcurrently(db.two.audit, 30, (id) => ({ ...observation(`ret-scored-${t}-${id}`, t), source: 'scored' }));
+    }
+    const pass = await pgRetentionPass(db.client, { cutoffMs: Date.UTC(2024, 1, 1), nowMs: MAR, archiveDir: db.archiveDir, sizeBudgetBytes: 0, replica: 'test', linkRows: 20, rowsPerFile: 40 });
+    assert.deepEqual(pass.months, ['predictions_202401']);
+    assert.equal(pass.rows, 75);
+    const r = await db.verify();
+    assert.equal(r.ok, true, r.firstBreak?.reason);
+    assert.equal(r.rows, 75, 'the live rows; the archived ones are checked in the archives');
+    assert.equal(r.unchained, 0);
+    const run = await runVigiaCommand(['audit', 'verify', '--db', db.url, '--archive-dir', db.archiveDir]);
+    assert.equal(run.code, 0, run.output);
+    assert.match(run.stdout, /intact — 75 rows in \d+ links of \d+ writers verified after 75 archived rows in 2 files in [\d.]+ s; register head/, 'nothing counted as not covered');
+
+    await db.sql(`UPDATE predictions SET probability = 0.31 WHERE id = 'ret-${MAR}-3'`);
+    const broken = await db.verify();
+    assert.equal(broken.ok, false);
+    assert.equal(broken.firstBreak?.id, `ret-${MAR}-3`);
+    await db.close();
   });
 });
