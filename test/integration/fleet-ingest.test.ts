@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MONITOR_ONLY_MODELS } from '../helpers/app.js';
+import pg from 'pg';
+import { AUDIT_LOG_LANES } from '../../src/store/pg-audit-log.js';
+import { MONITOR_ONLY_MODELS, tempDir } from '../helpers/app.js';
 import { demoRows } from '../helpers/demo-rows.js';
 import { kserveHeaders, v1Request, v1Response } from '../helpers/kserve.js';
 import { postgresMissing, startPostgres, type PgCluster } from '../helpers/postgres.js';
-import { startVigia, type VigiaProcess } from '../helpers/process.js';
+import { runVigiaCommand, startVigia, type VigiaProcess } from '../helpers/process.js';
 import { waitFor } from '../helpers/stack.js';
 
 const skip = postgresMissing();
@@ -54,5 +57,27 @@ describe('the ingest routes on a fleet of two vigia serve replicas on one Postgr
     assert.equal((await metric(r1, 'vigia_ingest_unpaired_total')) + (await metric(r2, 'vigia_ingest_unpaired_total')), total);
     assert.equal(total, 1);
     assert.equal(await metric(r2, 'vigia_ingest_waiting_halves'), 0);
+  });
+
+  it('chains what both replicas logged: audit verify finds the log intact with no row uncovered, each replica\'s observations on lanes after its audit log\'s', async () => {
+    const [r1, r2] = replicas as [VigiaProcess, VigiaProcess];
+    await post(r1, `/v1/models/${MODEL}/observations`, { observations: [{ features: rows[3], probability: 0.6, prediction_id: 'fleet-chain-1' }] });
+    await half(r1, 'request', 'fleet-chain-2', v1Request([rows[4]!]));
+    await half(r2, 'response', 'fleet-chain-2', v1Response([0.1]));
+    const client = new pg.Client({ connectionString: cluster.url });
+    await client.connect();
+    const tmp = tempDir();
+    try {
+      const logged = Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM predictions')).rows[0]!.n);
+      const run = await runVigiaCommand(['audit', 'verify', '--db', cluster.url, '--archive-dir', join(tmp.dir, 'none')]);
+      assert.equal(run.code, 0, run.output);
+      assert.match(run.stdout, new RegExp(`intact — ${logged} rows in \\d+ links of \\d+ writers verified in [\\d.]+ s; register head [0-9a-f]{64}\n$`), 'every row covered: no "not covered" count');
+      // Monitor-only models: every writer is an observation store's, numbered after the audit log's lanes.
+      const writers = (await client.query<{ replica: string; lane: number }>('SELECT DISTINCT replica, lane FROM audit_writers ORDER BY 1, 2')).rows;
+      assert.deepEqual(writers, [{ replica: 'r1', lane: AUDIT_LOG_LANES }, { replica: 'r2', lane: AUDIT_LOG_LANES }]);
+    } finally {
+      tmp.remove();
+      await client.end();
+    }
   });
 });
