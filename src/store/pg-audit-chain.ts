@@ -9,10 +9,10 @@ import { ADVISORY_LOCKS, monthOf } from './postgres.js';
 export const defaultReplica = (): string => `${hostname()}:${process.pid}`;
 
 /**
- * One writer's hash chain on PostgreSQL: a lane of one replica's audit log, for one process
- * life. The lane commits its groups one after another, so it keeps its chain's head in memory
- * and extends it inside the transaction that commits the rows — no lock on a shared head row,
- * no read before each write. Each row gets the writer's next `seq` and its hash over the same
+ * One writer's hash chain on PostgreSQL: a lane of one replica's audit log (or of its
+ * observation store, pg-chain-lanes.ts), for one process life. The lane commits its groups
+ * one after another, so it keeps its chain's head in memory and extends it inside the
+ * transaction that commits the rows — no lock on a shared head row, no read before each write. Each row gets the writer's next `seq` and its hash over the same
  * canonical bytes as on SQLite (`[seq, …AuditRow]`); each month of the group's rows gets one
  * link (a link never spans two monthly partitions, so retention archives whole links).
  *
