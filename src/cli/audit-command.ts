@@ -7,9 +7,9 @@ import { verifyAuditChain } from '../store/audit-verify.js';
 import pg from 'pg';
 import { verifyPgAuditLog } from '../store/pg-audit-verify.js';
 import { readCheckpoint } from '../store/pg-retention.js';
-import { connectionConfig, redactUrl, urlWithPassword } from '../store/postgres.js';
+import { connectionConfig, redactUrl } from '../store/postgres.js';
 import { errorMessage } from './args.js';
-import { openReadOnly } from './db-arg.js';
+import { openReadOnly, postgresUrl } from './db-arg.js';
 
 const EXIT_BROKEN = 1;
 const EXIT_BAD_INPUT = 2;
@@ -45,8 +45,6 @@ function verify(flags: { db?: string; archiveDir?: string }): number {
     opened?.db.close();
   }
 }
-
-const isPostgres = (db: string) => /^postgres(ql)?:\/\//.test(db);
 
 /**
  * PostgreSQL: the retention archives' chain and that it ends where the database's archive
@@ -93,16 +91,12 @@ async function verifyPostgres(url: string, archiveDir: string): Promise<number> 
 }
 
 async function verifyAny(flags: { db?: string; archiveDir?: string }): Promise<number> {
-  let url = flags.db !== undefined && isPostgres(flags.db) ? flags.db : undefined;
-  if (flags.db === undefined) {
-    let config;
-    try {
-      config = loadConfig(process.env);
-    } catch (err) {
-      process.stderr.write(`vigia: ${errorMessage(err)}\n`);
-      return EXIT_BAD_INPUT;
-    }
-    if (config.db.engine === 'postgres') url = urlWithPassword(config.db.url, config.dbPasswordFile);
+  let url;
+  try {
+    url = postgresUrl(flags.db);
+  } catch (err) {
+    process.stderr.write(`vigia: ${errorMessage(err)}\n`);
+    return EXIT_BAD_INPUT;
   }
   if (url === undefined) return verify(flags);
   try {

@@ -2,17 +2,30 @@ import Database from 'better-sqlite3';
 import { loadConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import { SCHEMA_VERSION } from '../store/migrations.js';
+import { urlWithPassword } from '../store/postgres.js';
+
+const isPostgres = (db: string) => /^postgres(ql)?:\/\//.test(db);
 
 /**
- * The database a command reads: `--db`, else VIGIA_DB (loadConfig), opened read-only at the
- * current schema. SQLite only: `vigia export` does not read a PostgreSQL audit log yet, and
- * `vigia audit verify --db postgres://` checks only the archives (src/cli/audit-command.ts).
+ * The PostgreSQL audit log a command reads, when it reads one: `--db postgres://…`, else
+ * VIGIA_DB when it is a PostgreSQL URL (with the password of VIGIA_DB_PASSWORD_FILE, as
+ * `vigia serve` connects). Undefined for a SQLite file (openReadOnly opens it).
+ */
+export function postgresUrl(dbFlag: string | undefined): string | undefined {
+  if (dbFlag !== undefined) return isPostgres(dbFlag) ? dbFlag : undefined;
+  const config = loadConfig(process.env);
+  return config.db.engine === 'postgres' ? urlWithPassword(config.db.url, config.dbPasswordFile) : undefined;
+}
+
+/**
+ * The SQLite database a command reads: `--db`, else VIGIA_DB (loadConfig), opened read-only
+ * at the current schema. A PostgreSQL audit log is read through postgresUrl instead.
  */
 export function openReadOnly(dbFlag: string | undefined): { db: Database.Database; path: string } {
   let path = dbFlag;
   if (path === undefined) {
     const { db: target } = loadConfig(process.env);
-    if (target.engine !== 'sqlite') throw new UsageError('--db', 'VIGIA_DB (postgres://)', 'this command reads a SQLite audit log only (not PostgreSQL yet): give --db with a SQLite file');
+    if (target.engine !== 'sqlite') throw new UsageError('--db', 'VIGIA_DB (postgres://)', 'is a PostgreSQL URL: read it through postgresUrl');
     path = target.path;
   }
   let db: Database.Database;

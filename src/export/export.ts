@@ -113,7 +113,8 @@ function parquetWriter(path: string, features: readonly string[]): ChunkWriter {
 }
 
 export interface ExportOptions {
-  readonly rows: Iterable<ExportRow>;
+  /** SQLite's reader is synchronous, PostgreSQL's asynchronous (a cursor fetched in batches). */
+  readonly rows: Iterable<ExportRow> | AsyncIterable<ExportRow>;
   readonly out: string;
   readonly format: ExportFormat;
   /** Called after each chunk, for the progress line. */
@@ -141,7 +142,7 @@ export async function exportPredictions(opts: ExportOptions): Promise<{ rows: nu
     chunk = emptyChunk(features!.length);
     opts.onProgress?.({ rows, seconds: seconds() });
   };
-  for (const [id, eventTs, ts, featureJson, probability, decision, band, threshold, bundleHash, label, labelTs] of opts.rows) {
+  for await (const [id, eventTs, ts, featureJson, probability, decision, band, threshold, bundleHash, label, labelTs] of opts.rows) {
     const values = JSON.parse(featureJson) as Record<string, number | null>;
     if (features === undefined) {
       features = Object.keys(values);
