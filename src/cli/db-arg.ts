@@ -25,7 +25,7 @@ export function openReadOnly(dbFlag: string | undefined): { db: Database.Databas
   let path = dbFlag;
   if (path === undefined) {
     const { db: target } = loadConfig(process.env);
-    if (target.engine !== 'sqlite') throw new UsageError('--db', 'VIGIA_DB (postgres://)', 'is a PostgreSQL URL: read it through postgresUrl');
+    if (target.engine !== 'sqlite') throw new UsageError('--db', 'VIGIA_DB (postgres://)', 'is a PostgreSQL URL, and this command reads a SQLite file here: give --db with one');
     path = target.path;
   }
   let db: Database.Database;
