@@ -4,7 +4,8 @@
 // own read-only connection, and a second one that writes only the aggregates' tables. On
 // PostgreSQL: one connection, every read commit-safe by transaction id (xid8); the aggregates
 // are stored only while this replica is the fleet's evaluator (the request's term fences
-// them). Fairness by group is counted on either engine with the same GROUP BYs.
+// them). Fairness by group: a window evaluated from its SQLite aggregates is counted from
+// its buckets; otherwise (rows path, PostgreSQL) by the same GROUP BYs on either engine.
 // It runs as a child process at a lower scheduling priority (nice 10), so that on a small
 // machine neither the read nor the statistics of a large window take CPU from the event loop
 // that serves /predict. It talks over the IPC channel: one `init` with the baselines, then
@@ -46,6 +47,8 @@ interface WindowDrift {
   readonly path: 'rows' | 'aggregates';
   /** What attribution drift explains a sample of: the window's rows, or the aggregates' bucket samples. */
   readonly rows?: AttributionRows;
+  /** On the aggregates path, the window's predictions by groups and decision, from its buckets (fairness reads them instead of the rows). */
+  readonly groupCounts?: readonly WindowGroupCount[];
 }
 
 /** A window's rows for attribution drift: its columns (rows path) or a sample drawn from its buckets' samples (aggregates path). */
@@ -63,8 +66,12 @@ interface EvaluationSource {
    * `exactCohortLabels`, else the aggregates (see cohortOf).
    */
   cohort(key: string, ctx: ModelContext & { performance: PerformanceContext }, range: { fromMs: number; toMs: number }, term: number | undefined): Cohort | Promise<Cohort>;
-  /** Fairness by group: selection over the window, TPR/FPR over the matured cohort; undefined when the engine does not count groups. */
-  fairness(ctx: ModelContext, fromMs: number, toMs: number, nowMs: number): FairnessReport | undefined | Promise<FairnessReport | undefined>;
+  /**
+   * Fairness by group: selection over the window, TPR/FPR over the matured cohort. The
+   * window's counts are `windowCounts` when the drift path had them (its hourly buckets),
+   * else a GROUP BY over its rows.
+   */
+  fairness(ctx: ModelContext, fromMs: number, toMs: number, nowMs: number, windowCounts?: readonly WindowGroupCount[]): FairnessReport | undefined | Promise<FairnessReport | undefined>;
   /** Drops what is kept for a model version (its window starts over at the next evaluation). */
   forget(key: string): void;
   close(): Promise<void>;
@@ -95,6 +102,7 @@ async function windowDrift(
     drift: buildAggregateReport(ctx, { layout, ...aggregated }, { fromMs: aggregated.fromMs, toMs: req.toMs }, new Date(req.nowMs)),
     scores: new Float64Array(0),
     path: 'aggregates',
+    ...(aggregated.groupCounts === undefined ? {} : { groupCounts: aggregated.groupCounts }),
     ...(aggregated.samples === undefined || !attributions.has(req.key)
       ? {}
       : { rows: { kind: 'hourly_samples', n: aggregateCount(aggregated.aggregate), names, sample: windowSample(aggregated.samples, ATTRIBUTION_SAMPLE_ROWS, names.length) } }),
@@ -157,13 +165,16 @@ function sqliteSource(path: string, exactWindowRows: number, exactCohortLabels: 
       if (b === undefined) cohortBuckets.set(key, (b = new SqliteCohortBuckets(db, model, modelVersion, cohortAggregateLayout(ctx.performance.threshold), aggregatesDb)));
       return cohortOf(b.refresh(range.fromMs, range.toMs), b.layout, range, exactCohortLabels, () => cohorts.read(model, modelVersion, range.fromMs, range.toMs));
     },
-    fairness: (ctx, fromMs, toMs, nowMs) => fairnessOf(ctx, fairnessCounts, fromMs, toMs, nowMs),
+    fairness: (ctx, fromMs, toMs, nowMs, windowCounts) => fairnessOf(ctx, fairnessCounts, fromMs, toMs, nowMs, windowCounts),
     forget: (key) => {
       caches.delete(key);
       buckets.delete(key);
       cohortBuckets.delete(key);
     },
     close: async () => {
+      // The aggregates changed since their last store go in now: a restart folds only what comes after.
+      for (const b of buckets.values()) b.flush();
+      for (const b of cohortBuckets.values()) b.flush();
       db.close();
       aggregatesDb.close();
     },
@@ -176,15 +187,18 @@ interface FairnessCounts {
   cohortCounts(model: string, version: string, fromMs: number, toMs: number): CohortGroupCount[] | Promise<CohortGroupCount[]>;
 }
 
-/** Fairness by group of a model version: selection over the window, TPR/FPR over the matured cohort. */
-function fairnessOf(ctx: ModelContext, counts: FairnessCounts, fromMs: number, toMs: number, nowMs: number): FairnessReport | undefined | Promise<FairnessReport | undefined> {
+/**
+ * Fairness by group of a model version: selection over the window (the counts its buckets
+ * kept when given, else a GROUP BY over its rows), TPR/FPR over the matured cohort.
+ */
+function fairnessOf(ctx: ModelContext, counts: FairnessCounts, fromMs: number, toMs: number, nowMs: number, windowCounts?: readonly WindowGroupCount[]): FairnessReport | undefined | Promise<FairnessReport | undefined> {
   const { fairness } = ctx;
   if (fairness === undefined) return undefined;
   const { model, modelVersion } = ctx.baseline;
   const range = ctx.performance === undefined ? undefined : cohortRange(ctx.performance, nowMs);
-  const window = counts.windowCounts(model, modelVersion, fromMs, toMs);
+  const window = windowCounts ?? counts.windowCounts(model, modelVersion, fromMs, toMs);
   const cohort = range === undefined ? [] : counts.cohortCounts(model, modelVersion, range.fromMs, range.toMs);
-  const build = (w: WindowGroupCount[], c: CohortGroupCount[]) => buildFairnessReport(fairness.spec, countGroups(fairness.spec, w, c), fairness.thresholds);
+  const build = (w: readonly WindowGroupCount[], c: readonly CohortGroupCount[]) => buildFairnessReport(fairness.spec, countGroups(fairness.spec, w, c), fairness.thresholds);
   return Array.isArray(window) && Array.isArray(cohort) ? build(window, cohort) : Promise.all([window, cohort]).then(([w, c]) => build(w, c));
 }
 
@@ -238,7 +252,7 @@ async function postgresSource(url: string, exactWindowRows: number, exactCohortL
       if (b === undefined) cohortBuckets.set(key, (b = new PgCohortBuckets(c, model, modelVersion, cohortAggregateLayout(ctx.performance.threshold))));
       return cohortOf(await b.refresh(range.fromMs, range.toMs, term), b.layout, range, exactCohortLabels, () => readPgCohort(c, model, modelVersion, range.fromMs, range.toMs));
     },
-    fairness: (ctx, fromMs, toMs, nowMs) => fairnessOf(ctx, fairnessCounts, fromMs, toMs, nowMs),
+    fairness: (ctx, fromMs, toMs, nowMs, windowCounts) => fairnessOf(ctx, fairnessCounts, fromMs, toMs, nowMs, windowCounts),
     forget: (key) => {
       caches.delete(key);
       buckets.delete(key);
@@ -351,7 +365,7 @@ async function evaluate(req: EvaluationRequest): Promise<void> {
     const ctx = data.models[req.key];
     if (ctx === undefined) throw new Error(`no baseline for ${req.key}`);
     const { baseline } = ctx;
-    const { drift, scores, path, rows } = await source.drift(req.key, ctx, req);
+    const { drift, scores, path, rows, groupCounts } = await source.drift(req.key, ctx, req);
     let performance: PerformanceReport | null = null;
     let performanceError: string | undefined;
     if (ctx.performance !== undefined) {
@@ -364,7 +378,7 @@ async function evaluate(req: EvaluationRequest): Promise<void> {
     let fairness: FairnessReport | undefined;
     let fairnessError: string | undefined;
     try {
-      fairness = await source.fairness(ctx, req.fromMs, req.toMs, req.nowMs);
+      fairness = await source.fairness(ctx, req.fromMs, req.toMs, req.nowMs, groupCounts);
     } catch (err) {
       fairnessError = (err as Error).message;
     }

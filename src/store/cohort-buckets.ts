@@ -1,5 +1,6 @@
 import { emptyCohortAggregate, foldLabel, labelledCount, mergeCohortInto, type CohortAggregateLayout } from '../performance/cohort-aggregate.js';
 import type { SqliteDatabase } from './database.js';
+import { AGGREGATE_SAVE_INTERVAL_MS, SaveSchedule } from './save-schedule.js';
 import { BUCKET_MS } from './window-buckets.js';
 
 /** A matured cohort read from its hourly aggregates: what the evaluation of a large cohort reads. */
@@ -131,9 +132,10 @@ export function cohortHours(fromMs: number, toMs: number): { first: number; end:
  * hours after it (predictions not matured yet) are kept, to join the cohort as it moves.
  *
  * With `persist` (a writable connection), the changed hours and both cursors are written in
- * one transaction (`cohort_buckets`, `cohort_cursors`). A new process loads them, checks
- * their counts against the audit log (the rows stay the source of truth) and rebuilds from
- * the rows when they disagree or are missing.
+ * one transaction (`cohort_buckets`, `cohort_cursors`): at the first change, then at most once
+ * per `saveEveryMs` and at `flush` (src/store/save-schedule.ts says why). A new process
+ * loads them, checks their counts against the audit log (the rows stay the source of truth)
+ * and rebuilds from the rows when they disagree or are missing.
  */
 export class SqliteCohortBuckets {
   private predictionSeq = 0;
@@ -147,6 +149,9 @@ export class SqliteCohortBuckets {
   saveError: string | undefined;
   /** How the buckets were obtained at the first refresh (for tests and the benchmark). */
   origin: 'rows' | 'stored' | 'rebuilt' = 'rows';
+  private readonly schedule: SaveSchedule;
+  /** The cohort's first hour at the last refresh: what a deferred store drops before. */
+  private first = 0;
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -154,7 +159,9 @@ export class SqliteCohortBuckets {
     private readonly version: string,
     readonly layout: CohortAggregateLayout,
     private readonly persist?: SqliteDatabase,
+    saveEveryMs = AGGREGATE_SAVE_INTERVAL_MS,
   ) {
+    this.schedule = new SaveSchedule(saveEveryMs);
     this.held = new HourlyCohort(layout);
     // The unary + keeps SQLite off the (model, version, event time) indexes, which would walk
     // the whole cohort: the seq ranges read only the rows committed since the cursors.
@@ -248,21 +255,25 @@ export class SqliteCohortBuckets {
     this.saveError = undefined;
   }
 
+  /** Stores what changed since the last store, if anything did (when the evaluation process closes). */
+  flush(): void {
+    this.store(true);
+  }
+
+  private store(force = false): void {
+    const error = this.persist === undefined ? undefined : this.schedule.run(() => this.save(this.first), force);
+    if (error !== undefined) this.saveError = error;
+  }
+
   /** Brings the hours up to date with every committed prediction and label; returns the cohort [fromMs, toMs) aligned to hours. */
   refresh(fromMs: number, toMs: number): AggregateCohort {
     const { first, end } = cohortHours(fromMs, toMs);
     if (!this.loaded) this.load(first);
     const dropped = this.held.dropBefore(first);
+    this.first = first;
     const moved = this.read(first);
-    if ((moved || dropped) && this.persist !== undefined) {
-      try {
-        this.save(first);
-      } catch (err) {
-        // The stored hours only spare a restart its fold: the evaluation goes on from memory,
-        // and the hours still marked changed are written at the next refresh.
-        this.saveError = (err as Error).message;
-      }
-    }
+    if (moved || dropped) this.schedule.pending = true;
+    this.store();
     return this.held.cohort(first, end);
   }
 }

@@ -409,6 +409,13 @@ export const MIGRATIONS: readonly MigrationStep[] = [
      term          bigint,              -- the leader term that wrote them (NULL outside a fleet)
      PRIMARY KEY (model, model_version)
    );` },
+  // Each hourly bucket's predictions by groups and decision (JSON of [groups, decision, count]),
+  // so that fairness by group over a window evaluated from its aggregates reads the buckets,
+  // not a GROUP BY over every row of the window at each evaluation. NULL in the buckets
+  // stored before this step: the window is folded again from the audit log once.
+  // PostgreSQL's buckets do not count groups yet: the column waits there, unused.
+  { sqlite: `ALTER TABLE window_buckets ADD COLUMN group_counts TEXT;`,
+    postgres: `ALTER TABLE window_buckets ADD COLUMN group_counts text;` },
 ];
 
 /** How many steps the SQLite schema has (steps with SQLite text, counted in `user_version`). */

@@ -1,6 +1,8 @@
 import { BucketSample, sampleKey } from '../drift/bucket-sample.js';
 import { aggregateCount, emptyAggregate, foldPrediction, mergeInto, type WindowAggregateLayout } from '../drift/window-aggregate.js';
+import type { WindowGroupCount } from '../fairness/report.js';
 import type { SqliteDatabase } from './database.js';
+import { AGGREGATE_SAVE_INTERVAL_MS, SaveSchedule } from './save-schedule.js';
 
 /** The length of one bucket: an hour of event time. */
 export const BUCKET_MS = 3_600_000;
@@ -20,6 +22,12 @@ export interface AggregateWindow {
    * samples; attribution drift then has no rows to explain on this path.
    */
   readonly samples?: readonly { readonly rows: number; readonly sample: BucketSample }[];
+  /**
+   * The window's predictions by their groups (JSON, as logged) and decision, for fairness by
+   * group: the same counts as a GROUP BY over the buckets' span, without reading its rows.
+   * Absent when the store keeps no group counts.
+   */
+  readonly groupCounts?: readonly WindowGroupCount[];
 }
 
 /**
@@ -61,14 +69,17 @@ export function mergeBuckets(layout: WindowAggregateLayout, buckets: readonly (r
 export class HourlyBuckets {
   private readonly buckets = new Map<number, Float64Array>();
   private readonly samples: Map<number, BucketSample> | undefined;
+  /** Per bucket: rows by decision and groups, keyed by the decision's digit followed by the groups' JSON. */
+  private readonly groups: Map<number, Map<string, number>> | undefined;
   readonly dirty = new Set<number>();
   /** Rows folded into the buckets held now. */
   rows = 0;
   private values: Record<string, unknown> = {};
   private readonly value: (j: number) => number;
 
-  constructor(readonly layout: WindowAggregateLayout, opts: { samples?: boolean } = {}) {
+  constructor(readonly layout: WindowAggregateLayout, opts: { samples?: boolean; groupCounts?: boolean } = {}) {
     this.samples = opts.samples === true ? new Map() : undefined;
+    this.groups = opts.groupCounts === true ? new Map() : undefined;
     const names = layout.features.map((f) => f.name);
     this.value = (j) => {
       const v = this.values[names[j]!];
@@ -76,35 +87,52 @@ export class HourlyBuckets {
     };
   }
 
-  /** Folds one audit row into the bucket of its event time (`id`, the prediction id, keys its place in the bucket's sample). */
-  fold(features: string, probability: number, eventTsMs: number, latencyMs: number, id?: string): void {
+  /**
+   * Folds one audit row into the bucket of its event time (`id`, the prediction id, keys its
+   * place in the bucket's sample; `groups` and `decision` count it for fairness by group).
+   */
+  fold(features: string, probability: number, eventTsMs: number, latencyMs: number, id?: string, groups?: { json: string; decision: number }): void {
     const k = Math.floor(eventTsMs / BUCKET_MS);
     let bucket = this.buckets.get(k);
     if (bucket === undefined) {
       bucket = emptyAggregate(this.layout);
       this.buckets.set(k, bucket);
       this.samples?.set(k, new BucketSample(this.layout.features.length));
+      this.groups?.set(k, new Map());
     }
     this.values = JSON.parse(features) as Record<string, unknown>;
     foldPrediction(this.layout, bucket, this.value, probability, latencyMs);
     if (this.samples !== undefined && id !== undefined) this.samples.get(k)!.offer(sampleKey(id), this.value);
+    if (this.groups !== undefined && groups !== undefined) {
+      const counts = this.groups.get(k)!;
+      // Fairness reads a decision as selected (1) or not: one digit keys both.
+      const key = `${groups.decision === 1 ? 1 : 0}${groups.json}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
     this.dirty.add(k);
     this.rows++;
   }
 
   /**
    * A stored bucket (`data`: the Float64Array's bytes; `sample`: its sample's bytes, when
-   * samples are kept); false when its size is not this layout's, or its sample is missing
-   * (stored before the samples) or does not match its rows.
+   * samples are kept; `groupCounts`: its counts by decision and groups as stored, when they
+   * are kept); false when its size is not this layout's, or its sample or its group counts
+   * are missing (stored before they existed) or do not match its rows.
    */
-  load(hour: number, rows: number, data: Uint8Array, sampleBytes?: Uint8Array | null): boolean {
+  load(hour: number, rows: number, data: Uint8Array, sampleBytes?: Uint8Array | null, groupCounts?: string | null): boolean {
     if (data.byteLength !== this.layout.size * 8) return false;
     let sample: BucketSample | undefined;
     if (this.samples !== undefined) {
       sample = sampleBytes === null || sampleBytes === undefined ? undefined : BucketSample.fromBytes(sampleBytes, this.layout.features.length);
       if (sample === undefined || sample.size !== Math.min(rows, sample.capacity)) return false;
-      this.samples.set(hour, sample);
     }
+    let counts: Map<string, number> | undefined;
+    if (this.groups !== undefined) {
+      counts = parseGroupCounts(groupCounts, rows);
+      if (counts === undefined) return false;
+      this.groups.set(hour, counts);
+    }
+    if (sample !== undefined) this.samples!.set(hour, sample);
     const bucket = new Float64Array(this.layout.size);
     new Uint8Array(bucket.buffer).set(data);
     this.buckets.set(hour, bucket);
@@ -112,11 +140,20 @@ export class HourlyBuckets {
     return true;
   }
 
-  /** The bucket of `hour` as bytes to store, with its row count (and its sample's bytes, when samples are kept); undefined when it was dropped. */
-  stored(hour: number): { rows: number; data: Buffer; sample: Buffer | null } | undefined {
+  /**
+   * The bucket of `hour` as bytes to store, with its row count (and its sample's bytes and
+   * its group counts' JSON, when they are kept); undefined when it was dropped.
+   */
+  stored(hour: number): { rows: number; data: Buffer; sample: Buffer | null; groupCounts: string | null } | undefined {
     const b = this.buckets.get(hour);
     if (b === undefined) return undefined;
-    return { rows: b[0]!, data: Buffer.from(b.buffer, b.byteOffset, b.byteLength), sample: this.samples?.get(hour)?.toBytes() ?? null };
+    const counts = this.groups?.get(hour);
+    return {
+      rows: b[0]!,
+      data: Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+      sample: this.samples?.get(hour)?.toBytes() ?? null,
+      groupCounts: counts === undefined ? null : JSON.stringify([...counts].map(([key, n]) => [key.slice(1), Number(key[0]), n])),
+    };
   }
 
   /** Drops the buckets before hour `first`; true when there were some. */
@@ -127,6 +164,7 @@ export class HourlyBuckets {
         this.rows -= b[0]!;
         this.buckets.delete(k);
         this.samples?.delete(k);
+        this.groups?.delete(k);
         this.dirty.delete(k);
         dropped = true;
       }
@@ -137,6 +175,7 @@ export class HourlyBuckets {
   clear(): void {
     this.buckets.clear();
     this.samples?.clear();
+    this.groups?.clear();
     this.dirty.clear();
     this.rows = 0;
   }
@@ -145,9 +184,42 @@ export class HourlyBuckets {
   window(first: number): AggregateWindow {
     const held = [...this.buckets].sort((a, b) => a[0] - b[0]);
     const merged = mergeBuckets(this.layout, held, first * BUCKET_MS);
-    const { samples } = this;
-    return samples === undefined ? merged : { ...merged, samples: held.map(([k, b]) => ({ rows: b[0]!, sample: samples.get(k)! })) };
+    const { samples, groups } = this;
+    return {
+      ...merged,
+      ...(samples === undefined ? {} : { samples: held.map(([k, b]) => ({ rows: b[0]!, sample: samples.get(k)! })) }),
+      ...(groups === undefined ? {} : { groupCounts: mergeGroupCounts(held.map(([k]) => groups.get(k)!)) }),
+    };
   }
+}
+
+/** The buckets' counts summed by decision and groups, as `[groups, decision, count]`. */
+function mergeGroupCounts(buckets: readonly Map<string, number>[]): WindowGroupCount[] {
+  const sum = new Map<string, number>();
+  for (const counts of buckets) for (const [key, n] of counts) sum.set(key, (sum.get(key) ?? 0) + n);
+  return [...sum].map(([key, n]) => [key.slice(1), Number(key[0]), n] as const);
+}
+
+/** A stored bucket's group counts (JSON of `[groups, decision, count]`), keyed as held; undefined when absent, malformed or not adding up to its rows. */
+function parseGroupCounts(json: string | null | undefined, rows: number): Map<string, number> | undefined {
+  if (json === null || json === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed)) return undefined;
+  const counts = new Map<string, number>();
+  let total = 0;
+  for (const entry of parsed as unknown[]) {
+    if (!Array.isArray(entry) || entry.length !== 3) return undefined;
+    const [groups, decision, n] = entry as unknown[];
+    if (typeof groups !== 'string' || (decision !== 0 && decision !== 1) || !Number.isInteger(n) || (n as number) <= 0) return undefined;
+    counts.set(`${decision}${groups}`, n as number);
+    total += n as number;
+  }
+  return total === rows ? counts : undefined;
 }
 
 /**
@@ -161,10 +233,11 @@ export class HourlyBuckets {
  * the window are dropped. Each bucket keeps a bounded sample of its rows for attribution
  * drift (PostgreSQL's buckets keep none yet).
  *
- * With `persist` (a writable connection), the buckets changed by a refresh and the cursor
- * are written in one transaction (`window_buckets`, `window_cursors`), so a row is in the
- * stored buckets exactly when its seq is at most the stored cursor. A new process loads
- * them and folds only the rows committed since. It rebuilds them from the rows (the source
+ * With `persist` (a writable connection), the changed buckets and the cursor are written in
+ * one transaction (`window_buckets`, `window_cursors`), so a row is in the stored buckets
+ * exactly when its seq is at most the stored cursor. They are written at the first change,
+ * then at most once per `saveEveryMs` and at `flush` (src/store/save-schedule.ts says why).
+ * A new process loads them and folds only the rows committed since. It rebuilds them from the rows (the source
  * of truth) when they are missing, of another layout, or ahead of the log (its newest rows
  * removed). Rows archived by retention stay counted in the buckets they were folded into:
  * the window is the predictions made in its span, archived or not.
@@ -178,17 +251,22 @@ export class SqliteWindowBuckets implements WindowBucketSource {
   saveError: string | undefined;
   /** How the buckets were obtained at the first refresh (for tests and the benchmark). */
   origin: 'rows' | 'stored' | 'rebuilt' = 'rows';
+  private readonly schedule: SaveSchedule;
+  /** The window's first hour at the last refresh: what a deferred store drops before. */
+  private first = 0;
 
   constructor(
     private readonly db: SqliteDatabase,
     readonly layout: WindowAggregateLayout,
     private readonly persist?: SqliteDatabase,
+    saveEveryMs = AGGREGATE_SAVE_INTERVAL_MS,
   ) {
-    this.held = new HourlyBuckets(layout, { samples: true });
+    this.schedule = new SaveSchedule(saveEveryMs);
+    this.held = new HourlyBuckets(layout, { samples: true, groupCounts: true });
     this.select = db
       // The unary + keeps SQLite off the (model, version, event time) index, which would make
       // every refresh walk the whole window: the rowid range reads only the rows since the cursor.
-      .prepare('SELECT seq, id, features, probability, event_ts_ms, latency_ms FROM predictions WHERE seq > ? AND +model = ? AND +model_version = ? AND +event_ts_ms >= ? ORDER BY seq')
+      .prepare('SELECT seq, id, features, probability, event_ts_ms, latency_ms, groups, decision FROM predictions WHERE seq > ? AND +model = ? AND +model_version = ? AND +event_ts_ms >= ? ORDER BY seq')
       .raw();
   }
 
@@ -204,7 +282,7 @@ export class SqliteWindowBuckets implements WindowBucketSource {
     const key = [model, modelVersion, this.layout.hash] as const;
     const cursor = this.persist.prepare('SELECT through_seq FROM window_cursors WHERE model = ? AND model_version = ? AND layout = ?').pluck().get(...key) as number | undefined;
     if (cursor === undefined) return;
-    const stored = this.persist.prepare('SELECT bucket_start_ms, rows, data, sample FROM window_buckets WHERE model = ? AND model_version = ? AND layout = ? AND bucket_start_ms >= ?').raw().all(...key, first * BUCKET_MS) as [number, number, Buffer, Buffer | null][];
+    const stored = this.persist.prepare('SELECT bucket_start_ms, rows, data, sample, group_counts FROM window_buckets WHERE model = ? AND model_version = ? AND layout = ? AND bucket_start_ms >= ?').raw().all(...key, first * BUCKET_MS) as [number, number, Buffer, Buffer | null, string | null][];
     // No count of the window's rows against the buckets (minutes at 605 million rows): the
     // buckets and their cursor are written in the database that holds the rows, so a backup
     // or a restore carries both. Only a log whose newest rows were removed has a cursor
@@ -214,9 +292,9 @@ export class SqliteWindowBuckets implements WindowBucketSource {
       this.origin = 'rebuilt';
       return;
     }
-    for (const [startMs, n, data, sample] of stored) {
-      // A bucket stored before the samples (NULL) or of another shape is folded again from the rows, with the rest.
-      if (!this.held.load(startMs / BUCKET_MS, n, data, sample)) {
+    for (const [startMs, n, data, sample, groupCounts] of stored) {
+      // A bucket stored before the samples or the group counts (NULL) or of another shape is folded again from the rows, with the rest.
+      if (!this.held.load(startMs / BUCKET_MS, n, data, sample, groupCounts)) {
         this.held.clear();
         this.origin = 'rebuilt';
         return;
@@ -231,11 +309,13 @@ export class SqliteWindowBuckets implements WindowBucketSource {
     if (this.persist === undefined) return;
     const { model, modelVersion } = this.layout.baseline;
     const key = [model, modelVersion, this.layout.hash] as const;
-    const upsert = this.persist.prepare('INSERT INTO window_buckets (model, model_version, layout, bucket_start_ms, rows, data, sample) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET rows = excluded.rows, data = excluded.data, sample = excluded.sample');
+    const upsert = this.persist.prepare(
+      'INSERT INTO window_buckets (model, model_version, layout, bucket_start_ms, rows, data, sample, group_counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET rows = excluded.rows, data = excluded.data, sample = excluded.sample, group_counts = excluded.group_counts',
+    );
     this.persist.transaction(() => {
       for (const k of this.held.dirty) {
         const b = this.held.stored(k);
-        if (b !== undefined) upsert.run(...key, k * BUCKET_MS, b.rows, b.data, b.sample);
+        if (b !== undefined) upsert.run(...key, k * BUCKET_MS, b.rows, b.data, b.sample, b.groupCounts);
       }
       // Buckets of other layouts of this model version belong to older baselines: they go too.
       this.persist!.prepare('DELETE FROM window_buckets WHERE model = ? AND model_version = ? AND (layout <> ? OR bucket_start_ms < ?)').run(model, modelVersion, this.layout.hash, first * BUCKET_MS);
@@ -246,26 +326,30 @@ export class SqliteWindowBuckets implements WindowBucketSource {
     this.saveError = undefined;
   }
 
+  /** Stores what changed since the last store, if anything did (when the evaluation process closes). */
+  flush(): void {
+    this.store(true);
+  }
+
+  private store(force = false): void {
+    const error = this.persist === undefined ? undefined : this.schedule.run(() => this.save(this.first), force);
+    if (error !== undefined) this.saveError = error;
+  }
+
   refresh(fromMs: number): AggregateWindow {
     const first = Math.floor(fromMs / BUCKET_MS);
+    this.first = first;
     if (!this.loaded) this.load(first);
     const dropped = this.held.dropBefore(first);
     const { model, modelVersion } = this.layout.baseline;
     const seqBefore = this.lastSeq;
-    const rows = this.select.iterate(this.lastSeq, model, modelVersion, first * BUCKET_MS) as IterableIterator<[number, string, string, number, number, number]>;
-    for (const [seq, id, features, probability, ts, latency] of rows) {
+    const rows = this.select.iterate(this.lastSeq, model, modelVersion, first * BUCKET_MS) as IterableIterator<[number, string, string, number, number, number, string, number]>;
+    for (const [seq, id, features, probability, ts, latency, groups, decision] of rows) {
       this.lastSeq = seq;
-      this.held.fold(features, probability, ts, latency, id);
+      this.held.fold(features, probability, ts, latency, id, { json: groups, decision });
     }
-    if (this.lastSeq !== seqBefore || dropped) {
-      try {
-        this.save(first);
-      } catch (err) {
-        // The stored buckets only spare a restart its fold: the evaluation goes on from memory,
-        // and the buckets still marked changed are written at the next refresh.
-        this.saveError = (err as Error).message;
-      }
-    }
+    if (this.lastSeq !== seqBefore || dropped) this.schedule.pending = true;
+    this.store();
     return this.held.window(first);
   }
 }

@@ -141,4 +141,38 @@ describe('fairness by group, end to end', () => {
       assert.ok(exported !== undefined && exported < 0.8);
     });
   });
+
+  describe('on a window evaluated from its hourly aggregates', () => {
+    let exact: TestApp;
+    let aggregated: TestApp;
+    before(async () => {
+      // The same 600 rows: one service evaluates them from the rows, the other (one row
+      // over its limit) from the aggregates, whose buckets count the groups as they fold.
+      exact = await buildTestApp({ drift: true, labelDelayMs: 0, exactWindowRows: 600 });
+      aggregated = await buildTestApp({ drift: true, labelDelayMs: 0, exactWindowRows: 599 });
+      const rows = demoLabelledRows(600);
+      await scoreAndLabel(exact, rows);
+      await scoreAndLabel(aggregated, rows);
+    });
+    after(async () => {
+      await exact.close();
+      await aggregated.close();
+    });
+
+    it('counts every group of the window from the buckets exactly as the GROUP BY over the rows does', async () => {
+      const fromRows = await exact.monitor!.evaluate(KEY);
+      const fromBuckets = await aggregated.monitor!.evaluate(KEY);
+      // The aggregates path states the KS sketch's error; the rows path is exact.
+      const sketched = (r: typeof fromRows) => r.features.some((f) => f.ks?.statistic_error !== undefined);
+      assert.equal(sketched(fromRows), false);
+      assert.equal(sketched(fromBuckets), true);
+      assert.deepEqual(fromBuckets.fairness, fromRows.fairness);
+      const sex = fromBuckets.fairness!.attributes.find((a) => a.attribute === 'SEX')!;
+      assert.equal(sex.groups.reduce((n, g) => n + g.n, 0), 600);
+      // Rows scored after the first evaluation are folded into their bucket's counts.
+      await scoreAndLabel(aggregated, demoLabelledRows(650).slice(600));
+      const again = await aggregated.monitor!.evaluate(KEY);
+      assert.equal(again.fairness!.attributes.find((a) => a.attribute === 'SEX')!.groups.reduce((n, g) => n + g.n, 0), 650);
+    });
+  });
 });

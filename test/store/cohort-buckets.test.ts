@@ -136,6 +136,26 @@ describe('SqliteCohortBuckets', () => {
     writer.close();
   });
 
+  it('stores the first change at once, later ones at most once per interval, and what is pending at flush', () => {
+    const { db, path, add, label } = fresh();
+    const ids = Array.from({ length: 100 }, (_, i) => add(T0 + i * 60_000, (i % 97) / 97));
+    for (let i = 0; i < 50; i++) label(ids[i]!, i % 2);
+    const writer = new Database(path);
+    const b = new SqliteCohortBuckets(db, 'm', '1', layout, writer, 60_000);
+    b.refresh(T0, T0 + 4 * HOUR);
+    const storedLabels = () => writer.prepare("SELECT sum(labelled) FROM cohort_buckets WHERE model = 'm'").pluck().get();
+    assert.equal(storedLabels(), 50);
+    for (let i = 50; i < 80; i++) label(ids[i]!, i % 2);
+    assert.equal(b.refresh(T0, T0 + 4 * HOUR).labelled, 80, 'the cohort in memory has every label');
+    assert.equal(storedLabels(), 50, 'the store waits for the interval');
+    b.flush();
+    assert.equal(storedLabels(), 80);
+    const next = new SqliteCohortBuckets(db, 'm', '1', layout, writer);
+    assert.equal(next.refresh(T0, T0 + 4 * HOUR).labelled, 80);
+    assert.equal(next.origin, 'stored');
+    writer.close();
+  });
+
   it('rebuilds from the rows when the stored hours disagree with the audit log, or were built at another threshold', () => {
     const { db, path, add, label, fromRows } = fresh();
     const ids = Array.from({ length: 50 }, (_, i) => add(T0 + i * 60_000, i / 50));

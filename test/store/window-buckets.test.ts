@@ -151,6 +151,28 @@ describe('SqliteWindowBuckets with stored aggregates', () => {
     db.close();
   });
 
+  it('stores the first change at once, later ones at most once per interval, and what is pending at flush', () => {
+    const { db, add } = fresh();
+    for (let i = 0; i < 100; i++) add(i * 20_000, i % 90);
+    const w = new SqliteWindowBuckets(db, layout, db, 60_000);
+    w.refresh(0);
+    const cursor = () => db.prepare('SELECT through_seq FROM window_cursors').pluck().get();
+    const storedRows = () => db.prepare('SELECT sum(rows) FROM window_buckets').pluck().get();
+    assert.equal(cursor(), 100);
+    for (let i = 100; i < 150; i++) add(i * 20_000, i % 90);
+    assert.equal(w.refresh(0).aggregate[0], 150, 'the window in memory has every row');
+    assert.equal(cursor(), 100, 'the store waits for the interval: no write lock taken at every evaluation');
+    assert.equal(storedRows(), 100);
+    w.flush();
+    assert.equal(cursor(), 150);
+    assert.equal(storedRows(), 150);
+    // A new process loads what was flushed and folds nothing again.
+    const next = new SqliteWindowBuckets(db, layout, db);
+    assert.equal(next.refresh(0).aggregate[0], 150);
+    assert.equal(next.origin, 'stored');
+    db.close();
+  });
+
   it('keeps the stored buckets when retention removed rows of the window: the window counts the predictions made', () => {
     const { db, add } = fresh();
     for (let i = 0; i < 300; i++) add(i * 20_000, i % 90);
@@ -185,6 +207,63 @@ describe('SqliteWindowBuckets with stored aggregates', () => {
     assert.equal(w.refresh(0).aggregate[0], 101);
     assert.deepEqual(db.prepare('SELECT DISTINCT layout FROM window_buckets').pluck().all(), [other.hash]);
     assert.deepEqual(db.prepare('SELECT layout FROM window_cursors').pluck().all(), [other.hash]);
+    db.close();
+  });
+});
+
+describe('SqliteWindowBuckets counting groups for fairness', () => {
+  /** Rows with groups and a decision: SEX alternates, AGE_BAND by thirds, decision 1 for every fifth row. */
+  function withGroups() {
+    const { db, path } = fresh();
+    const insert = db.prepare(`INSERT INTO predictions (id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups) VALUES (?, 'r', ?, 'm', '1', ?, 0.3, ?, 'low', 0.5, 1.5, 't', ?, ?)`);
+    let id = 0;
+    const add = (ts: number) => {
+      const i = id++;
+      insert.run(`g${i}`, Math.round(ts), JSON.stringify({ a: i % 90, c: i % 4 }), i % 5 === 0 ? 1 : 0, Math.round(ts), JSON.stringify({ SEX: String(1 + (i % 2)), AGE_BAND: ['<25', '25-35', '35+'][i % 3] }));
+    };
+    /** What a GROUP BY over the rows of event time >= fromMs answers, sorted like `sorted`. */
+    const groupBy = (fromMs: number) => db.prepare('SELECT groups, decision, count(*) FROM predictions WHERE event_ts_ms >= ? GROUP BY groups, decision').raw().all(fromMs) as [string, number, number][];
+    return { db, path, add, groupBy };
+  }
+  const sorted = (xs: readonly (readonly [string, number, number])[]) => [...xs].map((x) => [...x]).sort((a, b) => `${a[0]}${a[1]}`.localeCompare(`${b[0]}${b[1]}`));
+
+  it('counts the window by groups and decision as a GROUP BY over the buckets\' span does, incrementally, and leaves dropped buckets out', () => {
+    const { db, add, groupBy } = withGroups();
+    const w = new SqliteWindowBuckets(db, layout);
+    for (let i = 0; i < 900; i++) {
+      add(i * 12_000);
+      if (i % 200 === 0) w.refresh(0);
+    }
+    const all = w.refresh(0);
+    assert.equal(all.groupCounts!.reduce((n, g) => n + g[2], 0), 900);
+    assert.deepEqual(sorted(all.groupCounts!), sorted(groupBy(0)));
+    // From 1.5 h the window starts at the bucket holding it: the counts of [1 h, …).
+    const later = w.refresh(1.5 * HOUR);
+    assert.deepEqual(sorted(later.groupCounts!), sorted(groupBy(HOUR)));
+    db.close();
+  });
+
+  it('stores the counts with their bucket, and a new process loads them; a bucket stored without them is folded again', () => {
+    const { db, add, groupBy } = withGroups();
+    for (let i = 0; i < 600; i++) add(i * 12_000);
+    new SqliteWindowBuckets(db, layout, db).refresh(0);
+    // Rows removed by retention stay counted in the stored buckets, as in the aggregates.
+    db.prepare('DELETE FROM predictions WHERE seq <= 100').run();
+    const loaded = new SqliteWindowBuckets(db, layout, db);
+    const r = loaded.refresh(0);
+    assert.equal(loaded.origin, 'stored');
+    assert.equal(r.groupCounts!.reduce((n, g) => n + g[2], 0), 600);
+    db.prepare('UPDATE window_buckets SET group_counts = NULL WHERE bucket_start_ms = 0').run();
+    const older = new SqliteWindowBuckets(db, layout, db);
+    const again = older.refresh(0);
+    assert.equal(older.origin, 'rebuilt');
+    assert.deepEqual(sorted(again.groupCounts!), sorted(groupBy(0)));
+    assert.equal(db.prepare('SELECT count(*) FROM window_buckets WHERE group_counts IS NULL').pluck().get(), 0);
+    // Counts that do not add up to the bucket's rows are not trusted either.
+    db.prepare(`UPDATE window_buckets SET group_counts = '[["{}",0,1]]' WHERE bucket_start_ms = 0`).run();
+    const corrupt = new SqliteWindowBuckets(db, layout, db);
+    corrupt.refresh(0);
+    assert.equal(corrupt.origin, 'rebuilt');
     db.close();
   });
 });
