@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Reason } from '../explain/reasons.js';
 import { startWorker } from '../worker-thread.js';
+import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
 import type { AuditRow, EventHalf, ExpiryOutcome, HalfOutcome, LabelOutcome, LabelRow, ObservationOutcome, PairPolicy, WriterReply, WriterRequest } from './audit-writer-protocol.js';
 
 export type { EventHalf, ExpiryOutcome, HalfOutcome, LabelOutcome, LabelRow, ObservationOutcome, PairPolicy };
@@ -114,6 +115,7 @@ export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
 
   private constructor(
     private readonly worker: Worker,
+    private readonly checkpointer: WalCheckpointer,
     private readonly onCommit: CommitObserver,
     private readonly onWritable: (writable: boolean) => void,
     private readonly probeIntervalMs: number,
@@ -126,18 +128,27 @@ export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
     });
   }
 
-  /** Starts the writer thread on the database file (already created and migrated). */
-  static open(opts: { path: string; synchronous: 'FULL' | 'NORMAL'; onCommit?: CommitObserver; onWritable?: (writable: boolean) => void; probeIntervalMs?: number }): Promise<SqliteAuditLog> {
-    const worker = startWorker(import.meta.url, 'audit-writer-worker', { path: opts.path, synchronous: opts.synchronous });
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(new Error(`cannot start the audit-log writer on ${opts.path}: ${err.message}`));
-      worker.once('error', onError);
-      worker.once('message', (m: WriterReply) => {
-        worker.off('error', onError);
-        if (m.kind === 'ready') resolve(new SqliteAuditLog(worker, opts.onCommit ?? (() => {}), opts.onWritable ?? (() => {}), opts.probeIntervalMs ?? 1000));
-        else reject(new Error(`audit-log writer said ${m.kind} before ready`));
+  /**
+   * Starts the writer thread on the database file (already created and migrated), and the
+   * thread that checkpoints its write-ahead log so that no commit does (wal-checkpointer.ts).
+   */
+  static async open(opts: { path: string; synchronous: 'FULL' | 'NORMAL'; onCommit?: CommitObserver; onWritable?: (writable: boolean) => void; probeIntervalMs?: number }): Promise<SqliteAuditLog> {
+    const checkpointer = await WalCheckpointer.start({ path: opts.path, synchronous: opts.synchronous });
+    const worker = startWorker(import.meta.url, 'audit-writer-worker', { path: opts.path, synchronous: opts.synchronous, autocheckpointPages: WRITER_AUTOCHECKPOINT_PAGES });
+    try {
+      return await new Promise((resolve, reject) => {
+        const onError = (err: Error) => reject(new Error(`cannot start the audit-log writer on ${opts.path}: ${err.message}`));
+        worker.once('error', onError);
+        worker.once('message', (m: WriterReply) => {
+          worker.off('error', onError);
+          if (m.kind === 'ready') resolve(new SqliteAuditLog(worker, checkpointer, opts.onCommit ?? (() => {}), opts.onWritable ?? (() => {}), opts.probeIntervalMs ?? 1000));
+          else reject(new Error(`audit-log writer said ${m.kind} before ready`));
+        });
       });
-    });
+    } catch (err) {
+      await checkpointer.close();
+      throw err;
+    }
   }
 
   /** Why the log cannot take rows, if it cannot (for /readyz). */
@@ -289,13 +300,14 @@ export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
       this.send();
       if (this.failure !== undefined) {
         await this.worker.terminate();
-        return;
+      } else {
+        const exited = new Promise<void>((resolve) => {
+          this.closedResolve = resolve;
+        });
+        this.worker.postMessage({ kind: 'close' } satisfies WriterRequest);
+        await exited;
       }
-      const exited = new Promise<void>((resolve) => {
-        this.closedResolve = resolve;
-      });
-      this.worker.postMessage({ kind: 'close' } satisfies WriterRequest);
-      await exited;
+      await this.checkpointer.close();
     })();
     return this.closing;
   }

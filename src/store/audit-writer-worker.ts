@@ -10,8 +10,10 @@ import { pairStep } from './cloudevent-pairing.js';
 import type { AuditRow, EventHalf, ExpiryOutcome, HalfOutcome, LabelOutcome, LabelRow, ObservationOutcome, WriterReply, WriterRequest } from './audit-writer-protocol.js';
 
 const port = parentPort!;
-const { path, synchronous } = workerData as { path: string; synchronous: 'FULL' | 'NORMAL' };
+const { path, synchronous, autocheckpointPages } = workerData as { path: string; synchronous: 'FULL' | 'NORMAL'; autocheckpointPages: number };
 const db = openDatabase({ path, synchronous });
+// The checkpointer thread copies the log into the database file; this limit is only its backstop.
+db.pragma(`wal_autocheckpoint = ${autocheckpointPages}`);
 const insert = db.prepare(
   `INSERT INTO predictions (seq, id, request_id, ts_ms, model, model_version, features, probability, decision, band, threshold, latency_ms, trace_id, event_ts_ms, groups, monitoring, bundle_hash, source, reasons, shadow_of, row_hash)
    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { AuditLogClosedError, SqliteAuditLog, type AuditRecord } from '../../src/store/audit-log.js';
@@ -81,6 +82,23 @@ describe('SqliteAuditLog', () => {
     assert.equal(count(), 1);
     await assert.rejects(log.append([record('late')]), AuditLogClosedError);
     assert.equal(log.problem, 'the audit log is closed');
+    db.close();
+  });
+
+  it('leaves the write-ahead log to its checkpointer thread: committed pages reach the database file with no commit copying them', async () => {
+    const { db, log, count } = await fresh();
+    const path = db.name;
+    const fileSize = () => statSync(path).size;
+    const before = fileSize();
+    // About 150 KiB of rows: far below SQLite's automatic checkpoint (1,000 pages, 4 MiB),
+    // and the writer's own limit is higher still, so only the checkpointer copies them.
+    for (let i = 0; i < 10; i++) await log.append(Array.from({ length: 50 }, (_, j) => ({ ...record(`w${i}-${j}`), features: { a: 1, note: 'x'.repeat(200) } })));
+    assert.equal(count(), 500);
+    const deadline = Date.now() + 5000;
+    while (fileSize() <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(fileSize() > before + 100_000, `the database file grew from ${before} to ${fileSize()} bytes`);
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000, 'this reading connection keeps the default');
+    await log.close();
     db.close();
   });
 
