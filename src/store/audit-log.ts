@@ -129,26 +129,30 @@ export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
   }
 
   /**
-   * Starts the writer thread on the database file (already created and migrated), and the
-   * thread that checkpoints its write-ahead log so that no commit does (wal-checkpointer.ts).
+   * Starts the writer thread on the database file (which it creates and migrates if need
+   * be), then the thread that checkpoints its write-ahead log so that no commit does
+   * (wal-checkpointer.ts).
    */
   static async open(opts: { path: string; synchronous: 'FULL' | 'NORMAL'; onCommit?: CommitObserver; onWritable?: (writable: boolean) => void; probeIntervalMs?: number }): Promise<SqliteAuditLog> {
-    const checkpointer = await WalCheckpointer.start({ path: opts.path, synchronous: opts.synchronous });
+    // The writer first: it creates and migrates the file the checkpointer then opens.
     const worker = startWorker(import.meta.url, 'audit-writer-worker', { path: opts.path, synchronous: opts.synchronous, autocheckpointPages: WRITER_AUTOCHECKPOINT_PAGES });
-    try {
-      return await new Promise((resolve, reject) => {
-        const onError = (err: Error) => reject(new Error(`cannot start the audit-log writer on ${opts.path}: ${err.message}`));
-        worker.once('error', onError);
-        worker.once('message', (m: WriterReply) => {
-          worker.off('error', onError);
-          if (m.kind === 'ready') resolve(new SqliteAuditLog(worker, checkpointer, opts.onCommit ?? (() => {}), opts.onWritable ?? (() => {}), opts.probeIntervalMs ?? 1000));
-          else reject(new Error(`audit-log writer said ${m.kind} before ready`));
-        });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(new Error(`cannot start the audit-log writer on ${opts.path}: ${err.message}`));
+      worker.once('error', onError);
+      worker.once('message', (m: WriterReply) => {
+        worker.off('error', onError);
+        if (m.kind === 'ready') resolve();
+        else reject(new Error(`audit-log writer said ${m.kind} before ready`));
       });
+    });
+    let checkpointer: WalCheckpointer;
+    try {
+      checkpointer = await WalCheckpointer.start({ path: opts.path, synchronous: opts.synchronous });
     } catch (err) {
-      await checkpointer.close();
+      await worker.terminate();
       throw err;
     }
+    return new SqliteAuditLog(worker, checkpointer, opts.onCommit ?? (() => {}), opts.onWritable ?? (() => {}), opts.probeIntervalMs ?? 1000);
   }
 
   /** Why the log cannot take rows, if it cannot (for /readyz). */

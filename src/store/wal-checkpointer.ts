@@ -27,7 +27,7 @@ export class WalCheckpointer {
   static start(opts: { path: string; synchronous: 'FULL' | 'NORMAL'; intervalMs?: number }): Promise<WalCheckpointer> {
     const worker = startWorker(import.meta.url, 'wal-checkpoint-worker', { path: opts.path, synchronous: opts.synchronous, intervalMs: opts.intervalMs ?? CHECKPOINT_INTERVAL_MS });
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(new Error(`cannot start the WAL checkpointer on ${opts.path}: ${err.message}`));
+      const onError = (err: unknown) => reject(new Error(`cannot start the WAL checkpointer on ${opts.path}: ${err instanceof Error ? err.message : String(err)}`));
       worker.once('error', onError);
       worker.once('message', (m: CheckpointReply) => {
         worker.off('error', onError);
