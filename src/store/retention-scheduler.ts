@@ -3,6 +3,14 @@ import type { DatabaseTarget } from '../config.js';
 import { startWorker } from '../worker-thread.js';
 import type { RetentionReply, RetentionRequest } from './retention-protocol.js';
 
+/**
+ * Rows per SQLite retention step. Each step's DELETE holds the one write lock that the
+ * audit-log writer, and every /predict behind it, waits for: at 2,000 rows a purge raised
+ * /predict p99 at 200 req/s ×1.5 over no retention, at 500 about ×1.1 (bench:retention,
+ * quiet host, 2026-12-03; docs/benchmarks.md), for twice the archive files.
+ */
+export const RETENTION_STEP_ROWS = 500;
+
 export interface RetentionOptions {
   /** A SQLite file (pruned in small steps) or PostgreSQL (by monthly partition, docs/governance.md). */
   readonly db: DatabaseTarget;
@@ -15,7 +23,7 @@ export interface RetentionOptions {
   readonly intervalMs: number;
   /** Bytes of database pages (PostgreSQL: of the partitions) above which the oldest rows are archived whatever their age (0: no budget). */
   readonly sizeBudgetBytes?: number;
-  /** Rows per step (rounded to whole links). */
+  /** Rows per step (rounded to whole links; RETENTION_STEP_ROWS by default). */
   readonly maxRows?: number;
   readonly now?: () => number;
   /** After each step (rows archived) and after each pass that failed. */
@@ -54,7 +62,7 @@ export class RetentionScheduler {
   }
 
   static async start(opts: RetentionOptions): Promise<RetentionScheduler> {
-    const worker = startWorker(import.meta.url, 'retention-worker', { db: opts.db, archiveDir: opts.archiveDir, maxRows: opts.maxRows ?? 2000, sizeBudgetBytes: opts.sizeBudgetBytes ?? 0, replica: opts.replica ?? '' });
+    const worker = startWorker(import.meta.url, 'retention-worker', { db: opts.db, archiveDir: opts.archiveDir, maxRows: opts.maxRows ?? RETENTION_STEP_ROWS, sizeBudgetBytes: opts.sizeBudgetBytes ?? 0, replica: opts.replica ?? '' });
     await new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
       worker.once('message', (m: RetentionReply) => {
