@@ -413,9 +413,9 @@ export const MIGRATIONS: readonly MigrationStep[] = [
   // so that fairness by group over a window evaluated from its aggregates reads the buckets,
   // not a GROUP BY over every row of the window at each evaluation. NULL in the buckets
   // stored before this step: the window is folded again from the audit log once.
-  // PostgreSQL's buckets do not count groups yet: the column waits there, unused.
+  // PostgreSQL: nothing yet (its buckets do not count groups; fairness there reads the rows).
   { sqlite: `ALTER TABLE window_buckets ADD COLUMN group_counts TEXT;`,
-    postgres: `ALTER TABLE window_buckets ADD COLUMN group_counts text;` },
+    postgres: null },
 ];
 
 /** How many steps the SQLite schema has (steps with SQLite text, counted in `user_version`). */

@@ -152,7 +152,7 @@ export class HourlyBuckets {
       rows: b[0]!,
       data: Buffer.from(b.buffer, b.byteOffset, b.byteLength),
       sample: this.samples?.get(hour)?.toBytes() ?? null,
-      groupCounts: counts === undefined ? null : JSON.stringify([...counts].map(([key, n]) => [key.slice(1), Number(key[0]), n])),
+      groupCounts: counts === undefined ? null : JSON.stringify(groupTriples(counts)),
     };
   }
 
@@ -193,11 +193,14 @@ export class HourlyBuckets {
   }
 }
 
-/** The buckets' counts summed by decision and groups, as `[groups, decision, count]`. */
+/** Counts keyed as held (the decision's digit, then the groups' JSON) as `[groups, decision, count]`. */
+const groupTriples = (counts: ReadonlyMap<string, number>): WindowGroupCount[] => [...counts].map(([key, n]) => [key.slice(1), Number(key[0]), n] as const);
+
+/** The buckets' counts summed by decision and groups. */
 function mergeGroupCounts(buckets: readonly Map<string, number>[]): WindowGroupCount[] {
   const sum = new Map<string, number>();
   for (const counts of buckets) for (const [key, n] of counts) sum.set(key, (sum.get(key) ?? 0) + n);
-  return [...sum].map(([key, n]) => [key.slice(1), Number(key[0]), n] as const);
+  return groupTriples(sum);
 }
 
 /** A stored bucket's group counts (JSON of `[groups, decision, count]`), keyed as held; undefined when absent, malformed or not adding up to its rows. */
@@ -237,9 +240,9 @@ function parseGroupCounts(json: string | null | undefined, rows: number): Map<st
  * one transaction (`window_buckets`, `window_cursors`), so a row is in the stored buckets
  * exactly when its seq is at most the stored cursor. They are written at the first change,
  * then at most once per `saveEveryMs` and at `flush` (src/store/save-schedule.ts says why).
- * A new process loads them and folds only the rows committed since. It rebuilds them from the rows (the source
- * of truth) when they are missing, of another layout, or ahead of the log (its newest rows
- * removed). Rows archived by retention stay counted in the buckets they were folded into:
+ * A new process loads them and folds only the rows committed since. It rebuilds them from
+ * the rows (the source of truth) when they are missing, of another layout, or ahead of the
+ * log (its newest rows removed). Rows archived by retention stay counted in the buckets they were folded into:
  * the window is the predictions made in its span, archived or not.
  */
 export class SqliteWindowBuckets implements WindowBucketSource {
