@@ -37,6 +37,21 @@ function fleetPart(report: Record<string, unknown>): Record<string, unknown> {
   return { ...report, operational };
 }
 
+/** What the alert depends on, as last seen: for a wait that timed out to say why. */
+async function fleetState(promUrl: string, db: pg.Pool, survivors: readonly Replica[]): Promise<string> {
+  const series = async (q: string) => ((await promQuery(promUrl, q)).data?.result ?? []).map((r) => `${r.metric['instance'] ?? ''} ${r.value[1]}`).join(', ');
+  const sel = `model="${MODEL}",feature="LIMIT_BAL"`;
+  const evaluations = (await db.query<{ term: string; replica: string; finished_ms: string }>('SELECT term, replica, finished_ms FROM evaluations ORDER BY finished_ms DESC LIMIT 3')).rows;
+  return [
+    `psi: ${await series(`vigia_feature_psi{${sel}}`)}`,
+    `psi p-value adjusted: ${await series(`vigia_feature_psi_pvalue_adjusted{${sel}}`)}`,
+    `window size: ${await series(`vigia_feature_window_size{${sel}}`)}`,
+    `pending: ${await series('ALERTS{alertname="VigiaFeaturePsiCritical"}')}`,
+    `last evaluations: ${JSON.stringify(evaluations)} (now ${Date.now()})`,
+    ...survivors.map((r) => `${r.name} output (tail):\n${r.proc.output().slice(-1500)}`),
+  ].join('\n');
+}
+
 describe('a fleet of three replicas on one PostgreSQL, scraped by Prometheus', { skip }, () => {
   const tmp = tempDir('vigia-fleet-');
   let cluster: PgCluster;
@@ -151,15 +166,23 @@ describe('a fleet of three replicas on one PostgreSQL, scraped by Prometheus', {
 
   it('raises one alert for a shifted feature, not one per replica', async () => {
     const survivors = alive();
-    for (let i = 0; i < SHIFTED.length; i += 100) {
-      const res = await post(`${survivors[(i / 100) % survivors.length]!.proc.url}/v1/models/${MODEL}/predict`, { instances: SHIFTED.slice(i, i + 100) });
+    // The load before left a number of stable rows that depends on the machine's speed (1,100
+    // to 1,500 here): send the shifted rows until they are twice the stable ones, so the
+    // window's PSI is past the critical threshold whatever that number was.
+    const stable = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM predictions WHERE model = $1', [MODEL])).rows[0]!.n);
+    for (let i = 0; i < 2 * stable; i += 100) {
+      const batch = SHIFTED.slice(i % SHIFTED.length, (i % SHIFTED.length) + 100);
+      const res = await post(`${survivors[(i / 100) % survivors.length]!.proc.url}/v1/models/${MODEL}/predict`, { instances: batch });
       assert.equal(res.status, 200, JSON.stringify(res.json));
     }
     const firing = 'ALERTS{alertname="VigiaFeaturePsiCritical",alertstate="firing"}';
+    let seen = '';
     const alerts = await waitFor('VigiaFeaturePsiCritical to fire', 60_000, async () => {
       const r = await promQuery(prometheus.url, firing);
-      return (r.data?.result.length ?? 0) > 0 ? r.data!.result : undefined;
-    });
+      if ((r.data?.result.length ?? 0) > 0) return r.data!.result;
+      seen = await fleetState(prometheus.url, db, survivors);
+      return undefined;
+    }, () => seen);
     // Every replica exports the shifted PSI (the stored report), and still one alert.
     const exporters = await promQuery(prometheus.url, `vigia_feature_psi{model="${MODEL}",feature="LIMIT_BAL"} >= 0.25`);
     assert.equal(exporters.data?.result.length, survivors.length, 'each live replica exports the evaluator\'s PSI');
