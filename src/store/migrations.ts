@@ -413,9 +413,12 @@ export const MIGRATIONS: readonly MigrationStep[] = [
   // so that fairness by group over a window evaluated from its aggregates reads the buckets,
   // not a GROUP BY over every row of the window at each evaluation. NULL in the buckets
   // stored before this step: the window is folded again from the audit log once.
-  // PostgreSQL: nothing yet (its buckets do not count groups; fairness there reads the rows).
   { sqlite: `ALTER TABLE window_buckets ADD COLUMN group_counts TEXT;`,
     postgres: null },
+  // PostgreSQL's hourly buckets count groups too (the same JSON): a fleet's evaluator reads
+  // fairness from them rather than a GROUP BY over the window in the database server.
+  { sqlite: null,
+    postgres: `ALTER TABLE window_buckets ADD COLUMN group_counts text;` },
 ];
 
 /** How many steps the SQLite schema has (steps with SQLite text, counted in `user_version`). */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { DriftMonitor, modelKey } from '../../src/drift/monitor.js';
+import { groupsOf } from '../../src/fairness/groups.js';
 import { loadModels, type ModelRegistry } from '../../src/model/registry.js';
 import { buildModelContext } from '../../src/report/model-context.js';
 import type { ModelContext } from '../../src/report/model-report.js';
@@ -44,7 +45,10 @@ describe('DriftMonitor on PostgreSQL with the window as hourly aggregates', { sk
       for (let k = 0; k < 4; k++) {
         await log.append(rows.slice(k * 100, (k + 1) * 100).map((features, i) => {
           const p = scores[k * 100 + i]!;
-          return { id: `p${k}-${i}`, requestId: 'r', tsMs: now, eventTsMs: now - (4 - k) * 3_600_000 + i, model: 'credit-default', modelVersion: '1.0.0', features, probability: p, decision: p >= 0.2 ? 1 : 0, band: 'low', threshold: 0.2, latencyMs: 1 + i / 10, traceId: 't' } as const;
+          return {
+            id: `p${k}-${i}`, requestId: 'r', tsMs: now, eventTsMs: now - (4 - k) * 3_600_000 + i, model: 'credit-default', modelVersion: '1.0.0', features, probability: p, decision: p >= 0.2 ? 1 : 0, band: 'low', threshold: 0.2, latencyMs: 1 + i / 10, traceId: 't',
+            groups: groupsOf(ctx.fairness!.spec, features, undefined),
+          } as const;
         }));
       }
       await log.close();
@@ -63,6 +67,23 @@ describe('DriftMonitor on PostgreSQL with the window as hourly aggregates', { sk
     const aggregated = await (await start(399)).evaluate(key);
     assert.equal(exact.n, 400);
     assertPathsAgree(exact, aggregated);
+  });
+
+  it('reads fairness over a window judged from its aggregates from the buckets\' group counts: the same section as the GROUP BY over the rows', async () => {
+    const fromRows = (await (await start(400)).evaluate(key)).fairness;
+    const fromBuckets = (await (await start(399)).evaluate(key)).fairness;
+    assert.ok(fromRows !== undefined);
+    assert.equal(fromRows.attributes.find((a) => a.attribute === 'SEX')!.groups.reduce((n, g) => n + g.n, 0), 400);
+    assert.deepEqual(fromBuckets, fromRows);
+    // Counted by the buckets, not read from the rows: with the rows moved out of the window's
+    // reach, a new evaluation process gives the same section from the stored buckets alone.
+    const other = await cluster.createDatabase('fairness');
+    const pool = await write(other);
+    const stored = (await (await start(0, other)).evaluate(key)).fairness;
+    assert.deepEqual(stored, fromRows);
+    await pool.query("UPDATE predictions SET model_version = 'moved' WHERE model_version = '1.0.0'");
+    await pool.end();
+    assert.deepEqual((await (await start(0, other)).evaluate(key)).fairness, fromRows);
   });
 
   it('stores the hourly aggregates only for the current leader term it is given', async () => {

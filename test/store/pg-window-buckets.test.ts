@@ -219,7 +219,7 @@ describe('PgWindowBuckets', { skip }, () => {
     // As an earlier version stored them: the raw Float64Array bytes.
     const raw = new Float64Array(layout.size);
     raw[0] = 7;
-    await pool.query('UPDATE window_buckets SET data = $1, rows = 7', [Buffer.from(raw.buffer)]);
+    await pool.query(`UPDATE window_buckets SET data = $1, rows = 7, group_counts = '[["{}",0,7]]'`, [Buffer.from(raw.buffer)]);
     const older = new PgWindowBuckets(await client(), layout);
     const hours = sizes.length;
     assert.equal((await older.refresh(T0)).aggregate[0], 7 * hours);
@@ -233,6 +233,65 @@ describe('PgWindowBuckets', { skip }, () => {
     const w = await new PgWindowBuckets(await client(), layout).refresh(T0);
     assert.equal(w.aggregate[0], await count());
     assert.equal(w.aggregate[0], 25_000);
+    await close();
+  });
+});
+
+describe('PgWindowBuckets counting groups for fairness', { skip }, () => {
+  /** Rows with groups and a decision: SEX alternates, AGE_BAND by thirds, decision 1 for every fifth row. */
+  async function withGroups() {
+    const f = await fresh();
+    let id = 0;
+    const add = (count: number, ts: (i: number) => number) => f.log.append(Array.from({ length: count }, () => {
+      const i = id++;
+      return {
+        ...f.row(ts(i), i % 90), decision: (i % 5 === 0 ? 1 : 0) as 0 | 1,
+        groups: { SEX: String(1 + (i % 2)), AGE_BAND: ['<25', '25-35', '35+'][i % 3]! },
+      };
+    }));
+    /** What a GROUP BY over the rows of event time >= fromMs answers. */
+    const groupBy = async (fromMs: number) => (await f.pool.query<[string, number, number]>({
+      text: "SELECT groups, decision, count(*)::int FROM predictions WHERE model = 'm' AND event_ts_ms >= $1 GROUP BY groups, decision", values: [fromMs], rowMode: 'array',
+    })).rows;
+    return { ...f, add, groupBy };
+  }
+  const sorted = (xs: readonly (readonly [string, number, number])[]) => [...xs].map((x) => [...x]).sort((a, b) => `${a[0]}${a[1]}`.localeCompare(`${b[0]}${b[1]}`));
+
+  it('counts the window by groups and decision as a GROUP BY over the buckets\' span does, incrementally, and leaves dropped buckets out', async () => {
+    const { client, add, groupBy, close } = await withGroups();
+    const w = new PgWindowBuckets(await client(), layout);
+    for (let k = 0; k < 9; k++) {
+      await add(100, (i) => T0 + i * 12_000);
+      await w.refresh(T0);
+    }
+    const all = await w.refresh(T0);
+    assert.equal(all.groupCounts!.reduce((n, g) => n + g[2], 0), 900);
+    assert.deepEqual(sorted(all.groupCounts!), sorted(await groupBy(T0)));
+    // From 1.5 h the window starts at the bucket holding it: the counts of [1 h, …).
+    const later = await w.refresh(T0 + 1.5 * HOUR);
+    assert.deepEqual(sorted(later.groupCounts!), sorted(await groupBy(T0 + HOUR)));
+    await close();
+  });
+
+  it('stores the counts with their bucket, and a new evaluator loads them; a bucket stored without them, or with counts that do not add up, is folded again', async () => {
+    const { client, add, groupBy, pool, close } = await withGroups();
+    await add(600, (i) => T0 + i * 12_000);
+    const first = await new PgWindowBuckets(await client(), layout).refresh(T0);
+    const loaded = new PgWindowBuckets(await client(), layout);
+    const r = await loaded.refresh(T0);
+    assert.equal(loaded.origin, 'stored');
+    assert.deepEqual(sorted(r.groupCounts!), sorted(first.groupCounts!));
+    // As a version before the counts stored it: no counts for the first hour.
+    await pool.query('UPDATE window_buckets SET group_counts = NULL WHERE bucket_start_ms = $1', [T0]);
+    const older = new PgWindowBuckets(await client(), layout);
+    const again = await older.refresh(T0);
+    assert.equal(older.origin, 'rebuilt');
+    assert.deepEqual(sorted(again.groupCounts!), sorted(await groupBy(T0)));
+    assert.equal(Number((await pool.query('SELECT count(*) AS n FROM window_buckets WHERE group_counts IS NULL')).rows[0].n), 0, 'the rebuilt buckets were stored with their counts');
+    await pool.query(`UPDATE window_buckets SET group_counts = '[["{}",0,1]]' WHERE bucket_start_ms = $1`, [T0]);
+    const corrupt = new PgWindowBuckets(await client(), layout);
+    await corrupt.refresh(T0);
+    assert.equal(corrupt.origin, 'rebuilt');
     await close();
   });
 });
