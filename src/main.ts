@@ -17,7 +17,7 @@ import { RetentionScheduler } from './store/retention-scheduler.js';
 import { FleetEvaluator } from './fleet/fleet-evaluator.js';
 import type { ReportSource } from './http/report.js';
 import type { Logger } from './telemetry/logger.js';
-import { auditCommitRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
+import { auditCommitRecorder, checkpointRecorder, collectProcessMetrics, createMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
 import { DriftMonitor, modelKey } from './drift/monitor.js';
 import { ReferenceBinCounts } from './telemetry/reference-bins.js';
@@ -140,6 +140,7 @@ async function compose(config: Config, logger: Logger, overrides: ServiceOverrid
       if (writable) logger.info('the audit log takes writes again');
       else logger.error('an audit-log commit failed: predictions answer 503 until a write succeeds', { problem });
     },
+    onCheckpoint: checkpointRecorder(metrics, logger),
     onIdleError: (err) => logger.warn('an idle PostgreSQL connection failed', { error: err.message }),
     ...(overrides.audit === undefined ? {} : { audit: overrides.audit }),
   });

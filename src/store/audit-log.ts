@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Reason } from '../explain/reasons.js';
 import { startWorker } from '../worker-thread.js';
-import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
+import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES, type CheckpointObserver } from './wal-checkpointer.js';
 import type { AuditRow, EventHalf, ExpiryOutcome, HalfOutcome, LabelOutcome, LabelRow, ObservationOutcome, PairPolicy, WriterReply, WriterRequest } from './audit-writer-protocol.js';
 
 export type { EventHalf, ExpiryOutcome, HalfOutcome, LabelOutcome, LabelRow, ObservationOutcome, PairPolicy };
@@ -133,7 +133,7 @@ export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
    * be), then the thread that checkpoints its write-ahead log so that no commit does
    * (wal-checkpointer.ts).
    */
-  static async open(opts: { path: string; synchronous: 'FULL' | 'NORMAL'; onCommit?: CommitObserver; onWritable?: (writable: boolean) => void; probeIntervalMs?: number }): Promise<SqliteAuditLog> {
+  static async open(opts: { path: string; synchronous: 'FULL' | 'NORMAL'; onCommit?: CommitObserver; onWritable?: (writable: boolean) => void; onCheckpoint?: CheckpointObserver; probeIntervalMs?: number }): Promise<SqliteAuditLog> {
     // The writer first: it creates and migrates the file the checkpointer then opens.
     const worker = startWorker(import.meta.url, 'audit-writer-worker', { path: opts.path, synchronous: opts.synchronous, autocheckpointPages: WRITER_AUTOCHECKPOINT_PAGES });
     await new Promise<void>((resolve, reject) => {
@@ -147,7 +147,7 @@ export class SqliteAuditLog implements AuditLog, LabelStore, ObservationStore {
     });
     let checkpointer: WalCheckpointer;
     try {
-      checkpointer = await WalCheckpointer.start({ path: opts.path, synchronous: opts.synchronous });
+      checkpointer = await WalCheckpointer.start({ path: opts.path, synchronous: opts.synchronous, ...(opts.onCheckpoint === undefined ? {} : { onPass: opts.onCheckpoint }) });
     } catch (err) {
       await worker.terminate();
       throw err;

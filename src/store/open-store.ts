@@ -6,6 +6,7 @@ import { SqlitePredictionLookup, type PredictionLookup } from './prediction-look
 import { PgAuditLog } from './pg-audit-log.js';
 import { PgObservationStore } from './pg-observations.js';
 import { openPostgres, redactUrl } from './postgres.js';
+import type { CheckpointObserver } from './wal-checkpointer.js';
 
 /** The audit log and label store of either engine, with what `/readyz` asks of them. */
 export interface Store {
@@ -31,11 +32,14 @@ export type WritableObserver = (writable: boolean, problem: string | undefined) 
 const PROBE_MS = 1000;
 
 /** The SQLite audit log: the file opened (and migrated) here, written by the writer thread. */
-async function openSqlite(path: string, synchronous: 'FULL' | 'NORMAL', onCommit: CommitObserver, onWritable: WritableObserver | undefined, audit?: AuditLog): Promise<Store> {
+async function openSqlite(path: string, synchronous: 'FULL' | 'NORMAL', observe: SqliteObservers, audit?: AuditLog): Promise<Store> {
   const db = openDatabase({ path, synchronous });
   let log: SqliteAuditLog;
   try {
-    log = await SqliteAuditLog.open({ path, synchronous, onCommit, onWritable: (writable) => onWritable?.(writable, log.problem) });
+    log = await SqliteAuditLog.open({
+      path, synchronous, onCommit: observe.onCommit, onWritable: (writable) => observe.onWritable?.(writable, log.problem),
+      ...(observe.onCheckpoint === undefined ? {} : { onCheckpoint: observe.onCheckpoint }),
+    });
   } catch (err) {
     db.close();
     throw err;
@@ -108,9 +112,16 @@ async function openPg(url: string, poolSize: number, replica: string | undefined
   };
 }
 
+/** What the SQLite audit log tells the service: its commits, its writability, its WAL checkpoints. */
+interface SqliteObservers {
+  readonly onCommit: CommitObserver;
+  readonly onWritable?: WritableObserver | undefined;
+  readonly onCheckpoint?: CheckpointObserver | undefined;
+}
+
 /** Opens the store `VIGIA_DB` names; `audit` replaces the audit log (the benchmark's comparison runs). */
-export function openStore(opts: { db: DatabaseTarget; synchronous: 'FULL' | 'NORMAL'; poolSize: number; replica?: string; onCommit: CommitObserver; onWritable?: WritableObserver; onIdleError: (err: Error) => void; audit?: AuditLog }): Promise<Store> {
+export function openStore(opts: SqliteObservers & { db: DatabaseTarget; synchronous: 'FULL' | 'NORMAL'; poolSize: number; replica?: string; onIdleError: (err: Error) => void; audit?: AuditLog }): Promise<Store> {
   return opts.db.engine === 'sqlite'
-    ? openSqlite(opts.db.path, opts.synchronous, opts.onCommit, opts.onWritable, opts.audit)
+    ? openSqlite(opts.db.path, opts.synchronous, opts, opts.audit)
     : openPg(opts.db.url, opts.poolSize, opts.replica, opts.onCommit, opts.onIdleError, opts.audit);
 }

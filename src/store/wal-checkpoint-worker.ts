@@ -15,12 +15,17 @@ db.pragma(`synchronous = ${synchronous}`);
 db.pragma('wal_autocheckpoint = 0');
 
 const timer = setInterval(() => {
+  let pass: CheckpointReply;
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
-  } catch {
+    // One row: busy, the log's pages, the pages copied (-1 and -1 when not in WAL mode).
+    const [row] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
+    pass = { kind: 'pass', ok: true, pending: Math.max(0, (row?.log ?? 0) - (row?.checkpointed ?? 0)) };
+  } catch (err) {
     // Nothing is lost: the log keeps the pages, and the writer's own automatic checkpoint,
     // left on at a higher limit, bounds the log if this thread cannot (tries again next time).
+    pass = { kind: 'pass', ok: false, error: err instanceof Error ? err.message : String(err) };
   }
+  port.postMessage(pass);
 }, intervalMs);
 
 port.on('message', (m: CheckpointRequest) => {

@@ -2,6 +2,8 @@ import type { Attributes, Histogram as OtelHistogram } from '@opentelemetry/api'
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import type { CheckpointPass } from '../store/wal-checkpoint-protocol.js';
+import type { Logger } from './logger.js';
 
 /** Latency buckets (seconds): every SLO edge of the design's table is a bucket boundary. */
 export const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5, 5];
@@ -229,6 +231,16 @@ export function createMetrics(registry: Registry) {
       help: 'Audit-log rows past retention archived (with their labels) then removed from the database.',
       registers,
     }),
+    auditWalPendingPages: new Gauge({
+      name: 'vigia_audit_wal_pending_pages',
+      help: 'SQLite: pages of the write-ahead log not yet copied into the database file after the last checkpoint pass (every second, on its own thread). Near 0 normally; the audit-log writer checkpoints inline, on the request path, from 10,000.',
+      registers,
+    }),
+    auditWalCheckpointFailures: new Counter({
+      name: 'vigia_audit_wal_checkpoint_failures_total',
+      help: 'SQLite: checkpoint passes that failed. Nothing is lost (the write-ahead log keeps the pages); the log grows until a pass succeeds or the writer checkpoints inline.',
+      registers,
+    }),
     auditRetentionFailures: new Counter({
       name: 'vigia_audit_retention_failures_total',
       help: 'Retention passes that failed (archive not written, or rows not removed); nothing is removed before its archive is on disk.',
@@ -311,6 +323,25 @@ export function auditCommitRecorder(metrics: Metrics): (rows: number, seconds: n
     metrics.auditCommitDuration.observe(seconds);
     if (failed) metrics.auditCommitFailures.inc();
     metrics.auditRows.inc(rows);
+  };
+}
+
+/**
+ * Records each WAL checkpoint pass, and logs a failure once when passes start failing and
+ * once when they succeed again (a pass runs every second: a line per pass would flood).
+ */
+export function checkpointRecorder(metrics: Metrics, log: Logger): (pass: CheckpointPass) => void {
+  let failing = false;
+  return (pass) => {
+    if (pass.ok) {
+      metrics.auditWalPendingPages.set(pass.pending);
+      if (failing) log.info('the WAL checkpoints succeed again');
+      failing = false;
+      return;
+    }
+    metrics.auditWalCheckpointFailures.inc();
+    if (!failing) log.warn('a WAL checkpoint failed: the write-ahead log grows until one succeeds (nothing is lost)', { error: pass.error });
+    failing = true;
   };
 }
 

@@ -5,6 +5,7 @@ import { after, describe, it } from 'node:test';
 import { AuditLogClosedError, SqliteAuditLog, type AuditRecord } from '../../src/store/audit-log.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
+import type { CheckpointPass } from '../../src/store/wal-checkpoint-protocol.js';
 import { tempDir } from '../helpers/app.js';
 import { appendConcurrently } from '../helpers/appends.js';
 
@@ -98,6 +99,35 @@ describe('SqliteAuditLog', () => {
     while (fileSize() <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.ok(fileSize() > before + 100_000, `the database file grew from ${before} to ${fileSize()} bytes`);
     assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000, 'this reading connection keeps the default');
+    await log.close();
+    db.close();
+  });
+
+  it('reports the pages each checkpoint pass leaves in the log: some while a reader holds an older snapshot, none once it lets go', async () => {
+    const path = join(tmp.dir, `a${n++}.db`);
+    const db = openDatabase({ path, synchronous: 'NORMAL' });
+    const passes: CheckpointPass[] = [];
+    const log = await SqliteAuditLog.open({ path, synchronous: 'NORMAL', onCheckpoint: (p) => passes.push(p) });
+    const pending = async (test: (pages: number) => boolean) => {
+      const from = passes.length;
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const seen = passes.slice(from).find((p) => p.ok && test(p.pending));
+        if (seen !== undefined && seen.ok) return seen.pending;
+        assert.ok(Date.now() < deadline, `no pass in 5 s met the test: ${JSON.stringify(passes.slice(from))}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await log.append([record('first')]);
+    assert.equal(await pending((p) => p === 0), 0);
+    // A reader's snapshot pins the log: the pages committed after it stay there.
+    db.exec('BEGIN');
+    db.prepare('SELECT count(*) FROM predictions').pluck().get();
+    for (let i = 0; i < 5; i++) await log.append(Array.from({ length: 50 }, (_, j) => record(`p${i}-${j}`)));
+    assert.ok(await pending((p) => p > 0) > 0);
+    db.exec('COMMIT');
+    assert.equal(await pending((p) => p === 0), 0);
+    assert.ok(passes.every((p) => p.ok), 'no pass failed');
     await log.close();
     db.close();
   });
