@@ -1,4 +1,7 @@
 /** Messages between the retention scheduler (event loop) and its thread. */
+
+/** The id of the passes the thread starts itself when the database is over its size budget (the scheduler's ids start at 1). */
+export const BUDGET_PASS_ID = 0;
 export type RetentionRequest = { readonly kind: 'prune'; readonly id: number; readonly cutoffMs: number; readonly nowMs: number } | { readonly kind: 'close' };
 
 export type RetentionReply =

@@ -11,6 +11,9 @@ import type { RetentionReply, RetentionRequest } from './retention-protocol.js';
  */
 export const RETENTION_STEP_ROWS = 500;
 
+/** How often the SQLite retention thread checks the database against its size budget between passes (ms). */
+export const BUDGET_CHECK_MS = 5000;
+
 export interface RetentionOptions {
   /** A SQLite file (pruned in small steps) or PostgreSQL (by monthly partition, docs/governance.md). */
   readonly db: DatabaseTarget;
@@ -23,6 +26,8 @@ export interface RetentionOptions {
   readonly intervalMs: number;
   /** Bytes of database pages (PostgreSQL: of the partitions) above which the oldest rows are archived whatever their age (0: no budget). */
   readonly sizeBudgetBytes?: number;
+  /** SQLite: how often the budget is checked between passes (BUDGET_CHECK_MS by default; 0: only at passes). */
+  readonly budgetCheckMs?: number;
   /** Rows per step (rounded to whole links; RETENTION_STEP_ROWS by default). */
   readonly maxRows?: number;
   readonly now?: () => number;
@@ -34,6 +39,9 @@ export interface RetentionOptions {
 /**
  * Runs retention on a timer in its own thread (retention-worker.ts): each pass archives and
  * removes, in small steps, every row older than the retention period. One pass at a time.
+ * On SQLite with a size budget the thread also checks the database every BUDGET_CHECK_MS
+ * and runs a pass of its own when it is over (reported through `onArchived` and `onFailed`
+ * like the others).
  */
 export class RetentionScheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -62,7 +70,7 @@ export class RetentionScheduler {
   }
 
   static async start(opts: RetentionOptions): Promise<RetentionScheduler> {
-    const worker = startWorker(import.meta.url, 'retention-worker', { db: opts.db, archiveDir: opts.archiveDir, maxRows: opts.maxRows ?? RETENTION_STEP_ROWS, sizeBudgetBytes: opts.sizeBudgetBytes ?? 0, replica: opts.replica ?? '' });
+    const worker = startWorker(import.meta.url, 'retention-worker', { db: opts.db, archiveDir: opts.archiveDir, maxRows: opts.maxRows ?? RETENTION_STEP_ROWS, sizeBudgetBytes: opts.sizeBudgetBytes ?? 0, budgetCheckMs: opts.budgetCheckMs ?? BUDGET_CHECK_MS, replica: opts.replica ?? '' });
     await new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
       worker.once('message', (m: RetentionReply) => {

@@ -18,18 +18,21 @@ after(() => tmp.remove());
 let n = 0;
 const T0 = 1_700_000_000_000;
 
-/** 200 rows through the real writer in groups of 20, row i decided at T0 + i ms; the even rows labelled. */
-async function logged(): Promise<{ path: string; archiveDir: string; ids: string[] }> {
+/**
+ * `groups` × `size` rows (200 by default) through the real writer, row i decided at T0 + i ms; the even
+ * rows labelled. `note`: text each row's features carry, to make the rows bigger.
+ */
+async function logged({ groups = 10, size = 20, note = '' } = {}): Promise<{ path: string; archiveDir: string; ids: string[] }> {
   const dir = join(tmp.dir, `r${n++}`);
   const path = join(dir, 'vigia.db');
   openDatabase({ path, synchronous: 'NORMAL' }).close();
   const log = await SqliteAuditLog.open({ path, synchronous: 'NORMAL' });
   const ids: string[] = [];
-  for (let g = 0; g < 10; g++) {
-    const records: AuditRecord[] = Array.from({ length: 20 }, (_x, j) => {
-      const i = g * 20 + j;
+  for (let g = 0; g < groups; g++) {
+    const records: AuditRecord[] = Array.from({ length: size }, (_x, j) => {
+      const i = g * size + j;
       ids.push(`p${i}`);
-      return { id: `p${i}`, requestId: 'r', tsMs: T0 + i, eventTsMs: T0 + i, model: 'm', modelVersion: '1', features: { a: i }, probability: i / 200, decision: i % 2 === 0 ? 1 : 0, band: 'low', threshold: 0.5, latencyMs: 1, traceId: 't' };
+      return { id: `p${i}`, requestId: 'r', tsMs: T0 + i, eventTsMs: T0 + i, model: 'm', modelVersion: '1', features: note === '' ? { a: i } : { a: i, note }, probability: i / (groups * size), decision: i % 2 === 0 ? 1 : 0, band: 'low', threshold: 0.5, latencyMs: 1, traceId: 't' };
     });
     await log.append(records);
   }
@@ -106,11 +109,32 @@ describe('retention with archive', () => {
 
   it('archives the oldest rows whatever their age while the database is over its size budget', async () => {
     const { path, archiveDir, ids } = await logged();
-    const s = await RetentionScheduler.start({ db: { engine: 'sqlite', path }, archiveDir, retentionMs: 365 * 86_400_000, intervalMs: 0, maxRows: 20, sizeBudgetBytes: 1, now: () => T0 });
+    const s = await RetentionScheduler.start({ db: { engine: 'sqlite', path }, archiveDir, retentionMs: 365 * 86_400_000, intervalMs: 0, budgetCheckMs: 0, maxRows: 20, sizeBudgetBytes: 1, now: () => T0 });
     const pass = await s.pruneNow();
     await s.close();
     assert.equal(pass.rows, 200, 'a budget of 1 byte archives everything');
     assert.deepEqual(archived(archiveDir).map((r) => r.id), ids);
+  });
+
+  it('brings a database over its size budget back under it between scheduled passes, oldest rows first, within seconds', async () => {
+    const { path, archiveDir, ids } = await logged({ groups: 20, size: 100, note: 'x'.repeat(300) });
+    const db = new Database(path);
+    const used = () => ((db.pragma('page_count', { simple: true }) as number) - (db.pragma('freelist_count', { simple: true }) as number)) * (db.pragma('page_size', { simple: true }) as number);
+    const budget = used() - 200_000;
+    const seen: number[] = [];
+    // No scheduled pass at all (interval 0, and a retention period nothing has reached):
+    // only the thread's own budget check can archive anything.
+    const s = await RetentionScheduler.start({ db: { engine: 'sqlite', path }, archiveDir, retentionMs: 365 * 86_400_000, intervalMs: 0, budgetCheckMs: 50, maxRows: 100, sizeBudgetBytes: budget, now: () => T0, onArchived: (rows) => seen.push(rows) });
+    const deadline = Date.now() + 10_000;
+    while (used() > budget && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+    await s.close();
+    assert.ok(used() <= budget, `${used()} bytes used against a budget of ${budget}`);
+    const left = db.prepare('SELECT id FROM predictions ORDER BY seq').pluck().all() as string[];
+    db.close();
+    assert.ok(left.length > 0 && left.length < ids.length, `${left.length} rows left: the oldest went, only as many as the budget needed`);
+    assert.deepEqual([...archived(archiveDir).map((r) => r.id), ...left], ids);
+    assert.equal(seen.reduce((a, b) => a + b, 0), ids.length - left.length);
   });
 
   it('runs in its own thread on a schedule, reporting the rows it archived', async () => {
