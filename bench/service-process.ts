@@ -12,6 +12,19 @@ export const BARE_SERVER = `require('node:http').createServer((q, s) => { q.resu
 
 export interface ServiceProcess { proc: ChildProcess; url: string; dir: string }
 
+/** The servers started and not stopped yet: stopped too when the benchmark itself is interrupted. */
+const live = new Set<ServiceProcess>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    // A benchmark stopped by a signal (Ctrl-C, `kill`) leaves no server behind, nor its database.
+    for (const s of live) {
+      s.proc.kill('SIGKILL');
+      rmSync(s.dir, { recursive: true, force: true });
+    }
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  });
+}
+
 /**
  * Starts `bench/server.ts` with `args` (or the bare server for `--bare`) on a fresh database
  * in its own temporary folder; resolves with its URL. `nodeFlags` go to node itself (e.g.
@@ -34,13 +47,16 @@ export async function startServer(name: string, args: string[], env: Record<stri
     });
     proc.on('exit', (code) => rej(new Error(`${name}: server exited ${code}`)));
   });
-  return { proc, url, dir };
+  const started = { proc, url, dir };
+  live.add(started);
+  return started;
 }
 
 export async function stopServer(s: ServiceProcess): Promise<void> {
   const done = new Promise((r) => s.proc.once('exit', r));
   s.proc.kill('SIGTERM');
   await done;
+  live.delete(s);
   rmSync(s.dir, { recursive: true, force: true });
 }
 

@@ -11,6 +11,8 @@ const bodies = demoRows(2000).map((r) => JSON.stringify({ features: r }));
 let i = 0;
 let stop = false;
 process.once('SIGTERM', () => { stop = true; });
+// The soak that reads these lines is gone (interrupted): so is the point of the load.
+process.stdout.on('error', () => process.exit(0));
 for (let s = 0; s < Number(segments) && !stop; s++) {
   const result = await fixedRate({ url: url!, rate: Number(rate), seconds: Number(segmentSeconds), body: () => bodies[i++ % bodies.length]! });
   process.stdout.write(`${JSON.stringify({ segment: s, ...result })}\n`);
