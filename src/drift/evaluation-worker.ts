@@ -65,13 +65,14 @@ interface EvaluationSource {
    * date (kept between evaluations), then its labelled rows when they are at most
    * `exactCohortLabels`, else the aggregates (see cohortOf).
    */
-  cohort(key: string, ctx: ModelContext & { performance: PerformanceContext }, range: { fromMs: number; toMs: number }, term: number | undefined): Cohort | Promise<Cohort>;
+  cohort(key: string, ctx: ModelContext & { performance: PerformanceContext }, range: { fromMs: number; toMs: number }, term: number | undefined): CohortWithCounts | Promise<CohortWithCounts>;
   /**
    * Fairness by group: selection over the window, TPR/FPR over the matured cohort. The
-   * window's counts are `windowCounts` when the drift path had them (its hourly buckets),
-   * else a GROUP BY over its rows.
+   * window's counts are `counts.window` when the drift path had them (its hourly buckets),
+   * the cohort's `counts.cohort` when the performance section read its aggregates; else a
+   * GROUP BY over the rows.
    */
-  fairness(ctx: ModelContext, fromMs: number, toMs: number, nowMs: number, windowCounts?: readonly WindowGroupCount[]): FairnessReport | undefined | Promise<FairnessReport | undefined>;
+  fairness(ctx: ModelContext, fromMs: number, toMs: number, nowMs: number, counts: HeldGroupCounts): FairnessReport | undefined | Promise<FairnessReport | undefined>;
   /** Drops what is kept for a model version (its window starts over at the next evaluation). */
   forget(key: string): void;
   close(): Promise<void>;
@@ -109,6 +110,15 @@ async function windowDrift(
   };
 }
 
+/** A matured cohort, with its labelled predictions by groups, decision and label when it was read from its hourly aggregates. */
+type CohortWithCounts = Cohort & { readonly groupCounts?: readonly CohortGroupCount[] };
+
+/** Fairness counts an evaluation already holds from its aggregates (either may be missing: then a GROUP BY reads them). */
+interface HeldGroupCounts {
+  readonly window?: readonly WindowGroupCount[] | undefined;
+  readonly cohort?: readonly CohortGroupCount[] | undefined;
+}
+
 /**
  * A cohort from its rows when its hourly aggregates count at most `exactCohortLabels` labels
  * (the exact metrics, on the exact range), else from the aggregates (aligned to hours; the
@@ -120,9 +130,9 @@ function cohortOf(
   range: { fromMs: number; toMs: number },
   exactCohortLabels: number,
   rows: () => CohortRows | Promise<CohortRows>,
-): Cohort | Promise<Cohort> {
+): CohortWithCounts | Promise<CohortWithCounts> {
   if (aggregated.labelled > exactCohortLabels) {
-    return { fromMs: aggregated.fromMs, toMs: aggregated.toMs, matured: aggregated.matured, layout, aggregate: aggregated.aggregate };
+    return { fromMs: aggregated.fromMs, toMs: aggregated.toMs, matured: aggregated.matured, layout, aggregate: aggregated.aggregate, groupCounts: aggregated.groupCounts };
   }
   const read = rows();
   return read instanceof Promise ? read.then((r) => ({ ...range, ...r })) : { ...range, ...read };
@@ -165,7 +175,7 @@ function sqliteSource(path: string, exactWindowRows: number, exactCohortLabels: 
       if (b === undefined) cohortBuckets.set(key, (b = new SqliteCohortBuckets(db, model, modelVersion, cohortAggregateLayout(ctx.performance.threshold), aggregatesDb)));
       return cohortOf(b.refresh(range.fromMs, range.toMs), b.layout, range, exactCohortLabels, () => cohorts.read(model, modelVersion, range.fromMs, range.toMs));
     },
-    fairness: (ctx, fromMs, toMs, nowMs, windowCounts) => fairnessOf(ctx, fairnessCounts, fromMs, toMs, nowMs, windowCounts),
+    fairness: (ctx, fromMs, toMs, nowMs, held) => fairnessOf(ctx, fairnessCounts, fromMs, toMs, nowMs, held),
     forget: (key) => {
       caches.delete(key);
       buckets.delete(key);
@@ -188,16 +198,17 @@ interface FairnessCounts {
 }
 
 /**
- * Fairness by group of a model version: selection over the window (the counts its buckets
- * kept when given, else a GROUP BY over its rows), TPR/FPR over the matured cohort.
+ * Fairness by group of a model version: selection over the window, TPR/FPR over the matured
+ * cohort, each from the counts its hourly buckets kept when `held` has them, else a GROUP BY
+ * over its rows.
  */
-function fairnessOf(ctx: ModelContext, counts: FairnessCounts, fromMs: number, toMs: number, nowMs: number, windowCounts?: readonly WindowGroupCount[]): FairnessReport | undefined | Promise<FairnessReport | undefined> {
+function fairnessOf(ctx: ModelContext, counts: FairnessCounts, fromMs: number, toMs: number, nowMs: number, held: HeldGroupCounts): FairnessReport | undefined | Promise<FairnessReport | undefined> {
   const { fairness } = ctx;
   if (fairness === undefined) return undefined;
   const { model, modelVersion } = ctx.baseline;
   const range = ctx.performance === undefined ? undefined : cohortRange(ctx.performance, nowMs);
-  const window = windowCounts ?? counts.windowCounts(model, modelVersion, fromMs, toMs);
-  const cohort = range === undefined ? [] : counts.cohortCounts(model, modelVersion, range.fromMs, range.toMs);
+  const window = held.window ?? counts.windowCounts(model, modelVersion, fromMs, toMs);
+  const cohort = range === undefined ? [] : held.cohort ?? counts.cohortCounts(model, modelVersion, range.fromMs, range.toMs);
   const build = (w: readonly WindowGroupCount[], c: readonly CohortGroupCount[]) => buildFairnessReport(fairness.spec, countGroups(fairness.spec, w, c), fairness.thresholds);
   return Array.isArray(window) && Array.isArray(cohort) ? build(window, cohort) : Promise.all([window, cohort]).then(([w, c]) => build(w, c));
 }
@@ -252,7 +263,7 @@ async function postgresSource(url: string, exactWindowRows: number, exactCohortL
       if (b === undefined) cohortBuckets.set(key, (b = new PgCohortBuckets(c, model, modelVersion, cohortAggregateLayout(ctx.performance.threshold))));
       return cohortOf(await b.refresh(range.fromMs, range.toMs, term), b.layout, range, exactCohortLabels, () => readPgCohort(c, model, modelVersion, range.fromMs, range.toMs));
     },
-    fairness: (ctx, fromMs, toMs, nowMs, windowCounts) => fairnessOf(ctx, fairnessCounts, fromMs, toMs, nowMs, windowCounts),
+    fairness: (ctx, fromMs, toMs, nowMs, held) => fairnessOf(ctx, fairnessCounts, fromMs, toMs, nowMs, held),
     forget: (key) => {
       caches.delete(key);
       buckets.delete(key);
@@ -351,10 +362,10 @@ function attributionOf(key: string, source: AttributionRows, minWindow: number):
 }
 
 
-/** The performance section: realized on the matured cohort, estimated on the window's scores. */
-async function performanceOf(key: string, ctx: ModelContext & { performance: PerformanceContext }, scores: Float64Array, req: EvaluationRequest): Promise<PerformanceReport> {
+/** The performance section: realized on the matured cohort, estimated on the window's scores; with the cohort's group counts when its aggregates had them. */
+async function performanceOf(key: string, ctx: ModelContext & { performance: PerformanceContext }, scores: Float64Array, req: EvaluationRequest): Promise<{ report: PerformanceReport; cohortCounts: readonly CohortGroupCount[] | undefined }> {
   const cohort = await source!.cohort(key, ctx, cohortRange(ctx.performance, req.nowMs), req.term);
-  return buildPerformanceReport(ctx.performance, cohort, scores);
+  return { report: buildPerformanceReport(ctx.performance, cohort, scores), cohortCounts: cohort.groupCounts };
 }
 
 async function evaluate(req: EvaluationRequest): Promise<void> {
@@ -368,9 +379,10 @@ async function evaluate(req: EvaluationRequest): Promise<void> {
     const { drift, scores, path, rows, groupCounts } = await source.drift(req.key, ctx, req);
     let performance: PerformanceReport | null = null;
     let performanceError: string | undefined;
+    let cohortCounts: readonly CohortGroupCount[] | undefined;
     if (ctx.performance !== undefined) {
       try {
-        performance = await performanceOf(req.key, { ...ctx, performance: ctx.performance }, scores, req);
+        ({ report: performance, cohortCounts } = await performanceOf(req.key, { ...ctx, performance: ctx.performance }, scores, req));
       } catch (err) {
         performanceError = (err as Error).message;
       }
@@ -378,7 +390,7 @@ async function evaluate(req: EvaluationRequest): Promise<void> {
     let fairness: FairnessReport | undefined;
     let fairnessError: string | undefined;
     try {
-      fairness = await source.fairness(ctx, req.fromMs, req.toMs, req.nowMs, groupCounts);
+      fairness = await source.fairness(ctx, req.fromMs, req.toMs, req.nowMs, { window: groupCounts, cohort: cohortCounts });
     } catch (err) {
       fairnessError = (err as Error).message;
     }

@@ -1,4 +1,6 @@
 import { emptyCohortAggregate, foldLabel, labelledCount, mergeCohortInto, type CohortAggregateLayout } from '../performance/cohort-aggregate.js';
+import type { CohortGroupCount } from '../fairness/report.js';
+import { addToCell, cellKey, cohortEntries, mergeCells, parseCells, type GroupCells } from './group-counts.js';
 import type { SqliteDatabase } from './database.js';
 import { AGGREGATE_SAVE_INTERVAL_MS, SaveSchedule } from './save-schedule.js';
 import { BUCKET_MS } from './window-buckets.js';
@@ -14,12 +16,15 @@ export interface AggregateCohort {
   readonly labelled: number;
   /** The merged aggregate of their labels (src/performance/cohort-aggregate.ts). */
   readonly aggregate: Float64Array;
+  /** Their labelled predictions by groups, decision and label: fairness's TPR and FPR read them instead of a GROUP BY over the cohort. */
+  readonly groupCounts: readonly CohortGroupCount[];
 }
 
-/** One hour: its predictions counted, its labels aggregated (none until a label of the hour arrives). */
+/** One hour: its predictions counted, its labels aggregated and counted by groups, decision and label (none until a label of the hour arrives). */
 interface Hour {
   matured: number;
   labels: Float64Array | undefined;
+  groups: GroupCells | undefined;
 }
 
 /**
@@ -40,7 +45,7 @@ export class HourlyCohort {
 
   private hour(k: number): Hour {
     let h = this.hours.get(k);
-    if (h === undefined) this.hours.set(k, (h = { matured: 0, labels: undefined }));
+    if (h === undefined) this.hours.set(k, (h = { matured: 0, labels: undefined, groups: undefined }));
     this.dirty.add(k);
     return h;
   }
@@ -51,34 +56,55 @@ export class HourlyCohort {
     this.matured += count;
   }
 
-  /** Folds one label into the hour of its prediction's event time. */
-  foldLabel(eventTsMs: number, label: number, probability: number): void {
+  /**
+   * Folds one label into the hour of its prediction's event time, and counts it in the cell of
+   * its prediction's `groups` and `decision` (null when retention removed the prediction: the
+   * label stays in the metrics, in no fairness cell, as the exact GROUP BY's join leaves it out).
+   */
+  foldLabel(eventTsMs: number, label: number, probability: number, groups: string | null, decision: number | null): void {
     const h = this.hour(Math.floor(eventTsMs / BUCKET_MS));
     h.labels ??= emptyCohortAggregate(this.layout);
+    h.groups ??= new Map();
     foldLabel(this.layout, h.labels, label, probability);
+    if (groups !== null && decision !== null) addToCell(h.groups, cellKey(groups, decision === 1 ? 1 : 0, label));
     this.labelled++;
   }
 
-  /** A stored hour (`data`: the aggregate's bytes, or null before its first label); false when its size is not this layout's. */
-  load(k: number, matured: number, data: Uint8Array | null): boolean {
+  /**
+   * A stored hour (`data`: the aggregate's bytes, or null before its first label;
+   * `groupCounts`: its labels by groups, decision and label, JSON); false when its size is not
+   * this layout's, or its labels have no valid counts (stored before they were kept): the
+   * caller folds the hours again from the audit log.
+   */
+  load(k: number, matured: number, data: Uint8Array | null, groupCounts: string | null): boolean {
     let labels: Float64Array | undefined;
+    let groups: GroupCells | undefined;
     if (data !== null) {
       if (data.byteLength !== this.layout.size * 8) return false;
       labels = new Float64Array(this.layout.size);
       new Uint8Array(labels.buffer).set(data);
+      // A label whose prediction retention removed is in no cell (see foldLabel): the cells may count fewer.
+      const cells = parseCells(groupCounts, 2);
+      if (cells === undefined || cells.total > labelledCount(labels)) return false;
+      groups = cells.cells;
       this.labelled += labelledCount(labels);
     }
-    this.hours.set(k, { matured, labels });
+    this.hours.set(k, { matured, labels, groups });
     this.matured += matured;
     return true;
   }
 
-  /** Hour `k` as stored: its predictions, its labels and their aggregate's bytes (null without labels); undefined when dropped. */
-  stored(k: number): { matured: number; labelled: number; data: Buffer | null } | undefined {
+  /** Hour `k` as stored: its predictions, its labels, their aggregate's bytes and their group counts' JSON (both null without labels); undefined when dropped. */
+  stored(k: number): { matured: number; labelled: number; data: Buffer | null; groupCounts: string | null } | undefined {
     const h = this.hours.get(k);
     if (h === undefined) return undefined;
     const l = h.labels;
-    return { matured: h.matured, labelled: l === undefined ? 0 : labelledCount(l), data: l === undefined ? null : Buffer.from(l.buffer, l.byteOffset, l.byteLength) };
+    return {
+      matured: h.matured,
+      labelled: l === undefined ? 0 : labelledCount(l),
+      data: l === undefined ? null : Buffer.from(l.buffer, l.byteOffset, l.byteLength),
+      groupCounts: l === undefined ? null : JSON.stringify(cohortEntries(h.groups ?? new Map())),
+    };
   }
 
   /** Drops the hours before `first`; true when there were some. */
@@ -105,13 +131,15 @@ export class HourlyCohort {
   /** The cohort of hours [first, end): their predictions and merged labels. */
   cohort(first: number, end: number): AggregateCohort {
     const aggregate = emptyCohortAggregate(this.layout);
+    const groups: GroupCells[] = [];
     let matured = 0;
     for (const [k, h] of this.hours) {
       if (k < first || k >= end) continue;
       matured += h.matured;
       if (h.labels !== undefined) mergeCohortInto(aggregate, h.labels);
+      if (h.groups !== undefined) groups.push(h.groups);
     }
-    return { fromMs: first * BUCKET_MS, toMs: end * BUCKET_MS, matured, labelled: labelledCount(aggregate), aggregate };
+    return { fromMs: first * BUCKET_MS, toMs: end * BUCKET_MS, matured, labelled: labelledCount(aggregate), aggregate, groupCounts: cohortEntries(mergeCells(groups)) };
   }
 }
 
@@ -168,7 +196,10 @@ export class SqliteCohortBuckets {
     const predictions = db.prepare(
       `SELECT event_ts_ms / ${BUCKET_MS}, count(*) FROM predictions
        WHERE seq > ? AND seq <= ? AND +model = ? AND +model_version = ? AND +event_ts_ms >= ? GROUP BY 1`).raw();
-    const labels = db.prepare('SELECT event_ts_ms, label, probability FROM labels WHERE seq > ? AND seq <= ? AND +model = ? AND +model_version = ? AND +event_ts_ms >= ?').raw();
+    // Each label with its prediction's groups and decision (by its primary key), for fairness's counts.
+    const labels = db.prepare(
+      `SELECT l.event_ts_ms, l.label, l.probability, p.groups, p.decision FROM labels l LEFT JOIN predictions p ON p.id = l.prediction_id
+       WHERE l.seq > ? AND l.seq <= ? AND +l.model = ? AND +l.model_version = ? AND +l.event_ts_ms >= ?`).raw();
     const lastPrediction = db.prepare('SELECT coalesce(max(seq), 0) FROM predictions').pluck();
     const lastLabel = db.prepare('SELECT coalesce(max(seq), 0) FROM labels').pluck();
     // One read transaction: both cursors' ends and the rows up to them come from one snapshot.
@@ -177,7 +208,9 @@ export class SqliteCohortBuckets {
       const toLabel = lastLabel.get() as number;
       const fromMs = first * BUCKET_MS;
       for (const [k, n] of predictions.iterate(this.predictionSeq, toPrediction, this.model, this.version, fromMs) as IterableIterator<[number, number]>) this.held.addPredictions(k, n);
-      for (const [ts, label, p] of labels.iterate(this.labelSeq, toLabel, this.model, this.version, fromMs) as IterableIterator<[number, number, number]>) this.held.foldLabel(ts, label, p);
+      for (const [ts, label, p, groups, decision] of labels.iterate(this.labelSeq, toLabel, this.model, this.version, fromMs) as IterableIterator<[number, number, number, string | null, number | null]>) {
+        this.held.foldLabel(ts, label, p, groups, decision);
+      }
       const moved = toPrediction !== this.predictionSeq || toLabel !== this.labelSeq;
       this.predictionSeq = toPrediction;
       this.labelSeq = toLabel;
@@ -206,7 +239,7 @@ export class SqliteCohortBuckets {
       this.origin = 'rebuilt';
       return;
     }
-    const stored = this.persist.prepare('SELECT bucket_start_ms, matured, labelled, data FROM cohort_buckets WHERE model = ? AND model_version = ? AND bucket_start_ms >= ?').raw().all(...this.key, first * BUCKET_MS) as [number, number, number, Buffer | null][];
+    const stored = this.persist.prepare('SELECT bucket_start_ms, matured, labelled, data, group_counts FROM cohort_buckets WHERE model = ? AND model_version = ? AND bucket_start_ms >= ?').raw().all(...this.key, first * BUCKET_MS) as [number, number, number, Buffer | null, string | null][];
     let matured = 0;
     let labelled = 0;
     for (const [, m, l] of stored) {
@@ -220,8 +253,8 @@ export class SqliteCohortBuckets {
       this.origin = 'rebuilt';
       return;
     }
-    for (const [startMs, m, , data] of stored) {
-      if (!this.held.load(startMs / BUCKET_MS, m, data)) {
+    for (const [startMs, m, , data, groupCounts] of stored) {
+      if (!this.held.load(startMs / BUCKET_MS, m, data, groupCounts)) {
         this.held.clear();
         this.origin = 'rebuilt';
         return;
@@ -236,14 +269,14 @@ export class SqliteCohortBuckets {
   /** Writes the changed hours and both cursors in one transaction; drops stored hours before `first`. */
   private save(first: number): void {
     const db = this.persist!;
-    const upsert = db.prepare(`INSERT INTO cohort_buckets (model, model_version, bucket_start_ms, matured, labelled, data) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT DO UPDATE SET matured = excluded.matured, labelled = excluded.labelled, data = excluded.data`);
+    const upsert = db.prepare(`INSERT INTO cohort_buckets (model, model_version, bucket_start_ms, matured, labelled, data, group_counts) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET matured = excluded.matured, labelled = excluded.labelled, data = excluded.data, group_counts = excluded.group_counts`);
     db.transaction(() => {
       // Hours rebuilt from the rows (another layout, or counts that disagreed) replace every stored one.
       if (this.replaceStored) db.prepare('DELETE FROM cohort_buckets WHERE model = ? AND model_version = ?').run(...this.key);
       for (const k of this.held.dirty) {
         const h = this.held.stored(k);
-        if (h !== undefined) upsert.run(...this.key, k * BUCKET_MS, h.matured, h.labelled, h.data);
+        if (h !== undefined) upsert.run(...this.key, k * BUCKET_MS, h.matured, h.labelled, h.data, h.groupCounts);
       }
       db.prepare('DELETE FROM cohort_buckets WHERE model = ? AND model_version = ? AND bucket_start_ms < ?').run(...this.key, first * BUCKET_MS);
       db.prepare(`INSERT INTO cohort_cursors (model, model_version, layout, through_prediction_seq, through_label_seq) VALUES (?, ?, ?, ?, ?)

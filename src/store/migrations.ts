@@ -419,6 +419,13 @@ export const MIGRATIONS: readonly MigrationStep[] = [
   // fairness from them rather than a GROUP BY over the window in the database server.
   { sqlite: null,
     postgres: `ALTER TABLE window_buckets ADD COLUMN group_counts text;` },
+  // Each hour of the matured cohort counts its labels by their predictions' groups and
+  // decision and by label (JSON of [groups, decision, label, count]): fairness's TPR and FPR
+  // over a cohort evaluated from its aggregates read them, not a GROUP BY joining every label
+  // of the cohort to its prediction at each evaluation. NULL in the hours stored before this
+  // step: the cohort is folded again from the audit log once.
+  { sqlite: `ALTER TABLE cohort_buckets ADD COLUMN group_counts TEXT;`,
+    postgres: `ALTER TABLE cohort_buckets ADD COLUMN group_counts text;` },
 ];
 
 /** How many steps the SQLite schema has (steps with SQLite text, counted in `user_version`). */

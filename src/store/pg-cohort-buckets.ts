@@ -98,13 +98,13 @@ export class PgCohortBuckets {
 
   private async loadHours(first: number, through: string): Promise<void> {
     // As base64, decoded natively (see PgWindowBuckets: node-postgres decodes hex in JavaScript).
-    const stored = await this.client.query<[string, string, string | null]>({
-      text: "SELECT bucket_start_ms, matured, encode(data, 'base64') FROM cohort_buckets WHERE model = $1 AND model_version = $2 AND bucket_start_ms >= $3",
+    const stored = await this.client.query<[string, string, string | null, string | null]>({
+      text: "SELECT bucket_start_ms, matured, encode(data, 'base64'), group_counts FROM cohort_buckets WHERE model = $1 AND model_version = $2 AND bucket_start_ms >= $3",
       values: [...this.key, first * BUCKET_MS],
       rowMode: 'array',
     });
-    for (const [startMs, matured, data] of stored.rows) {
-      if (!this.held.load(Number(startMs) / BUCKET_MS, Number(matured), data === null ? null : Buffer.from(data, 'base64'))) {
+    for (const [startMs, matured, data, groupCounts] of stored.rows) {
+      if (!this.held.load(Number(startMs) / BUCKET_MS, Number(matured), data === null ? null : Buffer.from(data, 'base64'), groupCounts)) {
         this.rebuild();
         return;
       }
@@ -129,15 +129,19 @@ export class PgCohortBuckets {
         this.held.addPredictions(Number(k), Number(n));
         folded += Number(n);
       }
+      // Each label with its prediction's groups and decision, for fairness's counts: joined on
+      // the id and the event time, both partitions' keys, so a month's labels meet only that
+      // month's predictions.
       await c.query(
         `DECLARE cohort_fold NO SCROLL CURSOR FOR
-         SELECT event_ts_ms, label, probability FROM labels
-         WHERE model = $1 AND model_version = $2 AND tx >= $3::xid8 AND tx < $4::xid8 AND event_ts_ms >= $5`,
+         SELECT l.event_ts_ms, l.label, l.probability, p.groups, p.decision FROM labels l
+         LEFT JOIN predictions p ON p.id = l.prediction_id AND p.event_ts_ms = l.event_ts_ms
+         WHERE l.model = $1 AND l.model_version = $2 AND l.tx >= $3::xid8 AND l.tx < $4::xid8 AND l.event_ts_ms >= $5`,
         range,
       );
       for (;;) {
-        const page = await c.query<[string, number, number]>({ text: `FETCH ${FETCH_LABELS} FROM cohort_fold`, rowMode: 'array' });
-        for (const [ts, label, p] of page.rows) this.held.foldLabel(Number(ts), label, p);
+        const page = await c.query<[string, number, number, string | null, number | null]>({ text: `FETCH ${FETCH_LABELS} FROM cohort_fold`, rowMode: 'array' });
+        for (const [ts, label, p, groups, decision] of page.rows) this.held.foldLabel(Number(ts), label, p, groups, decision);
         folded += page.rows.length;
         if (page.rows.length < FETCH_LABELS) break;
       }
@@ -155,9 +159,9 @@ export class PgCohortBuckets {
         const h = this.held.stored(hour);
         if (h === undefined) continue;
         await c.query(
-          `INSERT INTO cohort_buckets (model, model_version, bucket_start_ms, matured, labelled, data) VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (model, model_version, bucket_start_ms) DO UPDATE SET matured = excluded.matured, labelled = excluded.labelled, data = excluded.data`,
-          [model, version, hour * BUCKET_MS, h.matured, h.labelled, h.data],
+          `INSERT INTO cohort_buckets (model, model_version, bucket_start_ms, matured, labelled, data, group_counts) VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (model, model_version, bucket_start_ms) DO UPDATE SET matured = excluded.matured, labelled = excluded.labelled, data = excluded.data, group_counts = excluded.group_counts`,
+          [model, version, hour * BUCKET_MS, h.matured, h.labelled, h.data, h.groupCounts],
         );
       }
       await c.query('DELETE FROM cohort_buckets WHERE model = $1 AND model_version = $2 AND bucket_start_ms < $3', [model, version, first * BUCKET_MS]);

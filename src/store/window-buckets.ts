@@ -2,6 +2,7 @@ import { BucketSample, sampleKey } from '../drift/bucket-sample.js';
 import { aggregateCount, emptyAggregate, foldPrediction, mergeInto, type WindowAggregateLayout } from '../drift/window-aggregate.js';
 import type { WindowGroupCount } from '../fairness/report.js';
 import type { SqliteDatabase } from './database.js';
+import { addToCell, cellKey, mergeCells, parseCells, windowEntries, type GroupCells } from './group-counts.js';
 import { AGGREGATE_SAVE_INTERVAL_MS, SaveSchedule } from './save-schedule.js';
 
 /** The length of one bucket: an hour of event time. */
@@ -70,7 +71,7 @@ export class HourlyBuckets {
   private readonly buckets = new Map<number, Float64Array>();
   private readonly samples: Map<number, BucketSample> | undefined;
   /** Per bucket: rows by decision and groups, keyed by the decision's digit followed by the groups' JSON. */
-  private readonly groups: Map<number, Map<string, number>> | undefined;
+  private readonly groups: Map<number, GroupCells> | undefined;
   readonly dirty = new Set<number>();
   /** Rows folded into the buckets held now. */
   rows = 0;
@@ -104,10 +105,8 @@ export class HourlyBuckets {
     foldPrediction(this.layout, bucket, this.value, probability, latencyMs);
     if (this.samples !== undefined && id !== undefined) this.samples.get(k)!.offer(sampleKey(id), this.value);
     if (this.groups !== undefined && groups !== undefined) {
-      const counts = this.groups.get(k)!;
       // Fairness reads a decision as selected (1) or not: one digit keys both.
-      const key = `${groups.decision === 1 ? 1 : 0}${groups.json}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
+      addToCell(this.groups.get(k)!, cellKey(groups.json, groups.decision === 1 ? 1 : 0));
     }
     this.dirty.add(k);
     this.rows++;
@@ -152,7 +151,7 @@ export class HourlyBuckets {
       rows: b[0]!,
       data: Buffer.from(b.buffer, b.byteOffset, b.byteLength),
       sample: this.samples?.get(hour)?.toBytes() ?? null,
-      groupCounts: counts === undefined ? null : JSON.stringify(groupTriples(counts)),
+      groupCounts: counts === undefined ? null : JSON.stringify(windowEntries(counts)),
     };
   }
 
@@ -188,41 +187,15 @@ export class HourlyBuckets {
     return {
       ...merged,
       ...(samples === undefined ? {} : { samples: held.map(([k, b]) => ({ rows: b[0]!, sample: samples.get(k)! })) }),
-      ...(groups === undefined ? {} : { groupCounts: mergeGroupCounts(held.map(([k]) => groups.get(k)!)) }),
+      ...(groups === undefined ? {} : { groupCounts: windowEntries(mergeCells(held.map(([k]) => groups.get(k)!))) }),
     };
   }
 }
 
-/** Counts keyed as held (the decision's digit, then the groups' JSON) as `[groups, decision, count]`. */
-const groupTriples = (counts: ReadonlyMap<string, number>): WindowGroupCount[] => [...counts].map(([key, n]) => [key.slice(1), Number(key[0]), n] as const);
-
-/** The buckets' counts summed by decision and groups. */
-function mergeGroupCounts(buckets: readonly Map<string, number>[]): WindowGroupCount[] {
-  const sum = new Map<string, number>();
-  for (const counts of buckets) for (const [key, n] of counts) sum.set(key, (sum.get(key) ?? 0) + n);
-  return groupTriples(sum);
-}
-
-/** A stored bucket's group counts (JSON of `[groups, decision, count]`), keyed as held; undefined when absent, malformed or not adding up to its rows. */
-function parseGroupCounts(json: string | null | undefined, rows: number): Map<string, number> | undefined {
-  if (json === null || json === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(parsed)) return undefined;
-  const counts = new Map<string, number>();
-  let total = 0;
-  for (const entry of parsed as unknown[]) {
-    if (!Array.isArray(entry) || entry.length !== 3) return undefined;
-    const [groups, decision, n] = entry as unknown[];
-    if (typeof groups !== 'string' || (decision !== 0 && decision !== 1) || !Number.isInteger(n) || (n as number) <= 0) return undefined;
-    counts.set(`${decision}${groups}`, n as number);
-    total += n as number;
-  }
-  return total === rows ? counts : undefined;
+/** A stored bucket's group counts (JSON of `[groups, decision, count]`); undefined when absent, malformed or not adding up to its rows. */
+function parseGroupCounts(json: string | null | undefined, rows: number): GroupCells | undefined {
+  const parsed = parseCells(json, 1);
+  return parsed !== undefined && parsed.total === rows ? parsed.cells : undefined;
 }
 
 /**

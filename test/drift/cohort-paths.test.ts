@@ -4,9 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { DatabaseTarget } from '../../src/config.js';
 import { DriftMonitor, modelKey } from '../../src/drift/monitor.js';
+import { groupsOf } from '../../src/fairness/groups.js';
 import { loadModels, type ModelRegistry } from '../../src/model/registry.js';
 import { buildModelContext } from '../../src/report/model-context.js';
-import type { ModelContext } from '../../src/report/model-report.js';
+import type { ModelContext, ModelReport } from '../../src/report/model-report.js';
 import { SqliteAuditLog, type AuditRecord } from '../../src/store/audit-log.js';
 import type { LabelRow } from '../../src/store/audit-writer-protocol.js';
 import { PgAuditLog } from '../../src/store/pg-audit-log.js';
@@ -42,7 +43,10 @@ before(async () => {
   records = rows.map((features, i) => {
     const p = scores[i]!;
     const ts = hour - (6 - (i % 6)) * BUCKET_MS + 1000 + i;
-    return { id: `p${i}`, requestId: 'r', tsMs: ts, eventTsMs: ts, model: 'credit-default', modelVersion: '1.0.0', features, probability: p, decision: p >= 0.2 ? 1 : 0, band: 'low', threshold: 0.2, latencyMs: 1, traceId: 't' };
+    return {
+      id: `p${i}`, requestId: 'r', tsMs: ts, eventTsMs: ts, model: 'credit-default', modelVersion: '1.0.0', features, probability: p, decision: p >= 0.2 ? 1 : 0, band: 'low', threshold: 0.2, latencyMs: 1, traceId: 't',
+      groups: groupsOf(ctx.fairness!.spec, features, undefined),
+    };
   });
   labels = records.filter((_, i) => i % 4 !== 3).map((r): LabelRow => [r.id, rand() < r.probability ? 1 : 0, r.eventTsMs + 1]);
   assert.equal(labels.length, LABELLED);
@@ -52,6 +56,24 @@ after(async () => {
   await registry?.close();
   tmp.remove();
 });
+
+/** What fairness reads from the matured cohort, per attribute and group (TPR and FPR and their counts). */
+const cohortFairness = (r: ModelReport) =>
+  r.fairness!.attributes.map((a) => ({
+    attribute: a.attribute,
+    groups: a.groups.map((g) => ({ group: g.group, labelled: g.labelled, positives: g.positives, negatives: g.negatives, tpr: g.tpr, fpr: g.fpr })),
+    equal_opportunity_difference: a.equal_opportunity_difference,
+  }));
+
+/** Fairness from the cohort's hourly counts is the section the GROUP BY over its rows gives, with every labelled prediction in it. */
+function assertFairnessAgrees(exact: ModelReport, aggregated: ModelReport): void {
+  assert.equal(exact.performance!.cohort.path, 'rows');
+  assert.equal(aggregated.performance!.cohort.path, 'aggregates');
+  const sex = exact.fairness!.attributes.find((a) => a.attribute === 'SEX')!;
+  assert.equal(sex.groups.reduce((n, g) => n + g.labelled, 0), LABELLED);
+  assert.ok(sex.groups.filter((g) => g.positives > 0 && g.fpr !== null).length >= 2, `positives counted and FPR measured in two groups: ${JSON.stringify(sex.groups)}`);
+  assert.deepEqual(aggregated.fairness, exact.fairness);
+}
 
 const start = async (db: DatabaseTarget, exactCohortLabels: number) => {
   const m = await DriftMonitor.start({ db, models: [ctx], windowMs: 7 * 86_400_000, intervalMs: 0, exactCohortLabels });
@@ -76,6 +98,10 @@ describe('the matured cohort evaluated from its rows or its hourly aggregates, o
     const aggregated = await (await start(db, LABELLED - 1)).evaluate(key);
     assert.equal(exact.performance!.cohort.labelled, LABELLED);
     assertCohortPathsAgree(exact, aggregated);
+  });
+
+  it('reads fairness over a cohort judged from its aggregates from the hours\' group counts: the same section as the GROUP BY over its labels', async () => {
+    assertFairnessAgrees(await (await start(db, LABELLED)).evaluate(key), await (await start(db, LABELLED - 1)).evaluate(key));
   });
 
   it('stores the aggregates, and a new evaluation process answers from them the same report', async () => {
@@ -113,6 +139,7 @@ describe('the matured cohort evaluated from its rows or its hourly aggregates, o
     const exact = await (await start(db, LABELLED)).evaluate(key);
     const aggregated = await (await start(db, LABELLED - 1)).evaluate(key);
     assertCohortPathsAgree(exact, aggregated);
+    assertFairnessAgrees(exact, aggregated);
   });
 
   it('a new evaluation process answers from the aggregates stored in PostgreSQL, without reading the labels again', async () => {
@@ -127,5 +154,7 @@ describe('the matured cohort evaluated from its rows or its hourly aggregates, o
     // The realized metrics; the estimate before labels reads the window's rows, which moved too.
     assert.deepEqual(restarted.performance!.cohort, first.performance!.cohort);
     assert.deepEqual(restarted.performance!.realized, first.performance!.realized);
+    // Fairness's TPR and FPR too, counted by the stored hours (the window's selection rates read the moved rows).
+    assert.deepEqual(cohortFairness(restarted), cohortFairness(first));
   });
 });

@@ -4,8 +4,10 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { cohortAggregateLayout, labelledCount } from '../../src/performance/cohort-aggregate.js';
 import { SqliteAuditLog, type AuditRecord } from '../../src/store/audit-log.js';
+import type { CohortGroupCount } from '../../src/fairness/report.js';
 import { SqliteCohortBuckets } from '../../src/store/cohort-buckets.js';
 import { openDatabase } from '../../src/store/database.js';
+import { FairnessCountReader } from '../../src/store/fairness-counts.js';
 import { BUCKET_MS } from '../../src/store/window-buckets.js';
 import { tempDir } from '../helpers/app.js';
 import { sameAggregate } from '../helpers/same-aggregate.js';
@@ -171,5 +173,54 @@ describe('SqliteCohortBuckets', () => {
     assert.equal(other.refresh(T0, T0 + HOUR).labelled, 25);
     assert.equal(other.origin, 'rebuilt');
     writer.close();
+  });
+
+  /** 120 predictions over two hours with varied groups and decisions, 100 of them labelled; the exact path's GROUP BY over them. */
+  function withGroups() {
+    const f = fresh();
+    const ids = Array.from({ length: 120 }, (_, i) => f.add(T0 + i * 60_000, (i % 97) / 97));
+    const set = f.db.prepare('UPDATE predictions SET groups = ?, decision = ? WHERE id = ?');
+    ids.forEach((id, i) => set.run(JSON.stringify({ SEX: i % 3 === 0 ? 'female' : 'male', AGE: i % 5 === 0 ? '<25' : '25+' }), i % 2, id));
+    for (let i = 0; i < 100; i++) f.label(ids[i]!, i % 7 === 0 ? 1 : 0);
+    const exact = sorted(new FairnessCountReader(f.db).cohortCounts('m', '1', T0, T0 + 2 * HOUR));
+    assert.equal(exact.reduce((n, c) => n + c[3], 0), 100);
+    assert.ok(exact.length >= 8, 'every combination of groups, decision and label that occurs');
+    return { ...f, ids, exact };
+  }
+  const sorted = (counts: readonly CohortGroupCount[]) => [...counts].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+
+  it('counts each label in the cell of its prediction\'s groups and decision, as the exact path\'s GROUP BY does, and keeps the counts through a store and a load', () => {
+    const { db, path, exact } = withGroups();
+    const writer = new Database(path);
+    const first = new SqliteCohortBuckets(db, 'm', '1', layout, writer);
+    assert.deepEqual(sorted(first.refresh(T0, T0 + 2 * HOUR).groupCounts), exact);
+    const loaded = new SqliteCohortBuckets(db, 'm', '1', layout, writer);
+    assert.deepEqual(sorted(loaded.refresh(T0, T0 + 2 * HOUR).groupCounts), exact);
+    assert.equal(loaded.origin, 'stored');
+    writer.close();
+  });
+
+  it('folds the cohort again from the rows when its stored hours have no group counts (stored before they were kept), or counts that cannot be right', () => {
+    const { db, path, exact } = withGroups();
+    const writer = new Database(path);
+    new SqliteCohortBuckets(db, 'm', '1', layout, writer).refresh(T0, T0 + 2 * HOUR);
+    for (const stored of [null, JSON.stringify([['{}', 1, 1, 1000]])]) {
+      writer.prepare('UPDATE cohort_buckets SET group_counts = ?').run(stored);
+      const again = new SqliteCohortBuckets(db, 'm', '1', layout, writer);
+      assert.deepEqual(sorted(again.refresh(T0, T0 + 2 * HOUR).groupCounts), exact);
+      assert.equal(again.origin, 'rebuilt', String(stored));
+      const counted = writer.prepare('SELECT group_counts FROM cohort_buckets WHERE data IS NOT NULL').pluck().all() as string[];
+      assert.ok(counted.length > 0 && counted.every((c) => c !== stored), 'the stored hours are replaced, with their counts');
+    }
+    writer.close();
+  });
+
+  it('leaves a label whose prediction is gone out of every cell, as the exact path\'s join does, and keeps it in the metrics', () => {
+    const { db, ids } = withGroups();
+    db.prepare('DELETE FROM predictions WHERE id = ?').run(ids[0]!);
+    const c = new SqliteCohortBuckets(db, 'm', '1', layout).refresh(T0, T0 + 2 * HOUR);
+    assert.equal(c.labelled, 100);
+    assert.deepEqual(sorted(c.groupCounts), sorted(new FairnessCountReader(db).cohortCounts('m', '1', T0, T0 + 2 * HOUR)));
+    assert.equal(c.groupCounts.reduce((n, g) => n + g[3], 0), 99);
   });
 });

@@ -6,7 +6,9 @@ import { cohortAggregateLayout } from '../../src/performance/cohort-aggregate.js
 import { SqliteCohortBuckets } from '../../src/store/cohort-buckets.js';
 import { openDatabase } from '../../src/store/database.js';
 import { PgAuditLog } from '../../src/store/pg-audit-log.js';
+import type { CohortGroupCount } from '../../src/fairness/report.js';
 import { PgCohortBuckets } from '../../src/store/pg-cohort-buckets.js';
+import { PgFairnessCountReader } from '../../src/store/pg-fairness-counts.js';
 import { connectionConfig, ensurePartitions, openPostgres } from '../../src/store/postgres.js';
 import { BUCKET_MS } from '../../src/store/window-buckets.js';
 import { tempDir } from '../helpers/app.js';
@@ -34,12 +36,12 @@ async function fresh() {
   };
   await ensurePartitions(await client(), [T0]);
   let id = 0;
-  const row = (ts: number, p: number, model = 'm') => ({
-    id: `id${id++}`, requestId: 'r', tsMs: ts, eventTsMs: ts, model, modelVersion: '1', features: {}, probability: p, decision: 0 as const, band: 'low', threshold: 0.5, latencyMs: 1, traceId: 't',
+  const row = (ts: number, p: number, model = 'm', decision: 0 | 1 = 0, groups: Record<string, string> = {}) => ({
+    id: `id${id++}`, requestId: 'r', tsMs: ts, eventTsMs: ts, model, modelVersion: '1', features: {}, probability: p, decision, band: 'low', threshold: 0.5, latencyMs: 1, traceId: 't', groups,
   });
-  /** Logs predictions at these event times and probabilities; their ids. */
-  const add = async (rows: { ts: number; p: number; model?: string }[]) => {
-    const records = rows.map((r) => row(r.ts, r.p, r.model));
+  /** Logs predictions at these event times and probabilities (and decisions and groups); their ids. */
+  const add = async (rows: { ts: number; p: number; model?: string; decision?: 0 | 1; groups?: Record<string, string> }[]) => {
+    const records = rows.map((r) => row(r.ts, r.p, r.model, r.decision, r.groups));
     await log.append(records);
     return records.map((r) => r.id);
   };
@@ -211,6 +213,28 @@ describe('PgCohortBuckets', { skip }, () => {
     assert.equal(other.origin, 'rebuilt');
     assert.deepEqual((await pool.query('SELECT layout FROM cohort_cursors')).rows.map((r: { layout: string }) => r.layout), [cohortAggregateLayout(0.3).hash]);
     assert.equal(Number((await pool.query('SELECT sum(labelled) AS n FROM cohort_buckets')).rows[0].n), 20);
+    await close();
+  });
+
+  it('counts each label by its prediction\'s groups and decision as the exact path\'s GROUP BY does, keeps the counts through a store and a load, and folds again when stored hours have none', async () => {
+    const { client, add, label, pool, close } = await fresh();
+    const ids = await add(Array.from({ length: 120 }, (_, i) => ({
+      ts: T0 + i * 60_000, p: (i % 97) / 97, decision: (i % 2) as 0 | 1, groups: { SEX: i % 3 === 0 ? 'female' : 'male', AGE: i % 5 === 0 ? '<25' : '25+' },
+    })));
+    await label(ids.slice(0, 100), (i) => (i % 7 === 0 ? 1 : 0));
+    const sorted = (counts: readonly CohortGroupCount[]) => [...counts].map((c) => [...c]).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+    const exact = sorted(await new PgFairnessCountReader(client).cohortCounts('m', '1', T0, T0 + 2 * HOUR));
+    assert.equal(exact.reduce((n, c) => n + (c[3] as number), 0), 100);
+    assert.ok(exact.length >= 8, 'every combination of groups, decision and label that occurs');
+    assert.deepEqual(sorted((await new PgCohortBuckets(await client(), 'm', '1', layout).refresh(T0, T0 + 2 * HOUR)).groupCounts), exact);
+    const loaded = new PgCohortBuckets(await client(), 'm', '1', layout);
+    assert.deepEqual(sorted((await loaded.refresh(T0, T0 + 2 * HOUR)).groupCounts), exact);
+    assert.equal(loaded.origin, 'stored');
+    await pool.query('UPDATE cohort_buckets SET group_counts = NULL');
+    const again = new PgCohortBuckets(await client(), 'm', '1', layout);
+    assert.deepEqual(sorted((await again.refresh(T0, T0 + 2 * HOUR)).groupCounts), exact);
+    assert.equal(again.origin, 'rebuilt');
+    assert.equal(Number((await pool.query('SELECT count(*) AS n FROM cohort_buckets WHERE data IS NOT NULL AND group_counts IS NULL')).rows[0].n), 0, 'the stored hours are replaced, with their counts');
     await close();
   });
 });
