@@ -129,8 +129,9 @@ async function cohortMetrics(): Promise<Record<string, unknown>> {
   log(`  pure: realized ${median(realizedS).toFixed(3)} s, estimated ${median(estimatedS).toFixed(3)} s on ${COHORT} rows`);
 
   // In the evaluation process: the same evaluation with and without the performance section.
-  // `fairness: false` leaves out fairness by group, whose cohort counts are a GROUP BY over the
-  // cohort's labels joined to their predictions at each evaluation (not aggregated yet).
+  // `fairness: false` leaves out fairness by group: what its cohort counts cost (a GROUP BY over
+  // the cohort's labels joined to their predictions from the rows; the hours' counts from the
+  // aggregates).
   const timed = async (withPerformance: boolean, exactCohortLabels?: number, fairness = true) => {
     const { performance: perf, fairness: groups, ...drift } = ctx;
     const model = { ...drift, ...(withPerformance ? { performance: perf } : {}), ...(fairness && groups !== undefined ? { fairness: groups } : {}) };
